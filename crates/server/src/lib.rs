@@ -1,0 +1,1 @@
+//! tessera-server: the verification server (being built).

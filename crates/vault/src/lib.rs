@@ -1,0 +1,1 @@
+//! tessera-vault: the local encrypted store (being built).
