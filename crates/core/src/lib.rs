@@ -8,10 +8,15 @@
 //! rusqlite): everything here is a pure function of its inputs, and time is always a parameter.
 
 pub mod account;
+pub mod backup;
 pub mod clock;
 pub mod error;
+pub mod export;
+pub mod import;
+pub mod migration;
 pub mod otp;
 pub mod secret;
+pub mod uri;
 
 pub use account::{Account, OtpType};
 pub use clock::{Clock, FixedClock, SystemClock};

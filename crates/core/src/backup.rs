@@ -1,0 +1,1 @@
+//! Tessera's encrypted backup format (being built).

@@ -1,0 +1,1 @@
+//! Google Authenticator `otpauth-migration://` payloads (being built).

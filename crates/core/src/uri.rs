@@ -1,0 +1,1 @@
+//! `otpauth://` Key URIs (being built).
