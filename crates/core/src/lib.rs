@@ -10,11 +10,13 @@
 pub mod account;
 pub mod backup;
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod export;
 pub mod import;
 pub mod migration;
 pub mod otp;
+// pub mod qr; (enabled once uri and migration land)
 pub mod secret;
 pub mod uri;
 
