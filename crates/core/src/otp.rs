@@ -261,8 +261,7 @@ mod tests {
 
     const SEED20: &[u8] = b"12345678901234567890";
     const SEED32: &[u8] = b"12345678901234567890123456789012";
-    const SEED64: &[u8] =
-        b"1234567890123456789012345678901234567890123456789012345678901234";
+    const SEED64: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
 
     #[test]
     fn rfc4226_appendix_d() {
@@ -293,17 +292,34 @@ mod tests {
             (20_000_000_000, "65353130", "77737706", "47863826"),
         ];
         for (t, sha1, sha256, sha512) in table {
-            assert_eq!(totp(SEED20, t, 30, 8, Algorithm::Sha1).unwrap(), sha1, "SHA1 @{t}");
-            assert_eq!(totp(SEED32, t, 30, 8, Algorithm::Sha256).unwrap(), sha256, "SHA256 @{t}");
-            assert_eq!(totp(SEED64, t, 30, 8, Algorithm::Sha512).unwrap(), sha512, "SHA512 @{t}");
+            assert_eq!(
+                totp(SEED20, t, 30, 8, Algorithm::Sha1).unwrap(),
+                sha1,
+                "SHA1 @{t}"
+            );
+            assert_eq!(
+                totp(SEED32, t, 30, 8, Algorithm::Sha256).unwrap(),
+                sha256,
+                "SHA256 @{t}"
+            );
+            assert_eq!(
+                totp(SEED64, t, 30, 8, Algorithm::Sha512).unwrap(),
+                sha512,
+                "SHA512 @{t}"
+            );
         }
     }
 
     #[test]
     fn twelve_digits_is_the_zero_padded_31_bit_value() {
         let v = truncated_hmac(SEED20, 0, Algorithm::Sha1);
-        assert_eq!(hotp(SEED20, 0, 12, Algorithm::Sha1).unwrap(), format!("{v:012}"));
-        assert!(hotp(SEED20, 0, 12, Algorithm::Sha1).unwrap().starts_with("00"));
+        assert_eq!(
+            hotp(SEED20, 0, 12, Algorithm::Sha1).unwrap(),
+            format!("{v:012}")
+        );
+        assert!(hotp(SEED20, 0, 12, Algorithm::Sha1)
+            .unwrap()
+            .starts_with("00"));
         assert!(hotp(SEED20, 0, 13, Algorithm::Sha1).is_err());
         assert!(hotp(SEED20, 0, 5, Algorithm::Sha1).is_err());
     }
@@ -314,7 +330,12 @@ mod tests {
         assert!(totp(SEED20, 59, MAX_PERIOD + 1, 6, Algorithm::Sha1).is_err());
         assert!(totp(SEED20, 59, 1, 6, Algorithm::Sha1).is_ok());
         // Past 2106 (u32 seconds overflow) still yields a code.
-        assert_eq!(totp(SEED20, u64::MAX, 30, 6, Algorithm::Sha1).unwrap().len(), 6);
+        assert_eq!(
+            totp(SEED20, u64::MAX, 30, 6, Algorithm::Sha1)
+                .unwrap()
+                .len(),
+            6
+        );
     }
 
     #[test]
@@ -346,20 +367,38 @@ mod tests {
             verify_totp(SEED20, &next, t, 30, 6, Algorithm::Sha1, 1).unwrap(),
             Some(t / 30 + 1)
         );
-        assert_eq!(verify_totp(SEED20, &prev2, t, 30, 6, Algorithm::Sha1, 1).unwrap(), None);
-        assert_eq!(verify_totp(SEED20, &prev, t, 30, 6, Algorithm::Sha1, 0).unwrap(), None);
+        assert_eq!(
+            verify_totp(SEED20, &prev2, t, 30, 6, Algorithm::Sha1, 1).unwrap(),
+            None
+        );
+        assert_eq!(
+            verify_totp(SEED20, &prev, t, 30, 6, Algorithm::Sha1, 0).unwrap(),
+            None
+        );
         // Time step 0 with skew never underflows.
         let c0 = totp(SEED20, 0, 30, 6, Algorithm::Sha1).unwrap();
-        assert_eq!(verify_totp(SEED20, &c0, 0, 30, 6, Algorithm::Sha1, 2).unwrap(), Some(0));
+        assert_eq!(
+            verify_totp(SEED20, &c0, 0, 30, 6, Algorithm::Sha1, 2).unwrap(),
+            Some(0)
+        );
         // Codes of the wrong length never match.
-        assert_eq!(verify_totp(SEED20, "1234", t, 30, 6, Algorithm::Sha1, 1).unwrap(), None);
+        assert_eq!(
+            verify_totp(SEED20, "1234", t, 30, 6, Algorithm::Sha1, 1).unwrap(),
+            None
+        );
     }
 
     #[test]
     fn verify_hotp_look_ahead() {
         let c5 = hotp(SEED20, 5, 6, Algorithm::Sha1).unwrap();
-        assert_eq!(verify_hotp(SEED20, &c5, 3, 2, 6, Algorithm::Sha1).unwrap(), Some(5));
-        assert_eq!(verify_hotp(SEED20, &c5, 3, 1, 6, Algorithm::Sha1).unwrap(), None);
+        assert_eq!(
+            verify_hotp(SEED20, &c5, 3, 2, 6, Algorithm::Sha1).unwrap(),
+            Some(5)
+        );
+        assert_eq!(
+            verify_hotp(SEED20, &c5, 3, 1, 6, Algorithm::Sha1).unwrap(),
+            None
+        );
         let top = hotp(SEED20, u64::MAX, 6, Algorithm::Sha1).unwrap();
         assert_eq!(
             verify_hotp(SEED20, &top, u64::MAX, 10, 6, Algorithm::Sha1).unwrap(),

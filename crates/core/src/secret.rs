@@ -134,7 +134,10 @@ mod tests {
     fn debug_redacts() {
         let s = Secret::from_base32("JBSWY3DPEHPK3PXP").unwrap();
         let shown = format!("{s:?}");
-        assert!(!shown.contains("JBSW") && shown.contains("80 bits"), "{shown}");
+        assert!(
+            !shown.contains("JBSW") && shown.contains("80 bits"),
+            "{shown}"
+        );
         assert!(s.is_weak());
         assert!(!Secret::from_bytes(vec![7; 20]).unwrap().is_weak());
     }
