@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs everything Tessera's build, demo and tests need on a fresh Debian/Ubuntu machine.
+# Idempotent: packages already present are skipped quickly. Needs root or sudo for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(
+  # toolchain basics and C libraries for -sys crates
+  build-essential pkg-config libssl-dev curl ca-certificates
+  # independent cross-checks used by the tests
+  oathtool zbar-tools qrencode
+  # a real Secret Service for the keyring tests
+  dbus dbus-x11 gnome-keyring libsecret-tools
+  # headless display and screenshots
+  xvfb xauth imagemagick
+  # Tauri 2 (desktop app)
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libgtk-3-dev
+  # screen capture (xcap)
+  libpipewire-0.3-dev libclang-dev clang libwayland-dev libgbm-dev libegl-dev
+  libxcb-randr0-dev libxcb-shm0-dev
+  # real-window end-to-end tests and web pages
+  webkit2gtk-driver chromium chromium-driver
+  # load generator for the server benchmark
+  wrk
+)
+EXTRA_APT=(${TESSERA_EXTRA_APT:-})
+
+missing=()
+for p in "${APT_PACKAGES[@]}" "${EXTRA_APT[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${#missing[@]} apt packages: ${missing[*]}"
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "install-deps: Rust is missing; install it with rustup (https://rustup.rs) and run again" >&2
+  exit 1
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+if ! command -v node >/dev/null 2>&1; then
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+if [ -f ui/package.json ] && [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ] 2>/dev/null; then
+  echo "install-deps: npm ci in ui/"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ -d src-tauri ] && grep -q tauri src-tauri/Cargo.toml 2>/dev/null && ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "install-deps: cargo install tauri-driver"
+  cargo install tauri-driver --locked --quiet
+fi
+echo "install-deps: done"
