@@ -16,7 +16,7 @@ pub mod export;
 pub mod import;
 pub mod migration;
 pub mod otp;
-// pub mod qr; (enabled once uri and migration land)
+pub mod qr;
 pub mod secret;
 pub mod uri;
 

@@ -1,0 +1,4 @@
+mod migration_props;
+mod oathtool;
+mod qr;
+mod uri_props;

@@ -1,0 +1,2 @@
+//! tessera-core integration tests: one binary, one module per area.
+mod it;
