@@ -21,7 +21,7 @@ pub mod secret;
 pub mod uri;
 
 pub use account::{Account, OtpType};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use otp::Algorithm;
 pub use secret::Secret;
