@@ -22,7 +22,6 @@
 
 mod error;
 mod key;
-mod record;
 pub mod seal;
 
 use std::fs::{self, OpenOptions};
@@ -39,7 +38,7 @@ use zeroize::Zeroizing;
 pub use error::{Error, Result};
 pub use key::{KdfParams, KeySource, Passphrase, KEYRING_SERVICE};
 
-use record::Record;
+use tessera_core::backup::AccountRecord as Record;
 use seal::{Key, OpenError};
 
 /// `PRAGMA application_id` of a Tessera vault ("TESV").

@@ -1,1 +1,0 @@
-//! Exporters (being built).
