@@ -1,0 +1,6 @@
+mod binary;
+mod harness;
+mod lockout;
+mod management;
+mod oauth;
+mod totp;
