@@ -1,6 +1,0 @@
-mod binary;
-mod harness;
-mod lockout;
-mod management;
-mod oauth;
-mod totp;
