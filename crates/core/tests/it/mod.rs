@@ -1,3 +1,4 @@
+mod interop_files;
 mod migration_props;
 mod oathtool;
 mod qr;
