@@ -7,9 +7,9 @@
 //! - a message is `c0 ‖ ciphertext ‖ mac (16)`: ChaCha20-IETF block 0 gives the Poly1305 key;
 //!   block 1 encrypts a 64-byte block whose first byte is the tag (`c0` is its first byte);
 //!   the message is encrypted from block 2;
-//! - the MAC covers `ad` (zero-padded to 16), that 64-byte block (`c0` and the keystream's
-//!   bytes 1..64), the ciphertext (zero-padded to 16), then `len(ad)` and `64 + len(m)` as
-//!   u64 LE.
+//! - the MAC is Poly1305 over the byte stream `ad`, zeros to a 16-byte boundary, that
+//!   64-byte block (`c0` and the keystream's bytes 1..64), the ciphertext, `len(m) mod 16`
+//!   zeros, then `len(ad)` and `64 + len(m)` as u64 LE.
 //!
 //! Only the first message is read (Ente writes one, tagged FINAL), so the nonce update and
 //! rekeying after a message are not needed.
@@ -18,7 +18,7 @@ use chacha20::cipher::consts::U10;
 use chacha20::cipher::generic_array::GenericArray;
 use chacha20::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use chacha20::ChaCha20;
-use poly1305::universal_hash::{KeyInit, UniversalHash};
+use poly1305::universal_hash::KeyInit;
 use poly1305::Poly1305;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -83,16 +83,20 @@ impl State {
     fn mac(&self, block: &[u8; 64], ciphertext: &[u8], ad: &[u8]) -> [u8; 16] {
         let mut poly_key = Zeroizing::new([0u8; 64]);
         self.cipher_at_block(0).apply_keystream(&mut *poly_key);
-        let mut poly = Poly1305::new(GenericArray::from_slice(poly_key.split_at(32).0));
-        poly.update_padded(ad);
-        poly.update_padded(block);
-        poly.update_padded(ciphertext);
-        let mut lengths = [0u8; 16];
-        let (a, m) = lengths.split_at_mut(8);
-        a.copy_from_slice(&(ad.len() as u64).to_le_bytes());
-        m.copy_from_slice(&(64 + ciphertext.len() as u64).to_le_bytes());
-        poly.update_padded(&lengths);
-        poly.finalize().into()
+        // libsodium feeds Poly1305 a byte stream: ad, zeros to a 16-byte boundary, the block,
+        // the ciphertext, then `mlen mod 16` zeros (its padding formula, (16 - 64 + mlen) & 15,
+        // is not the usual "to a boundary"), then the two lengths. Build that stream and MAC
+        // it whole.
+        let mut input = Vec::with_capacity(ad.len() + 16 + 64 + ciphertext.len() + 32);
+        input.extend_from_slice(ad);
+        input.resize(input.len() + (16 - ad.len() % 16) % 16, 0);
+        input.extend_from_slice(block);
+        input.extend_from_slice(ciphertext);
+        input.resize(input.len() + ciphertext.len() % 16, 0);
+        input.extend_from_slice(&(ad.len() as u64).to_le_bytes());
+        input.extend_from_slice(&(64 + ciphertext.len() as u64).to_le_bytes());
+        let poly = Poly1305::new(GenericArray::from_slice(poly_key.split_at(32).0));
+        poly.compute_unpadded(&input).into()
     }
 }
 

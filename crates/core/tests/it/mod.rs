@@ -1,3 +1,4 @@
+mod interop_ente;
 mod interop_files;
 mod migration_props;
 mod oathtool;
