@@ -1,5 +1,6 @@
 mod interop_ente;
 mod interop_files;
+mod interop_roundtrip;
 mod migration_props;
 mod oathtool;
 mod qr;
