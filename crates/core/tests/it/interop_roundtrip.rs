@@ -308,7 +308,7 @@ fn google_qr_round_trip_through_the_png() {
     for (png, uri) in export.pngs.iter().zip(&export.uris) {
         // Read the image back, not the URI we kept.
         let found = tessera_core::qr::decode_image_bytes(png).unwrap();
-        assert_eq!(&found, &[uri.clone()]);
+        assert_eq!(found, vec![uri.clone()]);
         lines.push_str(&found[0]);
         lines.push('\n');
     }
