@@ -224,9 +224,17 @@ impl<'a> Probe<'a> {
         let text = std::str::from_utf8(bytes)
             .ok()
             .map(|t| t.strip_prefix('\u{feff}').unwrap_or(t));
+        // The first JSON value, even with bytes after it: the importer then reports them as
+        // trailing garbage rather than detection failing.
         let json = text
             .filter(|t| t.trim_start().starts_with(['{', '[']))
-            .and_then(|t| json::parse::<serde_json::Value>(Format::UriList, t.as_bytes()).ok());
+            .filter(|t| json::check_depth(t.as_bytes()).is_ok())
+            .and_then(|t| {
+                serde_json::Deserializer::from_str(t)
+                    .into_iter::<serde_json::Value>()
+                    .next()?
+                    .ok()
+            });
         Probe { bytes, text, json }
     }
 
@@ -306,13 +314,28 @@ pub fn import(
     let format = match format {
         Some(f) => f,
         None => {
-            // Too-deep JSON is reported as such rather than as an unknown format.
-            if let Ok(t) = std::str::from_utf8(bytes) {
-                if t.trim_start().starts_with(['{', '[']) {
-                    json::check_depth(t.as_bytes())?;
+            match detect(bytes) {
+                Some(f) => f,
+                None => {
+                    // JSON that no importer recognised because it is too deep, truncated or
+                    // broken is reported as such rather than as an unknown format.
+                    if let Ok(t) = std::str::from_utf8(bytes) {
+                        if t.trim_start().starts_with(['{', '[']) {
+                            json::parse::<serde_json::Value>(Format::UriList, t.as_bytes())
+                                .map_err(|e| match e {
+                                    InteropError::Malformed { reason, .. } => {
+                                        InteropError::Malformed {
+                                            format: Format::UriList,
+                                            reason: format!("not a known format ({reason})"),
+                                        }
+                                    }
+                                    other => other,
+                                })?;
+                        }
+                    }
+                    return Err(InteropError::UnknownFormat);
                 }
             }
-            detect(bytes).ok_or(InteropError::UnknownFormat)?
         }
     };
     let importer = importer(format).ok_or(InteropError::UnknownFormat)?;

@@ -1,3 +1,4 @@
+mod interop_bad;
 mod interop_ente;
 mod interop_files;
 mod interop_roundtrip;
