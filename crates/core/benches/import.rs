@@ -9,7 +9,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use serde_json::json;
 use tessera_core::export::{aegis, uri_list};
-use tessera_core::import::{self, Format, Password};
+use tessera_core::import::{self, Format};
 use tessera_core::{backup, migration, Account, Secret};
 
 const N: usize = 10_000;
@@ -17,7 +17,9 @@ const N: usize = 10_000;
 fn accounts() -> Vec<Account> {
     (0..N)
         .map(|i| {
-            let secret: Vec<u8> = (0..20u8).map(|b| b.wrapping_mul(i as u8).wrapping_add(b)).collect();
+            let secret: Vec<u8> = (0..20u8)
+                .map(|b| b.wrapping_mul(i as u8).wrapping_add(b))
+                .collect();
             let mut a = Account::totp(
                 format!("Issuer {i}"),
                 format!("user{i}@example.com"),
@@ -34,7 +36,9 @@ fn inputs(accounts: &[Account]) -> Vec<(Format, &'static str, Vec<u8>)> {
     let uris = uri_list::to_text(accounts);
     let ente: String = uris
         .lines()
-        .map(|l| format!("{l}&codeDisplay=%7B%22pinned%22%3Afalse%2C%22tags%22%3A%5B%22Work%22%5D%7D\n"))
+        .map(|l| {
+            format!("{l}&codeDisplay=%7B%22pinned%22%3Afalse%2C%22tags%22%3A%5B%22Work%22%5D%7D\n")
+        })
         .collect();
     let twofas = json!({
         "schemaVersion": 4,
@@ -86,14 +90,34 @@ fn inputs(accounts: &[Account]) -> Vec<(Format, &'static str, Vec<u8>)> {
     vec![
         (Format::Aegis, "aegis", aegis::plain(accounts).unwrap()),
         (Format::TwoFas, "2fas", serde_json::to_vec(&twofas).unwrap()),
-        (Format::AndOtp, "andotp", serde_json::to_vec(&andotp).unwrap()),
-        (Format::BitwardenJson, "bitwarden-json", serde_json::to_vec(&bitwarden).unwrap()),
+        (
+            Format::AndOtp,
+            "andotp",
+            serde_json::to_vec(&andotp).unwrap(),
+        ),
+        (
+            Format::BitwardenJson,
+            "bitwarden-json",
+            serde_json::to_vec(&bitwarden).unwrap(),
+        ),
         (Format::BitwardenCsv, "bitwarden-csv", csv.into_bytes()),
-        (Format::FreeOtpPlus, "freeotp-plus", serde_json::to_vec(&freeotp).unwrap()),
+        (
+            Format::FreeOtpPlus,
+            "freeotp-plus",
+            serde_json::to_vec(&freeotp).unwrap(),
+        ),
         (Format::Ente, "ente", ente.into_bytes()),
-        (Format::Proton, "proton", serde_json::to_vec(&proton).unwrap()),
+        (
+            Format::Proton,
+            "proton",
+            serde_json::to_vec(&proton).unwrap(),
+        ),
         (Format::UriList, "uri-list", uris.into_bytes()),
-        (Format::GoogleMigration, "google-migration", google.into_bytes()),
+        (
+            Format::GoogleMigration,
+            "google-migration",
+            google.into_bytes(),
+        ),
     ]
 }
 
@@ -105,33 +129,37 @@ fn bench(c: &mut Criterion) {
     for (format, name, bytes) in inputs(&accounts) {
         // Each input must really hold 10,000 accounts (and detection must find its format).
         assert_eq!(import::detect(&bytes), Some(format), "{name}");
-        assert_eq!(import::import(&bytes, None, None).unwrap().accounts.len(), N, "{name}");
+        assert_eq!(
+            import::import(&bytes, None, None).unwrap().accounts.len(),
+            N,
+            "{name}"
+        );
         group.bench_with_input(BenchmarkId::new("plain", name), &bytes, |b, bytes| {
             b.iter(|| import::import(black_box(bytes), None, None).unwrap())
         });
     }
-    let pw = Password::new("benchmark");
-    let aegis_enc = aegis::encrypted(&accounts, &pw).unwrap();
+    let pw = "benchmark";
+    let aegis_enc = aegis::encrypted(&accounts, pw).unwrap();
     group.bench_function("encrypted/aegis (scrypt 2^15,8,1)", |b| {
-        b.iter(|| import::import(black_box(&aegis_enc), None, Some(&pw)).unwrap())
+        b.iter(|| import::import(black_box(&aegis_enc), None, Some(pw)).unwrap())
     });
     let cheap = backup::KdfParams {
         memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
+        passes: 1,
+        lanes: 1,
     };
-    let sealed = backup::seal_with(&accounts, &pw, cheap).unwrap();
+    let sealed = backup::seal_with(&accounts, pw, cheap).unwrap();
     group.bench_function("encrypted/tessera-backup open (test KDF)", |b| {
-        b.iter(|| backup::open(black_box(&sealed), &pw).unwrap())
+        b.iter(|| backup::open(black_box(&sealed), pw).unwrap())
     });
     group.finish();
 
     let mut kdf = c.benchmark_group("kdf");
     kdf.sample_size(10);
     let one = &accounts[..1];
-    let default = backup::seal(one, &pw).unwrap();
+    let default = backup::seal(one, pw).unwrap();
     kdf.bench_function("tessera-backup open, default Argon2id (64 MiB, t=3)", |b| {
-        b.iter(|| backup::open(black_box(&default), &pw).unwrap())
+        b.iter(|| backup::open(black_box(&default), pw).unwrap())
     });
     kdf.finish();
 }

@@ -6,8 +6,8 @@
 //! version       1 byte   1
 //! kdf           1 byte   1 = Argon2id v1.3
 //! memory_kib    4 bytes  u32 BE
-//! iterations    4 bytes  u32 BE
-//! parallelism   4 bytes  u32 BE
+//! passes        4 bytes  u32 BE
+//! lanes         4 bytes  u32 BE
 //! salt         16 bytes
 //! nonce        12 bytes  AES-256-GCM nonce
 //! key_check    16 bytes  HMAC-SHA256(check key, "tessera-backup key check v1"), truncated
@@ -51,9 +51,9 @@ pub struct KdfParams {
     /// Memory in KiB.
     pub memory_kib: u32,
     /// Passes.
-    pub iterations: u32,
+    pub passes: u32,
     /// Lanes.
-    pub parallelism: u32,
+    pub lanes: u32,
 }
 
 impl KdfParams {
@@ -61,9 +61,15 @@ impl KdfParams {
     /// second on a small laptop.
     pub const DEFAULT: KdfParams = KdfParams {
         memory_kib: 64 * 1024,
-        iterations: 3,
-        parallelism: 1,
+        passes: 3,
+        lanes: 1,
     };
+}
+
+impl Default for KdfParams {
+    fn default() -> Self {
+        KdfParams::DEFAULT
+    }
 }
 
 /// What a test restore found, comparing a backup with the accounts in the vault.
@@ -72,24 +78,26 @@ pub struct RestoreCheck {
     /// Accounts in the backup.
     pub in_backup: usize,
     /// Backup accounts present in the vault with every field equal.
-    pub matching: usize,
+    pub identical: usize,
     /// Backup accounts present in the vault (same secret, issuer and name) but with other
     /// fields different (digits, counter, groups, note, …).
-    pub different: usize,
+    pub changed: usize,
     /// Backup accounts not in the vault.
-    pub missing: usize,
+    pub only_in_backup: usize,
     /// Vault accounts not in the backup.
-    pub not_in_backup: usize,
+    pub missing_from_backup: usize,
 }
 
 #[derive(Serialize, Deserialize)]
 struct Content {
     version: u32,
-    accounts: Vec<Stored>,
+    accounts: Vec<AccountRecord>,
 }
 
+/// An account as JSON: every field, the secret as base32. Used by backups and by the vault's
+/// sealed rows (so its shape is stable); never written anywhere unencrypted by Tessera.
 #[derive(Serialize, Deserialize)]
-struct Stored {
+pub struct AccountRecord {
     issuer: String,
     name: String,
     #[serde(rename = "type")]
@@ -109,16 +117,26 @@ struct Stored {
     icon: Option<String>,
 }
 
-impl Drop for Stored {
+impl std::fmt::Debug for AccountRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountRecord")
+            .field("issuer", &self.issuer)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for AccountRecord {
     fn drop(&mut self) {
         use zeroize::Zeroize;
         self.secret.zeroize();
     }
 }
 
-impl Stored {
-    fn from_account(a: &Account) -> Self {
-        Stored {
+impl AccountRecord {
+    /// The record of an account.
+    pub fn from_account(a: &Account) -> Self {
+        AccountRecord {
             issuer: a.issuer.clone(),
             name: a.name.clone(),
             otp_type: a.otp_type.as_str().to_owned(),
@@ -134,7 +152,8 @@ impl Stored {
         }
     }
 
-    fn to_account(&self) -> crate::Result<Account> {
+    /// The account of a record, validated.
+    pub fn to_account(&self) -> crate::Result<Account> {
         let otp_type: OtpType = self.otp_type.parse()?;
         let a = Account {
             issuer: self.issuer.clone(),
@@ -155,8 +174,13 @@ impl Stored {
     }
 }
 
+/// Whether bytes look like a Tessera backup (magic only).
+pub fn is_backup(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
 /// Seals accounts with [`KdfParams::DEFAULT`].
-pub fn seal(accounts: &[Account], password: &Password) -> Result<Vec<u8>> {
+pub fn seal(accounts: &[Account], password: &str) -> Result<Vec<u8>> {
     seal_with(accounts, password, KdfParams::DEFAULT)
 }
 
@@ -165,7 +189,7 @@ fn keys(
     salt: &[u8],
     p: KdfParams,
 ) -> Result<(Zeroizing<[u8; 32]>, [u8; CHECK_LEN])> {
-    let okm = kdf::argon2id::<64>(password, salt, p.memory_kib, p.iterations, p.parallelism)?;
+    let okm = kdf::argon2id::<64>(password, salt, p.memory_kib, p.passes, p.lanes)?;
     let (content, check) = okm.split_at(32);
     let mut key = Zeroizing::new([0u8; 32]);
     key.copy_from_slice(content);
@@ -179,10 +203,15 @@ fn keys(
 }
 
 /// Seals accounts with chosen Argon2id parameters (tests use cheap ones).
-pub fn seal_with(accounts: &[Account], password: &Password, params: KdfParams) -> Result<Vec<u8>> {
+/// An empty password is refused.
+pub fn seal_with(accounts: &[Account], password: &str, params: KdfParams) -> Result<Vec<u8>> {
+    if password.is_empty() {
+        return Err(InteropError::EmptyPassword);
+    }
+    let password = &Password::new(password);
     let content = Content {
         version: 1,
-        accounts: accounts.iter().map(Stored::from_account).collect(),
+        accounts: accounts.iter().map(AccountRecord::from_account).collect(),
     };
     let plain = Zeroizing::new(
         serde_json::to_vec(&content).map_err(|_| InteropError::Crypto("JSON encoding"))?,
@@ -196,8 +225,8 @@ pub fn seal_with(accounts: &[Account], password: &Password, params: KdfParams) -
     out.push(VERSION);
     out.push(KDF_ARGON2ID);
     out.extend_from_slice(&params.memory_kib.to_be_bytes());
-    out.extend_from_slice(&params.iterations.to_be_bytes());
-    out.extend_from_slice(&params.parallelism.to_be_bytes());
+    out.extend_from_slice(&params.passes.to_be_bytes());
+    out.extend_from_slice(&params.lanes.to_be_bytes());
     out.extend_from_slice(&salt);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&check);
@@ -235,7 +264,8 @@ impl<'a> Reader<'a> {
 }
 
 /// Decrypts a backup into its accounts.
-pub fn open(bytes: &[u8], password: &Password) -> Result<Vec<Account>> {
+pub fn open(bytes: &[u8], password: &str) -> Result<Vec<Account>> {
+    let password = &Password::new(password);
     if bytes.len() > crate::import::MAX_INPUT_BYTES {
         return Err(InteropError::TooLarge {
             len: bytes.len(),
@@ -266,10 +296,10 @@ pub fn open(bytes: &[u8], password: &Password) -> Result<Vec<Account>> {
     }
     let params = KdfParams {
         memory_kib: r.u32("KDF parameters")?,
-        iterations: r.u32("KDF parameters")?,
-        parallelism: r.u32("KDF parameters")?,
+        passes: r.u32("KDF parameters")?,
+        lanes: r.u32("KDF parameters")?,
     };
-    kdf::check_argon2(params.memory_kib, params.iterations, params.parallelism)?;
+    kdf::check_argon2(params.memory_kib, params.passes, params.lanes)?;
     let salt = r.take(SALT_LEN, "salt")?;
     let nonce = r.take(NONCE_LEN, "nonce")?;
     let check = r.take(CHECK_LEN, "key check")?;
@@ -322,11 +352,7 @@ pub fn open(bytes: &[u8], password: &Password) -> Result<Vec<Account>> {
 }
 
 /// Decrypts a backup and compares it with `existing` without importing anything.
-pub fn test_restore(
-    bytes: &[u8],
-    password: &Password,
-    existing: &[Account],
-) -> Result<RestoreCheck> {
+pub fn test_restore(bytes: &[u8], password: &str, existing: &[Account]) -> Result<RestoreCheck> {
     let backup = open(bytes, password)?;
     let mut check = RestoreCheck {
         in_backup: backup.len(),
@@ -334,12 +360,12 @@ pub fn test_restore(
     };
     for b in &backup {
         match existing.iter().find(|e| b.is_duplicate_of(e)) {
-            Some(e) if e == b => check.matching += 1,
-            Some(_) => check.different += 1,
-            None => check.missing += 1,
+            Some(e) if e == b => check.identical += 1,
+            Some(_) => check.changed += 1,
+            None => check.only_in_backup += 1,
         }
     }
-    check.not_in_backup = existing
+    check.missing_from_backup = existing
         .iter()
         .filter(|e| !backup.iter().any(|b| b.is_duplicate_of(e)))
         .count();

@@ -22,7 +22,6 @@
 
 mod error;
 mod key;
-mod record;
 pub mod seal;
 
 use std::fs::{self, OpenOptions};
@@ -39,8 +38,8 @@ use zeroize::Zeroizing;
 pub use error::{Error, Result};
 pub use key::{KdfParams, KeySource, Passphrase, KEYRING_SERVICE};
 
-use record::Record;
 use seal::{Key, OpenError};
+use tessera_core::backup::AccountRecord as Record;
 
 /// `PRAGMA application_id` of a Tessera vault ("TESV").
 pub const APPLICATION_ID: i32 = 0x5445_5356;

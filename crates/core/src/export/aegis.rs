@@ -107,18 +107,19 @@ pub fn plain(accounts: &[Account]) -> Result<Vec<u8>> {
 }
 
 /// An encrypted Aegis export with Aegis' default scrypt parameters.
-pub fn encrypted(accounts: &[Account], password: &Password) -> Result<Vec<u8>> {
+pub fn encrypted(accounts: &[Account], password: &str) -> Result<Vec<u8>> {
     encrypted_with(accounts, password, SCRYPT_N, SCRYPT_R, SCRYPT_P)
 }
 
 /// An encrypted Aegis export with chosen scrypt parameters (within our caps).
 pub fn encrypted_with(
     accounts: &[Account],
-    password: &Password,
+    password: &str,
     n: u64,
     r: u32,
     p: u32,
 ) -> Result<Vec<u8>> {
+    let password = &Password::new(password);
     use base64::Engine;
     let content = zeroize::Zeroizing::new(
         serde_json::to_vec(&db(accounts)?).map_err(|_| InteropError::Crypto("JSON encoding"))?,

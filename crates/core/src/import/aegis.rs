@@ -296,7 +296,7 @@ fn read_db(db: Db) -> Result<ImportReport> {
             a.favourite = e.favorite;
             Ok(a)
         });
-        report.push_result(|| display, built);
+        report.push_result(|| display, built)?;
     }
     Ok(report)
 }

@@ -127,7 +127,7 @@ impl Importer for AndOtp {
                     .map(|t| t.to_ascii_lowercase());
                 Ok(a)
             });
-            report.push_result(|| display, built);
+            report.push_result(|| display, built)?;
         }
         Ok(report)
     }

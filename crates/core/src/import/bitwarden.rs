@@ -105,13 +105,13 @@ fn account(row: &Row<'_>) -> crate::Result<Account> {
     Ok(a)
 }
 
-fn push_row(report: &mut ImportReport, row: &Row<'_>) {
+fn push_row(report: &mut ImportReport, row: &Row<'_>) -> Result<()> {
     if row.totp.trim().is_empty() {
-        return;
+        return Ok(());
     }
     let built = account(row);
     let name = super::display_name(row.item_name, row.username);
-    report.push_result(|| name, built);
+    report.push_result(|| name, built)
 }
 
 impl Importer for BitwardenJson {
@@ -151,7 +151,7 @@ impl Importer for BitwardenJson {
                     favourite: item.favorite,
                     folder,
                 },
-            );
+            )?;
         }
         Ok(report)
     }
@@ -215,7 +215,7 @@ impl Importer for BitwardenCsv {
                     favourite: matches!(get(fav_col).trim(), "1" | "true" | "TRUE" | "True"),
                     folder: Some(get(folder_col)),
                 },
-            );
+            )?;
         }
         Ok(report)
     }

@@ -75,13 +75,13 @@ impl Importer for Ente {
             let plain = std::str::from_utf8(&plain).map_err(|_| InteropError::Corrupt {
                 what: "the decrypted export is not UTF-8".into(),
             })?;
-            return Ok(read_plain(plain));
+            return read_plain(plain);
         }
-        Ok(read_plain(text))
+        read_plain(text)
     }
 }
 
-fn read_plain(text: &str) -> ImportReport {
+fn read_plain(text: &str) -> Result<ImportReport> {
     let mut report = ImportReport::new(Format::Ente);
     for (number, line) in lines(text) {
         let display = code_display(line);
@@ -98,12 +98,17 @@ fn read_plain(text: &str) -> ImportReport {
                     .filter(|t| !t.trim().is_empty())
                     .collect();
                 a.note = display.note.unwrap_or_default();
-                report.push(a);
+                report.push(|| format!("line {number}"), a)?;
             }
-            Err(e) => report.skip(format!("line {number}"), e.to_string()),
+            Err(error) => {
+                return Err(InteropError::Entry {
+                    entry: format!("line {number}"),
+                    error,
+                })
+            }
         }
     }
-    report
+    report.non_empty()
 }
 
 /// The `codeDisplay` parameter, or defaults when absent or unreadable.

@@ -14,8 +14,25 @@ use super::Format;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InteropError {
     /// No importer recognised the input.
-    #[error("unrecognised file format (pass the format explicitly if you know it)")]
-    UnknownFormat,
+    #[error("the file's format is not recognised (name it explicitly; known: {known})")]
+    UnknownFormat {
+        /// The known format names.
+        known: String,
+    },
+    /// An entry is invalid; nothing is imported.
+    #[error("{entry}: {error}")]
+    Entry {
+        /// The entry's name, or `line N` / `entry N`.
+        entry: String,
+        /// What is wrong with it (never its secret).
+        error: crate::Error,
+    },
+    /// The file holds no entries at all.
+    #[error("the file has no accounts")]
+    Empty,
+    /// A backup cannot be sealed with an empty password.
+    #[error("the password is empty")]
+    EmptyPassword,
     /// A format name we do not know.
     #[error("unknown format name `{0}`")]
     UnknownFormatName(String),

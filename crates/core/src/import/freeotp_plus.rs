@@ -106,7 +106,7 @@ impl Importer for FreeOtpPlus {
                 }
                 Ok(a)
             });
-            report.push_result(|| display, built);
+            report.push_result(|| display, built)?;
         }
         Ok(report)
     }

@@ -24,8 +24,8 @@ impl Importer for GoogleMigration {
         let text = text(Format::GoogleMigration, bytes)?;
         let mut report = ImportReport::new(Format::GoogleMigration);
         for (number, line) in lines(text) {
-            read_line(&mut report, number, line);
+            read_line(&mut report, number, line)?;
         }
-        Ok(report)
+        report.non_empty()
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! # Public API
 //! - [`import`]`(bytes, format, password)` → [`ImportReport`]: the accounts read, and the
-//!   entries that could not be carried ([`Skipped`], by name and reason — never dropped silently).
-//!   With `format = None` the format is [`detect`]ed.
+//!   entries that could not be carried ([`Skipped`]: a type we lack, by name and reason — never
+//!   dropped silently). An invalid entry fails the whole import with
+//!   [`InteropError::Entry`] naming it (all or nothing). With `format = None` the format is
+//!   [`detect`]ed.
 //! - [`detect`]`(bytes)` → `Option<`[`Format`]`>`.
 //! - [`Format`]: the stable names (`aegis`, `2fas`, `andotp`, `bitwarden-json`, `bitwarden-csv`,
 //!   `freeotp-plus`, `ente`, `proton`, `uri-list`, `google-migration`, `tessera-backup`), with
@@ -46,10 +48,14 @@ use std::str::FromStr;
 use crate::account::Account;
 
 pub use error::{InteropError, Result};
+/// The import error under the name callers of `import` expect.
+pub type ImportError = InteropError;
 pub use password::Password;
 
 /// The largest input we read, in bytes.
 pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+/// Same as [`MAX_INPUT_BYTES`].
+pub const MAX_IMPORT_BYTES: usize = MAX_INPUT_BYTES;
 /// The deepest JSON nesting we parse.
 pub const MAX_JSON_DEPTH: usize = 64;
 
@@ -142,9 +148,18 @@ impl FromStr for Format {
 
     fn from_str(s: &str) -> Result<Self> {
         let wanted = s.trim().to_ascii_lowercase();
+        let alias = match wanted.as_str() {
+            "migration" | "google" => Some(Format::GoogleMigration),
+            "uri" | "uris" | "otpauth" => Some(Format::UriList),
+            "backup" | "tessera" => Some(Format::TesseraBackup),
+            "twofas" => Some(Format::TwoFas),
+            "freeotp+" | "freeotp" => Some(Format::FreeOtpPlus),
+            _ => None,
+        };
         Format::ALL
             .into_iter()
             .find(|f| f.as_str() == wanted)
+            .or(alias)
             .ok_or_else(|| InteropError::UnknownFormatName(crate::otp::truncate_for_message(s)))
     }
 }
@@ -159,10 +174,10 @@ pub struct Skipped {
 }
 
 /// What an import read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ImportReport {
     /// The format that was read.
-    pub format: Option<Format>,
+    pub format: Format,
     /// Accounts, validated, in the file's order.
     pub accounts: Vec<Account>,
     /// Entries that could not be carried.
@@ -172,32 +187,52 @@ pub struct ImportReport {
 impl ImportReport {
     pub(crate) fn new(format: Format) -> Self {
         ImportReport {
-            format: Some(format),
+            format,
             accounts: Vec::new(),
             skipped: Vec::new(),
         }
     }
 
-    /// Validates and keeps the account, or lists it as skipped with the validation error.
-    pub(crate) fn push(&mut self, account: Account) {
+    /// Validates and keeps the account. An invalid entry fails the whole import (naming it):
+    /// a damaged entry means a damaged file, and imports are all or nothing. Only entries of a
+    /// kind we lack are skipped (see [`ImportReport::skip`]).
+    pub(crate) fn push(&mut self, entry: impl FnOnce() -> String, account: Account) -> Result<()> {
         match account.validate() {
-            Ok(()) => self.accounts.push(account),
-            Err(e) => self.skip(account.display_name(), e.to_string()),
+            Ok(()) => {
+                self.accounts.push(account);
+                Ok(())
+            }
+            Err(error) => Err(InteropError::Entry {
+                entry: entry(),
+                error,
+            }),
         }
     }
 
-    /// Keeps the result of building an entry, or lists `name` as skipped with the error.
+    /// Keeps the result of building an entry, or fails naming it.
     pub(crate) fn push_result(
         &mut self,
-        name: impl FnOnce() -> String,
+        entry: impl FnOnce() -> String,
         built: crate::Result<Account>,
-    ) {
+    ) -> Result<()> {
         match built {
-            Ok(a) => self.push(a),
-            Err(e) => self.skip(name(), e.to_string()),
+            Ok(a) => self.push(entry, a),
+            Err(error) => Err(InteropError::Entry {
+                entry: entry(),
+                error,
+            }),
         }
     }
 
+    /// Fails with [`InteropError::Empty`] when nothing at all was found.
+    pub(crate) fn non_empty(self) -> Result<Self> {
+        if self.accounts.is_empty() && self.skipped.is_empty() {
+            return Err(InteropError::Empty);
+        }
+        Ok(self)
+    }
+
+    /// Lists an entry we cannot carry (a type we lack), by name.
     pub(crate) fn skip(&mut self, name: impl Into<String>, reason: impl Into<String>) {
         self.skipped.push(Skipped {
             name: name.into(),
@@ -243,9 +278,12 @@ impl<'a> Probe<'a> {
         self.json.as_ref().and_then(serde_json::Value::as_object)
     }
 
-    /// The first non-blank line of the text.
+    /// The first line of the text that is neither blank nor a `#` comment.
     pub fn first_line(&self) -> Option<&'a str> {
-        self.text?.lines().map(str::trim).find(|l| !l.is_empty())
+        self.text?
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
     }
 }
 
@@ -308,9 +346,11 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 pub fn import(
     bytes: &[u8],
     format: Option<Format>,
-    password: Option<&Password>,
+    password: Option<&str>,
 ) -> Result<ImportReport> {
     check_size(bytes)?;
+    let password = password.map(Password::new);
+    let password = password.as_ref();
     let format = match format {
         Some(f) => f,
         None => {
@@ -333,15 +373,24 @@ pub fn import(
                                 })?;
                         }
                     }
-                    return Err(InteropError::UnknownFormat);
+                    return Err(InteropError::UnknownFormat {
+                        known: known_formats(),
+                    });
                 }
             }
         }
     };
-    let importer = importer(format).ok_or(InteropError::UnknownFormat)?;
+    let importer = importer(format).ok_or_else(|| InteropError::UnknownFormat {
+        known: known_formats(),
+    })?;
     let mut report = importer.import(bytes, password)?;
-    report.format = Some(format);
+    report.format = format;
     Ok(report)
+}
+
+/// The format names, comma-separated, for messages.
+pub fn known_formats() -> String {
+    Format::ALL.map(Format::as_str).join(", ")
 }
 
 /// Pairs `(i, j)` where `new[j]` duplicates `existing[i]` (same secret, issuer and name).
@@ -393,9 +442,9 @@ pub(crate) fn display_name(issuer: &str, name: &str) -> String {
 #[doc(hidden)]
 pub fn seal_ente_for_tests(
     plain: &str,
-    password: &Password,
+    password: &str,
     mem_limit_bytes: u64,
     ops_limit: u32,
 ) -> Result<Vec<u8>> {
-    ente::seal_for_tests(plain, password, mem_limit_bytes, ops_limit)
+    ente::seal_for_tests(plain, &Password::new(password), mem_limit_bytes, ops_limit)
 }

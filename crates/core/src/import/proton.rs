@@ -84,7 +84,7 @@ impl Importer for Proton {
                 a.note = e.note.unwrap_or_default();
                 a
             });
-            report.push_result(|| display, built);
+            report.push_result(|| display, built)?;
         }
         Ok(report)
     }

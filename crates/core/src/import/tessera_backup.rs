@@ -12,7 +12,7 @@ impl Importer for TesseraBackup {
     }
 
     fn detect(&self, probe: &Probe<'_>) -> bool {
-        probe.bytes.starts_with(crate::backup::MAGIC)
+        crate::backup::is_backup(probe.bytes)
     }
 
     fn import(&self, bytes: &[u8], password: Option<&Password>) -> Result<ImportReport> {
@@ -20,8 +20,11 @@ impl Importer for TesseraBackup {
             format: Format::TesseraBackup,
         })?;
         let mut report = ImportReport::new(Format::TesseraBackup);
-        for a in crate::backup::open(bytes, password)? {
-            report.push(a);
+        for (i, a) in crate::backup::open(bytes, password.as_str())?
+            .into_iter()
+            .enumerate()
+        {
+            report.push(|| format!("entry {}", i + 1), a)?;
         }
         Ok(report)
     }

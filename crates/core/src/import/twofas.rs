@@ -169,7 +169,7 @@ impl Importer for TwoFas {
                 a.groups = group.into_iter().collect();
                 Ok(a)
             });
-            report.push_result(|| display, built);
+            report.push_result(|| display, built)?;
         }
         Ok(report)
     }

@@ -1,6 +1,6 @@
 //! A text file of `otpauth://` Key URIs, one per line (blank lines and `#` comments ignored).
-//! `otpauth-migration://` lines are decoded too. A line that does not parse is listed as
-//! skipped with its line number and the reason.
+//! `otpauth-migration://` lines are decoded too. A line that does not parse fails the whole
+//! import, naming its line number; a file with no entries is [`InteropError::Empty`].
 
 use super::{Format, ImportReport, Importer, InteropError, Password, Probe, Result};
 
@@ -28,22 +28,24 @@ pub(crate) fn text(format: Format, bytes: &[u8]) -> Result<&str> {
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
-/// Reads one line into the report: a Key URI or a migration URI.
-pub(crate) fn read_line(report: &mut ImportReport, number: usize, line: &str) {
-    if starts_with_ignore_case(line, "otpauth-migration://") {
-        match crate::migration::decode_batch(line) {
-            Ok(batch) => {
-                for a in batch.accounts {
-                    report.push(a);
-                }
-                for (name, reason) in batch.skipped {
-                    report.skip(name, reason);
-                }
-            }
-            Err(e) => report.skip(format!("line {number}"), e.to_string()),
+/// Reads one line into the report: a Key URI or a migration URI. A line that does not parse
+/// fails the import, naming its number.
+pub(crate) fn read_line(report: &mut ImportReport, number: usize, line: &str) -> Result<()> {
+    let entry = || format!("line {number}");
+    if starts_with_ignore_case(line, "otpauth-migration:") {
+        let batch = crate::migration::decode_batch(line).map_err(|error| InteropError::Entry {
+            entry: entry(),
+            error,
+        })?;
+        for a in batch.accounts {
+            report.push(entry, a)?;
         }
+        for (name, reason) in batch.skipped {
+            report.skip(name, reason);
+        }
+        Ok(())
     } else {
-        report.push_result(|| format!("line {number}"), crate::uri::parse(line));
+        report.push_result(entry, crate::uri::parse(line))
     }
 }
 
@@ -55,15 +57,15 @@ impl Importer for UriList {
     fn detect(&self, probe: &Probe<'_>) -> bool {
         probe
             .first_line()
-            .is_some_and(|l| starts_with_ignore_case(l, "otpauth://"))
+            .is_some_and(|l| starts_with_ignore_case(l, "otpauth:"))
     }
 
     fn import(&self, bytes: &[u8], _password: Option<&Password>) -> Result<ImportReport> {
         let text = text(Format::UriList, bytes)?;
         let mut report = ImportReport::new(Format::UriList);
         for (number, line) in lines(text) {
-            read_line(&mut report, number, line);
+            read_line(&mut report, number, line)?;
         }
-        Ok(report)
+        report.non_empty()
     }
 }

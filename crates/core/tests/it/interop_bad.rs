@@ -10,11 +10,11 @@ use super::interop_roundtrip::accounts;
 
 const CHEAP: backup::KdfParams = backup::KdfParams {
     memory_kib: 64,
-    iterations: 1,
-    parallelism: 1,
+    passes: 1,
+    lanes: 1,
 };
 
-fn err(bytes: &[u8], pw: Option<&Password>) -> InteropError {
+fn err(bytes: &[u8], pw: Option<&str>) -> InteropError {
     import::import(bytes, None, pw).unwrap_err()
 }
 
@@ -41,14 +41,14 @@ fn aegis_flipped_bits() {
     let mut v = json("aegis_encrypted.json");
     v["header"]["params"]["tag"] = flip_hex(v["header"]["params"]["tag"].as_str().unwrap()).into();
     assert!(matches!(
-        err(&to_bytes(&v), Some(&password())),
+        err(&to_bytes(&v), Some("test")),
         InteropError::Corrupt { .. }
     ));
     let mut v = json("aegis_encrypted.json");
     let db = v["db"].as_str().unwrap().replacen('R', "S", 1);
     v["db"] = db.into();
     assert!(matches!(
-        err(&to_bytes(&v), Some(&password())),
+        err(&to_bytes(&v), Some("test")),
         InteropError::Corrupt { .. }
     ));
     // In the slot's encrypted key: no slot opens, which is what a wrong password looks like.
@@ -56,7 +56,7 @@ fn aegis_flipped_bits() {
     let slot = &mut v["header"]["slots"][0];
     slot["key"] = flip_hex(slot["key"].as_str().unwrap()).into();
     assert_eq!(
-        err(&to_bytes(&v), Some(&password())),
+        err(&to_bytes(&v), Some("test")),
         InteropError::WrongPassword
     );
 }
@@ -67,14 +67,14 @@ fn aegis_truncated_and_trailing_garbage() {
     let cut = &bytes[..bytes.len() / 2];
     for format in [Some(Format::Aegis), None] {
         assert!(matches!(
-            import::import(cut, format, Some(&password())).unwrap_err(),
+            import::import(cut, format, Some("test")).unwrap_err(),
             InteropError::Truncated { .. }
         ));
     }
     let mut extra = bytes.clone();
     extra.extend_from_slice(b"\n{\"more\": 1}");
     assert_eq!(
-        err(&extra, Some(&password())),
+        err(&extra, Some("test")),
         InteropError::TrailingGarbage {
             offset: bytes.len()
         }
@@ -97,7 +97,7 @@ fn aegis_absurd_scrypt_parameters_are_refused_before_running() {
     ] {
         let mut v = json("aegis_encrypted.json");
         v["header"]["slots"][0][field] = value.into();
-        match err(&to_bytes(&v), Some(&password())) {
+        match err(&to_bytes(&v), Some("test")) {
             InteropError::KdfParamsTooCostly {
                 param: p,
                 value: got,
@@ -113,7 +113,7 @@ fn aegis_absurd_scrypt_parameters_are_refused_before_running() {
     v["header"]["slots"][0]["n"] = (1u64 << 20).into();
     v["header"]["slots"][0]["r"] = 32.into();
     assert!(matches!(
-        err(&to_bytes(&v), Some(&password())),
+        err(&to_bytes(&v), Some("test")),
         InteropError::KdfParamsTooCostly {
             param: "scrypt memory bytes",
             ..
@@ -124,7 +124,7 @@ fn aegis_absurd_scrypt_parameters_are_refused_before_running() {
     let slot = v["header"]["slots"][0].clone();
     v["header"]["slots"] = Value::Array(vec![slot; kdf::MAX_PASSWORD_SLOTS + 1]);
     assert!(matches!(
-        err(&to_bytes(&v), Some(&password())),
+        err(&to_bytes(&v), Some("test")),
         InteropError::KdfParamsTooCostly {
             param: "password slots",
             ..
@@ -159,9 +159,8 @@ fn aegis_types_we_lack_are_listed_by_name() {
     let mut v = json("aegis_plain.json");
     v["db"]["entries"][0]["type"] = "yandex".into();
     v["db"]["entries"][1]["type"] = "motp".into();
-    v["db"]["entries"][2]["info"]["secret"] = "not base32!".into();
     let r = import::import(&to_bytes(&v), None, None).unwrap();
-    assert_eq!(r.accounts.len(), 4);
+    assert_eq!(r.accounts.len(), 5);
     let skipped: Vec<(&str, &str)> = r
         .skipped
         .iter()
@@ -172,8 +171,40 @@ fn aegis_types_we_lack_are_listed_by_name() {
         ("Deno (Mason)", "Yandex codes are not supported")
     );
     assert_eq!(skipped[1], ("SPDX (James)", "mOTP codes are not supported"));
-    assert_eq!(skipped[2].0, "Airbnb (Elijah)");
-    assert!(skipped[2].1.contains("secret"), "{}", skipped[2].1);
+    assert_eq!(skipped.len(), 2);
+}
+
+#[test]
+fn an_invalid_entry_fails_the_whole_import_naming_it() {
+    let mut v = json("aegis_plain.json");
+    v["db"]["entries"][2]["info"]["secret"] = "not base32!".into();
+    match err(&to_bytes(&v), None) {
+        InteropError::Entry { entry, error } => {
+            assert_eq!(entry, "Airbnb (Elijah)");
+            assert_eq!(error.field(), Some(tessera_core::error::Field::Secret));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut v = json("aegis_plain.json");
+    v["db"]["entries"][0]["info"]["digits"] = 99.into();
+    let e = err(&to_bytes(&v), None);
+    assert!(
+        e.to_string().starts_with("Deno (Mason): invalid digits"),
+        "{e}"
+    );
+    let list = "# a comment first\notpauth://totp/A:a?secret=JBSWY3DPEHPK3PXP\n\notpauth://totp/B:b?secret=JBSWY3DPEHPK3PXP&period=0\n";
+    let e = err(list.as_bytes(), None);
+    assert!(e.to_string().starts_with("line 4: invalid period"), "{e}");
+    assert_eq!(
+        err(b"# only a comment\n", None),
+        InteropError::UnknownFormat {
+            known: import::known_formats()
+        }
+    );
+    assert_eq!(
+        import::import(b"# only a comment\n", Some(Format::UriList), None).unwrap_err(),
+        InteropError::Empty
+    );
 }
 
 #[test]
@@ -206,7 +237,7 @@ fn twofas_flipped_bit_and_versions() {
     v["servicesEncrypted"] = sealed.into();
     // The reference (key check) still opens: the services are damaged, the password is right.
     assert!(matches!(
-        err(&to_bytes(&v), Some(&password())),
+        err(&to_bytes(&v), Some("test")),
         InteropError::Corrupt { .. }
     ));
     let mut v = json("2fas_authenticator_plain_v4.2fas");
@@ -251,17 +282,17 @@ fn andotp_encrypted_bad_inputs() {
     let last = flipped.len() - 1;
     flipped[last] ^= 0x80;
     assert_eq!(
-        err(&flipped, Some(&password())),
+        err(&flipped, Some("test")),
         InteropError::WrongPasswordOrCorrupt
     );
     assert!(matches!(
-        import::import(&bytes[..20], Some(Format::AndOtp), Some(&password())).unwrap_err(),
+        import::import(&bytes[..20], Some(Format::AndOtp), Some("test")).unwrap_err(),
         InteropError::Truncated { .. }
     ));
     let mut costly = bytes.clone();
     costly[..4].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(matches!(
-        import::import(&costly, Some(Format::AndOtp), Some(&password())).unwrap_err(),
+        import::import(&costly, Some(Format::AndOtp), Some("test")).unwrap_err(),
         InteropError::KdfParamsTooCostly {
             param: "pbkdf2 iterations",
             ..
@@ -282,7 +313,7 @@ fn andotp_old_encrypted_format() {
         .unwrap();
     let mut file = nonce.to_vec();
     file.extend(ct);
-    let r = import::import(&file, Some(Format::AndOtp), Some(&password())).unwrap();
+    let r = import::import(&file, Some(Format::AndOtp), Some("test")).unwrap();
     assert_eq!(r.accounts.len(), 7);
 }
 
@@ -297,7 +328,7 @@ fn oversized_input_is_refused_before_parsing() {
         }
     );
     assert!(matches!(
-        backup::open(&big, &password()).unwrap_err(),
+        backup::open(&big, password()).unwrap_err(),
         InteropError::TooLarge { .. }
     ));
 }
@@ -316,14 +347,27 @@ fn deeply_nested_json_is_refused() {
     );
     // Brackets inside strings do not count.
     let fine = format!("[{{\"secret\":\"{}\"}}]", "[".repeat(1000));
-    let r = import::import(fine.as_bytes(), Some(Format::AndOtp), None).unwrap();
-    assert_eq!(r.skipped.len(), 1, "read, then refused for its secret");
+    let e = import::import(fine.as_bytes(), Some(Format::AndOtp), None).unwrap_err();
+    assert!(
+        matches!(e, InteropError::Entry { .. }),
+        "read, then refused for its secret: {e:?}"
+    );
 }
 
 #[test]
 fn unknown_input() {
-    assert_eq!(err(b"hello, world\n", None), InteropError::UnknownFormat);
-    assert_eq!(err(b"{\"what\": 1}", None), InteropError::UnknownFormat);
+    assert_eq!(
+        err(b"hello, world\n", None),
+        InteropError::UnknownFormat {
+            known: import::known_formats()
+        }
+    );
+    assert_eq!(
+        err(b"{\"what\": 1}", None),
+        InteropError::UnknownFormat {
+            known: import::known_formats()
+        }
+    );
     assert!(matches!(
         "nope".parse::<Format>(),
         Err(InteropError::UnknownFormatName(_))
@@ -337,9 +381,9 @@ fn unknown_input() {
 fn bitwarden_bad_entries_are_listed_and_encrypted_exports_refused() {
     let mut v = json("bitwarden.json");
     v["items"][0]["login"]["totp"] = "definitely not a secret!".into();
-    let r = import::import(&to_bytes(&v), None, None).unwrap();
-    assert_eq!(r.accounts.len(), 3);
-    assert_eq!(r.skipped[0].name, "Test 1");
+    assert!(
+        matches!(err(&to_bytes(&v), None), InteropError::Entry { entry, .. } if entry == "Test 1")
+    );
     v["encrypted"] = true.into();
     assert!(matches!(
         err(&to_bytes(&v), None),
@@ -356,14 +400,14 @@ fn bitwarden_bad_entries_are_listed_and_encrypted_exports_refused() {
 }
 
 fn sealed() -> Vec<u8> {
-    backup::seal_with(&accounts(), &password(), CHEAP).unwrap()
+    backup::seal_with(&accounts(), password(), CHEAP).unwrap()
 }
 
 #[test]
 fn backup_bad_inputs() {
     let bytes = sealed();
     assert_eq!(
-        backup::open(&bytes, &Password::new("nope")).unwrap_err(),
+        backup::open(&bytes, "nope").unwrap_err(),
         InteropError::WrongPassword
     );
     // A flipped bit in the ciphertext, and in the header (authenticated as AAD: the nonce).
@@ -371,13 +415,13 @@ fn backup_bad_inputs() {
     let at = backup::HEADER_LEN + 5;
     flipped[at] ^= 1;
     assert!(matches!(
-        backup::open(&flipped, &password()).unwrap_err(),
+        backup::open(&flipped, password()).unwrap_err(),
         InteropError::Corrupt { .. }
     ));
     let mut flipped = bytes.clone();
     flipped[14 + 2 + 12 + 16] ^= 1; // first nonce byte
     assert!(matches!(
-        backup::open(&flipped, &password()).unwrap_err(),
+        backup::open(&flipped, password()).unwrap_err(),
         InteropError::Corrupt { .. }
     ));
     // Truncated anywhere.
@@ -389,7 +433,7 @@ fn backup_bad_inputs() {
         backup::HEADER_LEN + 3,
         bytes.len() - 1,
     ] {
-        let err = backup::open(&bytes[..cut], &password()).unwrap_err();
+        let err = backup::open(&bytes[..cut], password()).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -399,13 +443,13 @@ fn backup_bad_inputs() {
         );
     }
     assert!(matches!(
-        backup::open(&bytes[..bytes.len() - 1], &password()).unwrap_err(),
+        backup::open(&bytes[..bytes.len() - 1], password()).unwrap_err(),
         InteropError::Truncated { .. }
     ));
     let mut extra = bytes.clone();
     extra.push(0);
     assert_eq!(
-        backup::open(&extra, &password()).unwrap_err(),
+        backup::open(&extra, password()).unwrap_err(),
         InteropError::TrailingGarbage {
             offset: bytes.len()
         }
@@ -414,14 +458,14 @@ fn backup_bad_inputs() {
     let mut newer = bytes.clone();
     newer[14] = 2;
     assert!(matches!(
-        backup::open(&newer, &password()).unwrap_err(),
+        backup::open(&newer, password()).unwrap_err(),
         InteropError::UnsupportedVersion { .. }
     ));
     // Absurd Argon2 parameters, refused before running.
     let mut costly = bytes.clone();
     costly[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
     assert!(matches!(
-        backup::open(&costly, &password()).unwrap_err(),
+        backup::open(&costly, password()).unwrap_err(),
         InteropError::KdfParamsTooCostly {
             param: "argon2 memory KiB",
             ..
@@ -430,7 +474,7 @@ fn backup_bad_inputs() {
     let mut costly = bytes.clone();
     costly[20..24].copy_from_slice(&100_000u32.to_be_bytes());
     assert!(matches!(
-        backup::open(&costly, &password()).unwrap_err(),
+        backup::open(&costly, password()).unwrap_err(),
         InteropError::KdfParamsTooCostly {
             param: "argon2 iterations",
             ..
@@ -438,7 +482,7 @@ fn backup_bad_inputs() {
     ));
     // Not a backup.
     assert!(matches!(
-        backup::open(b"TESSERA-NOTBAK\x01", &password()).unwrap_err(),
+        backup::open(b"TESSERA-NOTBAK\x01", password()).unwrap_err(),
         InteropError::Malformed { .. }
     ));
     // Through the importer: a password is required.
@@ -460,17 +504,12 @@ fn no_error_message_carries_a_secret_or_password() {
     messages.push(err(&to_bytes(&v), None).to_string());
     let mut v = json("aegis_plain.json");
     v["db"]["entries"][0]["info"]["secret"] = "4SJHB4GSD43FZBAI7C2HLRJGPQ!".into();
-    let r = import::import(&to_bytes(&v), None, None).unwrap();
-    messages.extend(r.skipped.iter().map(|s| s.reason.clone()));
+    messages.push(err(&to_bytes(&v), None).to_string());
     let mut v = json("aegis_plain.json");
     v["db"]["entries"][0]["info"] = serde_json::json!({"secret": ["4SJHB4GSD43FZBAI7C2HLRJGPQ"]});
     messages.push(err(&to_bytes(&v), None).to_string());
-    messages.push(err(&testdata("aegis_encrypted.json"), Some(&Password::new(pw))).to_string());
-    messages.push(
-        backup::open(&sealed(), &Password::new(pw))
-            .unwrap_err()
-            .to_string(),
-    );
+    messages.push(err(&testdata("aegis_encrypted.json"), Some(pw)).to_string());
+    messages.push(backup::open(&sealed(), pw).unwrap_err().to_string());
     messages.push(format!("{:?}", Password::new(pw)));
     for m in &messages {
         assert!(!m.contains(pw), "{m}");
@@ -530,9 +569,9 @@ proptest! {
         for a in &accounts {
             prop_assume!(a.validate().is_ok());
         }
-        let pw = Password::new("p");
-        let bytes = backup::seal_with(&accounts, &pw, CHEAP).unwrap();
-        prop_assert_eq!(backup::open(&bytes, &pw).unwrap(), accounts);
+        let pw = "p";
+        let bytes = backup::seal_with(&accounts, pw, CHEAP).unwrap();
+        prop_assert_eq!(backup::open(&bytes, pw).unwrap(), accounts);
     }
 
     #[test]

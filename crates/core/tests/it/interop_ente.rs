@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use tessera_core::import::{self, Format, InteropError, Password};
+use tessera_core::import::{self, Format, InteropError};
 
 use super::interop_files::{assert_account, password, testdata, want};
 
@@ -73,7 +73,7 @@ fn check_fixture_accounts(report: &import::ImportReport) {
 fn reads_an_export_sealed_by_libsodium() {
     let bytes = FIXTURE.as_bytes();
     assert_eq!(import::detect(bytes), Some(Format::Ente));
-    let report = import::import(bytes, None, Some(&password())).unwrap();
+    let report = import::import(bytes, None, Some("test")).unwrap();
     check_fixture_accounts(&report);
 }
 
@@ -87,7 +87,7 @@ fn ente_encrypted_errors() {
         }
     );
     assert_eq!(
-        import::import(bytes, None, Some(&Password::new("wrong"))).unwrap_err(),
+        import::import(bytes, None, Some("wrong")).unwrap_err(),
         InteropError::WrongPasswordOrCorrupt
     );
     // A flipped bit in the ciphertext fails the Poly1305 tag.
@@ -98,7 +98,7 @@ fn ente_encrypted_errors() {
     v["encryptedData"] = base64_encode(&raw).into();
     let flipped = serde_json::to_vec(&v).unwrap();
     assert_eq!(
-        import::import(&flipped, None, Some(&password())).unwrap_err(),
+        import::import(&flipped, None, Some("test")).unwrap_err(),
         InteropError::WrongPasswordOrCorrupt
     );
     // Absurd KDF parameters are refused before Argon2 runs (this would be 1 TiB).
@@ -106,7 +106,7 @@ fn ente_encrypted_errors() {
     v["kdfParams"]["memLimit"] = (1u64 << 40).into();
     let costly = serde_json::to_vec(&v).unwrap();
     assert!(matches!(
-        import::import(&costly, None, Some(&password())).unwrap_err(),
+        import::import(&costly, None, Some("test")).unwrap_err(),
         InteropError::KdfParamsTooCostly {
             param: "argon2 memory KiB",
             ..
@@ -116,7 +116,7 @@ fn ente_encrypted_errors() {
     v["kdfParams"]["opsLimit"] = 1_000_000.into();
     let costly = serde_json::to_vec(&v).unwrap();
     assert!(matches!(
-        import::import(&costly, None, Some(&password())).unwrap_err(),
+        import::import(&costly, None, Some("test")).unwrap_err(),
         InteropError::KdfParamsTooCostly {
             param: "argon2 iterations",
             ..
@@ -127,7 +127,7 @@ fn ente_encrypted_errors() {
     v["version"] = 2.into();
     let newer = serde_json::to_vec(&v).unwrap();
     assert!(matches!(
-        import::import(&newer, None, Some(&password())).unwrap_err(),
+        import::import(&newer, None, Some("test")).unwrap_err(),
         InteropError::UnsupportedVersion {
             format: Format::Ente,
             ..
@@ -138,8 +138,8 @@ fn ente_encrypted_errors() {
 #[test]
 fn our_seal_reads_back() {
     let plain = String::from_utf8(testdata("ente_auth.txt")).unwrap();
-    let sealed = import::seal_ente_for_tests(&plain, &password(), 65536, 2).unwrap();
-    let report = import::import(&sealed, None, Some(&password())).unwrap();
+    let sealed = import::seal_ente_for_tests(&plain, password(), 65536, 2).unwrap();
+    let report = import::import(&sealed, None, Some("test")).unwrap();
     assert_eq!(report.accounts.len(), 7);
     for a in &report.accounts {
         assert_account(a, want(&a.issuer, &a.name), "ente round trip");
@@ -177,11 +177,11 @@ fn live_cross_check_with_libsodium() {
     let plain = testdata("ente_auth.txt");
     // libsodium seals, we open.
     let sealed = run_libsodium(&["seal", "test", "2", "65536"], &plain);
-    let report = import::import(&sealed, None, Some(&password())).unwrap();
+    let report = import::import(&sealed, None, Some("test")).unwrap();
     assert_eq!(report.accounts.len(), 7);
     // We seal, libsodium opens and gets the same bytes back.
     let text = String::from_utf8(plain.clone()).unwrap();
-    let ours = import::seal_ente_for_tests(&text, &password(), 65536, 2).unwrap();
+    let ours = import::seal_ente_for_tests(&text, password(), 65536, 2).unwrap();
     assert_eq!(run_libsodium(&["open", "test"], &ours), plain);
 }
 
@@ -207,16 +207,20 @@ fn every_length_residue_agrees_with_libsodium() {
         let plain = "x".repeat(len);
         let sealed = run_libsodium(&["seal", "test", "1", "8192"], plain.as_bytes());
         let v: serde_json::Value = serde_json::from_slice(&sealed).unwrap();
-        let ours = import::seal_ente_for_tests(&plain, &password(), 8192, 1).unwrap();
+        let ours = import::seal_ente_for_tests(&plain, password(), 8192, 1).unwrap();
         assert_eq!(
             run_libsodium(&["open", "test"], &ours),
             plain.as_bytes(),
             "len {len}"
         );
-        // Ours opens libsodium's. "xxx…" is not a URI: it decrypts, then is listed as skipped.
-        let r = import::import(&sealed, Some(Format::Ente), Some(&password()))
-            .unwrap_or_else(|e| panic!("len {len}: {e}; {v}"));
-        assert!(r.accounts.is_empty());
-        assert_eq!(r.skipped.len(), usize::from(len > 0));
+        // Ours opens libsodium's. "xxx…" is not a URI: it decrypts, then fails as line 1; an
+        // empty export has no accounts.
+        let e = import::import(&sealed, Some(Format::Ente), Some("test")).unwrap_err();
+        let want = if len == 0 {
+            "the file has no accounts"
+        } else {
+            "line 1: invalid scheme"
+        };
+        assert!(e.to_string().starts_with(want), "len {len}: {e}; {v}");
     }
 }

@@ -8,7 +8,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use data_encoding::HEXLOWER;
 use serde_json::Value;
 use tessera_core::export::{aegis, google, uri_list};
-use tessera_core::import::{self, Format, Password};
+use tessera_core::import::{self, Format};
 use tessera_core::{backup, Account, Algorithm, OtpType, Secret};
 
 use super::interop_files::SEVEN;
@@ -86,9 +86,9 @@ fn aegis_plain_round_trip() {
 
 #[test]
 fn aegis_encrypted_round_trip() {
-    let pw = Password::new("correct horse");
-    let bytes = aegis::encrypted(&accounts(), &pw).unwrap();
-    let r = import::import(&bytes, None, Some(&pw)).unwrap();
+    let pw = "correct horse";
+    let bytes = aegis::encrypted(&accounts(), pw).unwrap();
+    let r = import::import(&bytes, None, Some(pw)).unwrap();
     assert_same(&r.accounts, &accounts(), "aegis encrypted", true);
 }
 
@@ -175,8 +175,8 @@ fn aegis_plain_export_follows_the_documented_format() {
 /// scrypt and AES-GCM directly (not our importer).
 #[test]
 fn aegis_encrypted_export_follows_the_documented_format() {
-    let pw = Password::new("correct horse");
-    let v: Value = serde_json::from_slice(&aegis::encrypted(&accounts(), &pw).unwrap()).unwrap();
+    let pw = "correct horse";
+    let v: Value = serde_json::from_slice(&aegis::encrypted(&accounts(), pw).unwrap()).unwrap();
     assert_eq!(v["version"], 1);
     let slots = v["header"]["slots"].as_array().unwrap();
     assert_eq!(slots.len(), 1);
@@ -259,8 +259,8 @@ sys.stdout.write(db.decode())
         eprintln!("python3 with cryptography not found: cross-check not run");
         return;
     }
-    let pw = Password::new("correct horse");
-    let bytes = aegis::encrypted(&accounts(), &pw).unwrap();
+    let pw = "correct horse";
+    let bytes = aegis::encrypted(&accounts(), pw).unwrap();
     let mut child = Command::new("python3")
         .args(["-c", SCRIPT])
         .stdin(Stdio::piped())
@@ -359,37 +359,37 @@ fn google_html_page_is_self_contained() {
 
 #[test]
 fn tessera_backup_round_trip_keeps_every_field() {
-    let pw = Password::new("backup password");
+    let pw = "backup password";
     let cheap = backup::KdfParams {
         memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
+        passes: 1,
+        lanes: 1,
     };
-    let bytes = backup::seal_with(&accounts(), &pw, cheap).unwrap();
+    let bytes = backup::seal_with(&accounts(), pw, cheap).unwrap();
     assert_eq!(import::detect(&bytes), Some(Format::TesseraBackup));
-    let r = import::import(&bytes, None, Some(&pw)).unwrap();
+    let r = import::import(&bytes, None, Some(pw)).unwrap();
     // Account's equality covers every field, icon included.
     assert_eq!(r.accounts, accounts());
-    assert_eq!(backup::open(&bytes, &pw).unwrap(), accounts());
+    assert_eq!(backup::open(&bytes, pw).unwrap(), accounts());
 }
 
 #[test]
 fn tessera_backup_default_parameters_round_trip() {
-    let pw = Password::new("backup password");
-    let bytes = backup::seal(&accounts()[..1], &pw).unwrap();
-    assert_eq!(backup::open(&bytes, &pw).unwrap(), accounts()[..1].to_vec());
+    let pw = "backup password";
+    let bytes = backup::seal(&accounts()[..1], pw).unwrap();
+    assert_eq!(backup::open(&bytes, pw).unwrap(), accounts()[..1].to_vec());
 }
 
 #[test]
 fn test_restore_compares_without_importing() {
-    let pw = Password::new("pw");
+    let pw = "pw";
     let cheap = backup::KdfParams {
         memory_kib: 64,
-        iterations: 1,
-        parallelism: 1,
+        passes: 1,
+        lanes: 1,
     };
     let all = accounts();
-    let bytes = backup::seal_with(&all, &pw, cheap).unwrap();
+    let bytes = backup::seal_with(&all, pw, cheap).unwrap();
     let mut vault: Vec<Account> = all[..5].to_vec();
     vault[0].note = "edited since".into();
     vault.push(Account::totp(
@@ -397,15 +397,15 @@ fn test_restore_compares_without_importing() {
         "in vault",
         Secret::from_bytes(vec![1; 20]).unwrap(),
     ));
-    let check = backup::test_restore(&bytes, &pw, &vault).unwrap();
+    let check = backup::test_restore(&bytes, pw, &vault).unwrap();
     assert_eq!(
         check,
         backup::RestoreCheck {
             in_backup: all.len(),
-            matching: 4,
-            different: 1,
-            missing: all.len() - 5,
-            not_in_backup: 1,
+            identical: 4,
+            changed: 1,
+            only_in_backup: all.len() - 5,
+            missing_from_backup: 1,
         }
     );
 }
