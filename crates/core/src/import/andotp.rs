@@ -60,7 +60,22 @@ impl Importer for AndOtp {
             Some(_) => false,
             // Binary: the encrypted format has no magic; anything that is not text and is long
             // enough to hold a nonce and a tag may be one.
-            None => probe.text.is_none() && probe.bytes.len() >= NONCE_LEN + TAG_LEN,
+            // Known container magics (an image of a QR code, an archive) are not andOTP.
+            None => {
+                const MAGICS: [&[u8]; 8] = [
+                    b"\x89PNG",
+                    b"\xff\xd8\xff",
+                    b"GIF8",
+                    b"PK\x03\x04",
+                    b"%PDF",
+                    b"BM",
+                    b"RIFF",
+                    b"\x1f\x8b",
+                ];
+                probe.text.is_none()
+                    && probe.bytes.len() >= NONCE_LEN + TAG_LEN
+                    && !MAGICS.iter().any(|m| probe.bytes.starts_with(m))
+            }
         }
     }
 

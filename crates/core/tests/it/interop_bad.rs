@@ -368,6 +368,10 @@ fn unknown_input() {
             known: import::known_formats()
         }
     );
+    // An image (say, a screenshot of a QR code) is not mistaken for an encrypted andOTP file.
+    let png =
+        tessera_core::export::google::qr_png("otpauth://totp/A?secret=JBSWY3DPEHPK3PXP").unwrap();
+    assert_eq!(import::detect(&png), None);
     assert!(matches!(
         "nope".parse::<Format>(),
         Err(InteropError::UnknownFormatName(_))
