@@ -127,6 +127,11 @@ mod tests {
         assert_eq!(a, c);
         assert_eq!(a.as_bytes(), b"Hello!\xde\xad\xbe\xef");
         assert_eq!(a.to_base32(), "JBSWY3DPEHPK3PXP");
+        // 26 characters = 16 bytes + 2 spare bits; non-zero spare bits are ignored.
+        let z = Secret::from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        let nz = Secret::from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAB").unwrap();
+        assert_eq!(z.as_bytes().len(), 16);
+        assert_eq!(z, nz);
     }
 
     #[test]
