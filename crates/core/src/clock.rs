@@ -36,3 +36,37 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+impl FixedClock {
+    /// A clock stopped at `unix_secs`.
+    pub fn new(unix_secs: u64) -> FixedClock {
+        FixedClock(unix_secs)
+    }
+}
+
+/// A clock tests move by hand (shared through an `Arc`): expiry, lockout windows, restarts.
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicU64);
+
+impl ManualClock {
+    /// A clock at `unix_secs`.
+    pub fn new(unix_secs: u64) -> ManualClock {
+        ManualClock(std::sync::atomic::AtomicU64::new(unix_secs))
+    }
+
+    /// Moves the clock to `unix_secs`.
+    pub fn set(&self, unix_secs: u64) {
+        self.0.store(unix_secs, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `secs`.
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_unix(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

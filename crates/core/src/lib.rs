@@ -16,12 +16,12 @@ pub mod export;
 pub mod import;
 pub mod migration;
 pub mod otp;
-// pub mod qr; (enabled once uri and migration land)
+pub mod qr;
 pub mod secret;
 pub mod uri;
 
 pub use account::{Account, OtpType};
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use otp::Algorithm;
 pub use secret::Secret;

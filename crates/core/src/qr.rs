@@ -78,9 +78,9 @@ pub enum Payload {
 pub fn classify(text: &str) -> Result<Payload> {
     let lower = text.get(..20).unwrap_or(text).to_ascii_lowercase();
     if lower.starts_with("otpauth-migration:") {
-        Ok(Payload::Migration(migration::decode(text)?))
+        Ok(Payload::Migration(migration::decode_batch(text)?))
     } else if lower.starts_with("otpauth:") {
-        Ok(Payload::Account(Box::new(uri::parse(text)?)))
+        Ok(Payload::Account(Box::new(uri::parse_with_warnings(text)?)))
     } else {
         Ok(Payload::Other("not an authenticator code".into()))
     }

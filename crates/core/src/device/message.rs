@@ -280,7 +280,8 @@ mod tests {
     #[test]
     fn every_field_changes_the_bytes() {
         let base = answer().signing_bytes();
-        let variants: Vec<Box<dyn Fn(&mut PushAnswer)>> = vec![
+        type Change = Box<dyn Fn(&mut PushAnswer)>;
+        let variants: Vec<Change> = vec![
             Box::new(|a| a.origin.push('x')),
             Box::new(|a| a.device_id.push('x')),
             Box::new(|a| a.transaction_id.push('x')),

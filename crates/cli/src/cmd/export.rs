@@ -1,0 +1,228 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use tessera_core::{backup, migration, uri, Account};
+use zeroize::Zeroize;
+
+use crate::context::VaultOptions;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// One otpauth:// URI per line (PLAINTEXT: anyone with the file has the secrets).
+    UriList,
+    /// Google Authenticator otpauth-migration:// URIs, one per line, each fitting one QR code
+    /// (PLAINTEXT).
+    Migration,
+    /// Google Authenticator export as a printable HTML page of QR codes to scan with a phone
+    /// (PLAINTEXT).
+    MigrationHtml,
+    /// Google Authenticator export as QR code PNG files: FILE becomes FILE-1.png, FILE-2.png, …
+    /// (PLAINTEXT).
+    MigrationPng,
+    /// Aegis vault JSON, unencrypted (PLAINTEXT).
+    Aegis,
+    /// Aegis vault JSON, encrypted (scrypt + AES-256-GCM, as Aegis reads it); needs
+    /// --password-file.
+    AegisEncrypted,
+    /// Tessera's encrypted backup (Argon2id + AES-256-GCM); needs --password-file.
+    Backup,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The file to write (refused if it exists, unless --force).
+    pub file: PathBuf,
+    /// What to write.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// The backup's password, first line of this file (backup format).
+    #[arg(long, env = "TESSERA_EXPORT_PASSWORD_FILE", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+    /// After writing a backup, decrypt it again and compare it with the vault (test restore).
+    #[arg(long)]
+    pub verify: bool,
+}
+
+pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
+    if args.file.exists() && !args.force && args.format != ExportFormat::MigrationPng {
+        bail!(
+            "{} already exists; pass --force to replace it",
+            args.file.display()
+        );
+    }
+    let vault = opts.open()?;
+    let accounts: Vec<Account> = vault.list()?.into_iter().map(|s| s.account).collect();
+    let (bytes, skipped) = match args.format {
+        ExportFormat::UriList => {
+            let mut text = String::new();
+            for a in &accounts {
+                text.push_str(&uri::to_uri(a));
+                text.push('\n');
+            }
+            (text.into_bytes(), Vec::new())
+        }
+        ExportFormat::Migration => {
+            let (carried, skipped): (Vec<&Account>, Vec<&Account>) = accounts
+                .iter()
+                .partition(|a| migration::check_exportable(a).is_ok());
+            let carried: Vec<Account> = carried.into_iter().cloned().collect();
+            let mut text = String::new();
+            for u in migration::encode(&carried)? {
+                text.push_str(&u);
+                text.push('\n');
+            }
+            let skipped = skipped
+                .into_iter()
+                .map(|a| {
+                    let why = migration::check_exportable(a)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    format!("{} ({why})", a.display_name())
+                })
+                .collect();
+            (text.into_bytes(), skipped)
+        }
+        ExportFormat::MigrationHtml | ExportFormat::MigrationPng => {
+            let g = tessera_core::export::google::export(&accounts)?;
+            let skipped = g
+                .skipped
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.reason))
+                .collect();
+            if args.format == ExportFormat::MigrationPng {
+                let stem = args
+                    .file
+                    .to_string_lossy()
+                    .trim_end_matches(".png")
+                    .to_owned();
+                for (i, png) in g.pngs.iter().enumerate() {
+                    let path = PathBuf::from(format!("{stem}-{}.png", i + 1));
+                    if path.exists() && !args.force {
+                        bail!(
+                            "{} already exists; pass --force to replace it",
+                            path.display()
+                        );
+                    }
+                    write_private(&path, png, args.force)?;
+                    println!("wrote {}", path.display());
+                }
+                eprintln!(
+                    "tessera: warning: the QR codes hold your secrets in plaintext; delete them when done"
+                );
+                println!(
+                    "exported {} accounts as {} QR codes",
+                    accounts.len() - g.skipped.len(),
+                    g.pngs.len()
+                );
+                return Ok(());
+            }
+            (g.html().into_bytes(), skipped)
+        }
+        ExportFormat::Aegis => (tessera_core::export::aegis::plain(&accounts)?, Vec::new()),
+        ExportFormat::AegisEncrypted => {
+            let Some(file) = &args.password_file else {
+                bail!("an encrypted Aegis export needs a password: give --password-file FILE");
+            };
+            let mut password = read_first_line(file)?;
+            let out = tessera_core::export::aegis::encrypted(&accounts, &password);
+            password.zeroize();
+            (out?, Vec::new())
+        }
+        ExportFormat::Backup => {
+            let Some(file) = &args.password_file else {
+                bail!("a backup needs a password: give --password-file FILE");
+            };
+            let mut password = read_first_line(file)?;
+            let sealed = backup::seal(&accounts, &password);
+            if args.verify {
+                if let Ok(bytes) = &sealed {
+                    let check = backup::test_restore(bytes, &password, &accounts);
+                    password.zeroize();
+                    let check = check.context("test restore of the new backup")?;
+                    if check.identical != accounts.len() || check.in_backup != accounts.len() {
+                        bail!("test restore found differences: {check:?}");
+                    }
+                }
+            }
+            password.zeroize();
+            (sealed?, Vec::new())
+        }
+    };
+    write_private(&args.file, &bytes, args.force)?;
+    if !matches!(
+        args.format,
+        ExportFormat::Backup | ExportFormat::AegisEncrypted
+    ) {
+        eprintln!(
+            "tessera: warning: {} holds your secrets in plaintext; keep it safe and delete it when done",
+            args.file.display()
+        );
+    }
+    let written = accounts.len() - skipped.len();
+    println!(
+        "exported {written} accounts to {}{}",
+        args.file.display(),
+        if args.verify {
+            " (test restore ok)"
+        } else {
+            ""
+        }
+    );
+    for s in skipped {
+        println!("  not exported: {s}");
+    }
+    Ok(())
+}
+
+fn read_first_line(file: &Path) -> Result<String> {
+    let mut text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading password file {}", file.display()))?;
+    let first = text.lines().next().unwrap_or("").to_owned();
+    text.zeroize();
+    if first.is_empty() {
+        bail!("password file {} is empty", file.display());
+    }
+    Ok(first)
+}
+
+/// Writes a file readable only by the user, completely or not at all (temporary file, fsync,
+/// rename).
+fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| -> Result<()> {
+        let mut f = opts
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .with_context(|| format!("writing {}", path.display()))?;
+        if replace {
+            std::fs::rename(&tmp, path)
+        } else {
+            std::fs::hard_link(&tmp, path)
+        }
+        .with_context(|| format!("writing {}", path.display()))
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result
+}

@@ -1,0 +1,5 @@
+mod accounts;
+mod crash;
+mod harness;
+mod scan;
+mod transfer;
