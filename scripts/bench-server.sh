@@ -35,7 +35,20 @@ for setting in $SETTINGS; do
   url="$(sed -n 1p "$dir/out" | sed 's/^tessera-server listening on //')"
   token="$(sed -n 3p "$dir/out")"
   echo "== synchronous=$sync group_commit_max=$group users=$USERS connections=$CONNS seconds=$SECS"
-  "$LOAD" --url "$url" --token "$token" --users "$USERS" --connections "$CONNS" --seconds "$SECS" --period 1
+  "$LOAD" --url "$url" --token "$token" --users "$USERS" --connections "$CONNS" --seconds "$SECS" --period 1 \
+    >"$dir/load" 2>&1 &
+  lpid=$!
+  # CPU time (clock ticks) the server spends during the measured phase only.
+  while ! grep -q '^setup' "$dir/load"; do sleep 0.2; done
+  cpu0="$(awk '{print $14+$15}' "/proc/$pid/stat")"
+  wait "$lpid"
+  cpu1="$(awk '{print $14+$15}' "/proc/$pid/stat")"
+  cat "$dir/load"
+  requests="$(sed -n 's/^requests=\([0-9]*\).*/\1/p' "$dir/load")"
+  hz="$(getconf CLK_TCK)"
+  awk -v c=$((cpu1 - cpu0)) -v hz="$hz" -v n="${requests:-0}" -v s="$SECS" \
+    'BEGIN { if (n > 0) printf "server_cpu_us_per_request=%.0f server_cores_used=%.2f\n", c / hz * 1e6 / n, c / hz / s }'
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   kill "$pid"
   wait "$pid" || true
   rm -rf "$dir"
