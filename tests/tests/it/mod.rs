@@ -1,0 +1,4 @@
+mod enroll;
+mod push;
+mod qr_login;
+mod support;
