@@ -1,69 +1,49 @@
-//! Tessera's own encrypted backup, and the JSON form of an account shared with the vault.
+//! Tessera's encrypted backup: every account with every field, sealed under a password.
 //!
+//! # Format (version 1)
 //! ```text
-//! magic "TSBK" | version 0x01 | Argon2id memory KiB (u32 BE) | passes (u32 BE) | lanes (u32 BE)
-//! | salt (16) | nonce (12) | AES-256-GCM ciphertext of the JSON document | tag (16)
+//! magic        14 bytes  "TESSERA-BACKUP"
+//! version       1 byte   1
+//! kdf           1 byte   1 = Argon2id v1.3
+//! memory_kib    4 bytes  u32 BE
+//! passes        4 bytes  u32 BE
+//! lanes         4 bytes  u32 BE
+//! salt         16 bytes
+//! nonce        12 bytes  AES-256-GCM nonce
+//! key_check    16 bytes  HMAC-SHA256(check key, "tessera-backup key check v1"), truncated
+//! length        8 bytes  u64 BE: ciphertext length, tag included
+//! ciphertext   length    AES-256-GCM(content key, nonce, content, AAD = every byte above)
 //! ```
-//! The whole header (everything before the ciphertext) is the AEAD's additional data, so a
-//! changed parameter, salt or version fails authentication like a changed byte of content.
-//! The JSON document is `{"version":1,"accounts":[AccountRecord…]}`.
+//! Argon2id gives 64 bytes: the first 32 are the content key, the last 32 the check key. The
+//! key check tells a wrong password ([`InteropError::WrongPassword`]) from a damaged file
+//! ([`InteropError::Corrupt`]); it gives an attacker nothing a trial decryption would not. The
+//! stored length tells a truncated file and trailing bytes apart from damage. KDF parameters
+//! are read from the header and refused above the caps in [`crate::import::kdf`] before the
+//! KDF runs (a file cannot be decrypted with other parameters than it was sealed with, so
+//! "clamping" means refusing).
 //!
-//! Reading clamps the stored KDF parameters ([`MAX_MEMORY_KIB`], [`MAX_PASSES`]): a file
-//! cannot make us allocate gigabytes or run for minutes.
+//! The content is JSON `{"version": 1, "accounts": [...]}` with every [`Account`] field
+//! (secret as base32); it is zeroized after use.
 
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
-use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::account::{Account, OtpType};
-use crate::otp::Algorithm;
+use crate::import::{json, kdf, Format, InteropError, Password, Result};
 use crate::secret::Secret;
 
-const MAGIC: &[u8; 4] = b"TSBK";
-const VERSION: u8 = 1;
-const HEADER_LEN: usize = 4 + 1 + 12 + 16 + 12;
-
-/// Largest Argon2 memory a backup may ask for, in KiB (1 GiB).
-pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
-/// Least Argon2 memory accepted, in KiB (8 MiB).
-pub const MIN_MEMORY_KIB: u32 = 8 * 1024;
-/// Most Argon2 passes a backup may ask for.
-pub const MAX_PASSES: u32 = 64;
-/// Largest backup we read (64 MiB).
-pub const MAX_BACKUP_BYTES: usize = 64 * 1024 * 1024;
-
-/// Why a backup could not be written or read. Never carries a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BackupError {
-    /// Not a Tessera backup (wrong magic).
-    #[error("not a Tessera backup")]
-    NotABackup,
-    /// A version we do not know.
-    #[error("Tessera backup version {0} is not supported by this version of Tessera")]
-    UnsupportedVersion(u8),
-    /// The file ends before its header does.
-    #[error("the backup is truncated")]
-    Truncated,
-    /// Wrong password, or the file was altered (the two cannot be told apart).
-    #[error("wrong password, or the backup was altered")]
-    WrongPasswordOrAltered,
-    /// The KDF parameters are outside what we are willing to run.
-    #[error("refusing the backup's key-derivation parameters: {0}")]
-    KdfParameters(String),
-    /// Decrypted, but the content is not a valid document.
-    #[error("the backup's content is invalid: {0}")]
-    Content(String),
-    /// Over [`MAX_BACKUP_BYTES`].
-    #[error("the backup is {0} bytes, over the limit")]
-    TooLarge(usize),
-    /// An empty password.
-    #[error("the password is empty")]
-    EmptyPassword,
-    /// The OS random generator or the cipher failed.
-    #[error("encryption failed")]
-    Crypto,
-}
+/// The file's first bytes.
+pub const MAGIC: &[u8] = b"TESSERA-BACKUP";
+/// The format version this code writes and reads.
+pub const VERSION: u8 = 1;
+const KDF_ARGON2ID: u8 = 1;
+const SALT_LEN: usize = 16;
+const NONCE_LEN: usize = 12;
+const CHECK_LEN: usize = 16;
+const TAG_LEN: usize = 16;
+/// Bytes before the ciphertext.
+pub const HEADER_LEN: usize = 14 + 1 + 1 + 12 + SALT_LEN + NONCE_LEN + CHECK_LEN + 8;
+const CHECK_LABEL: &[u8] = b"tessera-backup key check v1";
 
 /// Argon2id parameters of a backup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,51 +56,46 @@ pub struct KdfParams {
     pub lanes: u32,
 }
 
+impl KdfParams {
+    /// What [`seal`] uses: 64 MiB, 3 passes, 1 lane (OWASP's Argon2id guidance), about a
+    /// second on a small laptop.
+    pub const DEFAULT: KdfParams = KdfParams {
+        memory_kib: 64 * 1024,
+        passes: 3,
+        lanes: 1,
+    };
+}
+
 impl Default for KdfParams {
     fn default() -> Self {
-        KdfParams {
-            memory_kib: 64 * 1024,
-            passes: 3,
-            lanes: 1,
-        }
+        KdfParams::DEFAULT
     }
 }
 
-impl KdfParams {
-    fn check(&self) -> Result<(), BackupError> {
-        if !(MIN_MEMORY_KIB..=MAX_MEMORY_KIB).contains(&self.memory_kib) {
-            return Err(BackupError::KdfParameters(format!(
-                "memory {} KiB is outside {MIN_MEMORY_KIB}–{MAX_MEMORY_KIB}",
-                self.memory_kib
-            )));
-        }
-        if !(1..=MAX_PASSES).contains(&self.passes) || !(1..=16).contains(&self.lanes) {
-            return Err(BackupError::KdfParameters(format!(
-                "{} passes / {} lanes is outside 1–{MAX_PASSES} / 1–16",
-                self.passes, self.lanes
-            )));
-        }
-        Ok(())
-    }
+/// What a test restore found, comparing a backup with the accounts in the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RestoreCheck {
+    /// Accounts in the backup.
+    pub in_backup: usize,
+    /// Backup accounts present in the vault with every field equal.
+    pub identical: usize,
+    /// Backup accounts present in the vault (same secret, issuer and name) but with other
+    /// fields different (digits, counter, groups, note, …).
+    pub changed: usize,
+    /// Backup accounts not in the vault.
+    pub only_in_backup: usize,
+    /// Vault accounts not in the backup.
+    pub missing_from_backup: usize,
+}
 
-    fn derive(&self, password: &str, salt: &[u8]) -> Result<LessSafeKey, BackupError> {
-        self.check()?;
-        let params = argon2::Params::new(self.memory_kib, self.passes, self.lanes, Some(32))
-            .map_err(|e| BackupError::KdfParameters(e.to_string()))?;
-        let argon =
-            argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-        let mut key = Zeroizing::new([0u8; 32]);
-        argon
-            .hash_password_into(password.as_bytes(), salt, key.as_mut())
-            .map_err(|e| BackupError::KdfParameters(e.to_string()))?;
-        let unbound =
-            UnboundKey::new(&AES_256_GCM, key.as_ref()).map_err(|_| BackupError::Crypto)?;
-        Ok(LessSafeKey::new(unbound))
-    }
+#[derive(Serialize, Deserialize)]
+struct Content {
+    version: u32,
+    accounts: Vec<AccountRecord>,
 }
 
 /// An account as JSON: every field, the secret as base32. Used by backups and by the vault's
-/// sealed rows; never written anywhere unencrypted by Tessera itself.
+/// sealed rows (so its shape is stable); never written anywhere unencrypted by Tessera.
 #[derive(Serialize, Deserialize)]
 pub struct AccountRecord {
     issuer: String,
@@ -153,13 +128,14 @@ impl std::fmt::Debug for AccountRecord {
 
 impl Drop for AccountRecord {
     fn drop(&mut self) {
+        use zeroize::Zeroize;
         self.secret.zeroize();
     }
 }
 
 impl AccountRecord {
     /// The record of an account.
-    pub fn from_account(a: &Account) -> AccountRecord {
+    pub fn from_account(a: &Account) -> Self {
         AccountRecord {
             issuer: a.issuer.clone(),
             name: a.name.clone(),
@@ -178,29 +154,24 @@ impl AccountRecord {
 
     /// The account of a record, validated.
     pub fn to_account(&self) -> crate::Result<Account> {
-        let mut a = Account::totp(
-            self.issuer.clone(),
-            self.name.clone(),
-            Secret::from_base32(&self.secret)?,
-        );
-        a.otp_type = self.otp_type.parse::<OtpType>()?;
-        a.algorithm = self.algorithm.parse::<Algorithm>()?;
-        a.digits = self.digits;
-        a.period = self.period;
-        a.counter = self.counter;
-        a.groups = self.groups.clone();
-        a.note = self.note.clone();
-        a.favourite = self.favourite;
-        a.icon = self.icon.clone();
+        let otp_type: OtpType = self.otp_type.parse()?;
+        let a = Account {
+            issuer: self.issuer.clone(),
+            name: self.name.clone(),
+            otp_type,
+            secret: Secret::from_base32(&self.secret)?,
+            algorithm: self.algorithm.parse()?,
+            digits: self.digits,
+            period: self.period,
+            counter: self.counter,
+            groups: self.groups.clone(),
+            note: self.note.clone(),
+            favourite: self.favourite,
+            icon: self.icon.clone(),
+        };
         a.validate()?;
         Ok(a)
     }
-}
-
-#[derive(Serialize, Deserialize)]
-struct Document {
-    version: u32,
-    accounts: Vec<AccountRecord>,
 }
 
 /// Whether bytes look like a Tessera backup (magic only).
@@ -208,233 +179,195 @@ pub fn is_backup(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
-/// Encrypts accounts into a backup with the default KDF parameters.
-pub fn seal(accounts: &[Account], password: &str) -> Result<Vec<u8>, BackupError> {
-    seal_with(accounts, password, KdfParams::default())
+/// Seals accounts with [`KdfParams::DEFAULT`].
+pub fn seal(accounts: &[Account], password: &str) -> Result<Vec<u8>> {
+    seal_with(accounts, password, KdfParams::DEFAULT)
 }
 
-/// Encrypts accounts into a backup.
-pub fn seal_with(
-    accounts: &[Account],
-    password: &str,
-    kdf: KdfParams,
-) -> Result<Vec<u8>, BackupError> {
+fn keys(
+    password: &Password,
+    salt: &[u8],
+    p: KdfParams,
+) -> Result<(Zeroizing<[u8; 32]>, [u8; CHECK_LEN])> {
+    let okm = kdf::argon2id::<64>(password, salt, p.memory_kib, p.passes, p.lanes)?;
+    let (content, check) = okm.split_at(32);
+    let mut key = Zeroizing::new([0u8; 32]);
+    key.copy_from_slice(content);
+    let tag = ring::hmac::sign(
+        &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, check),
+        CHECK_LABEL,
+    );
+    let mut out = [0u8; CHECK_LEN];
+    out.copy_from_slice(tag.as_ref().get(..CHECK_LEN).unwrap_or_default());
+    Ok((key, out))
+}
+
+/// Seals accounts with chosen Argon2id parameters (tests use cheap ones).
+/// An empty password is refused.
+pub fn seal_with(accounts: &[Account], password: &str, params: KdfParams) -> Result<Vec<u8>> {
     if password.is_empty() {
-        return Err(BackupError::EmptyPassword);
+        return Err(InteropError::EmptyPassword);
     }
-    let rng = SystemRandom::new();
-    let mut salt = [0u8; 16];
-    let mut nonce = [0u8; 12];
-    rng.fill(&mut salt).map_err(|_| BackupError::Crypto)?;
-    rng.fill(&mut nonce).map_err(|_| BackupError::Crypto)?;
-    let key = kdf.derive(password, &salt)?;
-
-    let mut out = Vec::with_capacity(HEADER_LEN + 64 + accounts.len() * 200);
-    out.extend_from_slice(MAGIC);
-    out.push(VERSION);
-    out.extend_from_slice(&kdf.memory_kib.to_be_bytes());
-    out.extend_from_slice(&kdf.passes.to_be_bytes());
-    out.extend_from_slice(&kdf.lanes.to_be_bytes());
-    out.extend_from_slice(&salt);
-    out.extend_from_slice(&nonce);
-
-    let doc = Document {
+    let password = &Password::new(password);
+    let content = Content {
         version: 1,
         accounts: accounts.iter().map(AccountRecord::from_account).collect(),
     };
-    let mut body =
-        Zeroizing::new(serde_json::to_vec(&doc).map_err(|e| BackupError::Content(e.to_string()))?);
-    let tag = key
-        .seal_in_place_separate_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(out.as_slice()),
-            &mut body,
-        )
-        .map_err(|_| BackupError::Crypto)?;
-    out.extend_from_slice(&body);
-    out.extend_from_slice(tag.as_ref());
+    let plain = Zeroizing::new(
+        serde_json::to_vec(&content).map_err(|_| InteropError::Crypto("JSON encoding"))?,
+    );
+    let salt = kdf::random::<SALT_LEN>()?;
+    let nonce = kdf::random::<NONCE_LEN>()?;
+    let (key, check) = keys(password, &salt, params)?;
+    let ct_len = (plain.len() + TAG_LEN) as u64;
+    let mut out = Vec::with_capacity(HEADER_LEN + plain.len() + TAG_LEN);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.push(KDF_ARGON2ID);
+    out.extend_from_slice(&params.memory_kib.to_be_bytes());
+    out.extend_from_slice(&params.passes.to_be_bytes());
+    out.extend_from_slice(&params.lanes.to_be_bytes());
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&check);
+    out.extend_from_slice(&ct_len.to_be_bytes());
+    let sealed = kdf::aes_gcm_seal(&key, &nonce, &plain, &out)?;
+    out.extend_from_slice(&sealed);
     Ok(out)
 }
 
-/// Decrypts a backup and returns its accounts.
-pub fn open(bytes: &[u8], password: &str) -> Result<Vec<Account>, BackupError> {
-    if bytes.len() > MAX_BACKUP_BYTES {
-        return Err(BackupError::TooLarge(bytes.len()));
+/// A cursor over the header.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        let end = self.at.saturating_add(n);
+        let out = self
+            .bytes
+            .get(self.at..end)
+            .ok_or_else(|| InteropError::Truncated {
+                what: format!("the backup ends inside its {what}"),
+            })?;
+        self.at = end;
+        Ok(out)
     }
-    if !bytes.starts_with(MAGIC) {
-        return Err(BackupError::NotABackup);
-    }
-    let version = *bytes.get(4).ok_or(BackupError::Truncated)?;
-    if version != VERSION {
-        return Err(BackupError::UnsupportedVersion(version));
-    }
-    if bytes.len() < HEADER_LEN + 16 {
-        return Err(BackupError::Truncated);
-    }
-    let (header, sealed) = bytes.split_at(HEADER_LEN);
-    let u32_at = |i: usize| -> Result<u32, BackupError> {
-        header
-            .get(i..i + 4)
-            .and_then(|s| <[u8; 4]>::try_from(s).ok())
+
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        let b = self.take(4, what)?;
+        Ok(<[u8; 4]>::try_from(b)
             .map(u32::from_be_bytes)
-            .ok_or(BackupError::Truncated)
-    };
-    let kdf = KdfParams {
-        memory_kib: u32_at(5)?,
-        passes: u32_at(9)?,
-        lanes: u32_at(13)?,
-    };
-    let salt = header.get(17..33).ok_or(BackupError::Truncated)?;
-    let nonce: [u8; 12] = header
-        .get(33..45)
-        .and_then(|s| s.try_into().ok())
-        .ok_or(BackupError::Truncated)?;
-    let key = kdf.derive(password, salt)?;
-    let mut buf = Zeroizing::new(sealed.to_vec());
-    let plain = key
-        .open_in_place(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(header),
-            &mut buf,
-        )
-        .map_err(|_| BackupError::WrongPasswordOrAltered)?;
-    let doc: Document =
-        serde_json::from_slice(plain).map_err(|e| BackupError::Content(e.to_string()))?;
-    if doc.version != 1 {
-        return Err(BackupError::Content(format!(
-            "document version {} is not supported",
-            doc.version
-        )));
+            .unwrap_or_default())
     }
-    doc.accounts
+}
+
+/// Decrypts a backup into its accounts.
+pub fn open(bytes: &[u8], password: &str) -> Result<Vec<Account>> {
+    let password = &Password::new(password);
+    if bytes.len() > crate::import::MAX_INPUT_BYTES {
+        return Err(InteropError::TooLarge {
+            len: bytes.len(),
+            max: crate::import::MAX_INPUT_BYTES,
+        });
+    }
+    let mut r = Reader { bytes, at: 0 };
+    let magic = r.take(MAGIC.len(), "magic")?;
+    if magic != MAGIC {
+        return Err(InteropError::malformed(
+            Format::TesseraBackup,
+            "not a Tessera backup (wrong magic)",
+        ));
+    }
+    let version = r.take(1, "version")?.first().copied().unwrap_or_default();
+    if version != VERSION {
+        return Err(InteropError::UnsupportedVersion {
+            format: Format::TesseraBackup,
+            version: version.to_string(),
+        });
+    }
+    let kdf_id = r.take(1, "KDF id")?.first().copied().unwrap_or_default();
+    if kdf_id != KDF_ARGON2ID {
+        return Err(InteropError::Unsupported {
+            format: Format::TesseraBackup,
+            what: format!("KDF id {kdf_id}"),
+        });
+    }
+    let params = KdfParams {
+        memory_kib: r.u32("KDF parameters")?,
+        passes: r.u32("KDF parameters")?,
+        lanes: r.u32("KDF parameters")?,
+    };
+    kdf::check_argon2(params.memory_kib, params.passes, params.lanes)?;
+    let salt = r.take(SALT_LEN, "salt")?;
+    let nonce = r.take(NONCE_LEN, "nonce")?;
+    let check = r.take(CHECK_LEN, "key check")?;
+    let len_bytes = r.take(8, "length")?;
+    let ct_len = <[u8; 8]>::try_from(len_bytes)
+        .map(u64::from_be_bytes)
+        .unwrap_or_default();
+    let header_end = r.at;
+    let available = (bytes.len() - header_end) as u64;
+    if ct_len < TAG_LEN as u64 {
+        return Err(InteropError::Corrupt {
+            what: "the stored length is shorter than a tag".into(),
+        });
+    }
+    if available < ct_len {
+        return Err(InteropError::Truncated {
+            what: format!("the ciphertext has {available} of its {ct_len} bytes"),
+        });
+    }
+    if available > ct_len {
+        return Err(InteropError::TrailingGarbage {
+            offset: header_end + ct_len as usize,
+        });
+    }
+    let (header, sealed) = bytes.split_at(header_end);
+    let (key, expected) = keys(password, salt, params)?;
+    if !bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], check)) {
+        return Err(InteropError::WrongPassword);
+    }
+    let plain = kdf::aes_gcm_open(&key, nonce, sealed, header).ok_or(InteropError::Corrupt {
+        what: "the backup fails its authentication tag".into(),
+    })?;
+    let content: Content = json::parse(Format::TesseraBackup, &plain).map_err(|e| match e {
+        InteropError::Malformed { .. } | InteropError::Truncated { .. } => InteropError::Corrupt {
+            what: "the decrypted content is not a backup".into(),
+        },
+        other => other,
+    })?;
+    if content.version != 1 {
+        return Err(InteropError::UnsupportedVersion {
+            format: Format::TesseraBackup,
+            version: format!("content {}", content.version),
+        });
+    }
+    content
+        .accounts
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.to_account()
-                .map_err(|e| BackupError::Content(format!("account {}: {e}", i + 1)))
-        })
+        .map(|s| s.to_account().map_err(InteropError::from))
         .collect()
 }
 
-/// The result of a test restore: how a backup compares with a set of accounts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RestoreCheck {
-    /// Accounts in the backup.
-    pub in_backup: usize,
-    /// Backup accounts identical (every field) to one in the set.
-    pub identical: usize,
-    /// Backup accounts with the same secret, issuer and name but other fields changed.
-    pub changed: usize,
-    /// Backup accounts not in the set.
-    pub only_in_backup: usize,
-    /// Accounts in the set that the backup lacks.
-    pub missing_from_backup: usize,
-}
-
-/// Decrypts a backup and compares it with `current` without importing anything.
-pub fn test_restore(
-    bytes: &[u8],
-    password: &str,
-    current: &[Account],
-) -> Result<RestoreCheck, BackupError> {
-    let restored = open(bytes, password)?;
+/// Decrypts a backup and compares it with `existing` without importing anything.
+pub fn test_restore(bytes: &[u8], password: &str, existing: &[Account]) -> Result<RestoreCheck> {
+    let backup = open(bytes, password)?;
     let mut check = RestoreCheck {
-        in_backup: restored.len(),
-        identical: 0,
-        changed: 0,
-        only_in_backup: 0,
-        missing_from_backup: 0,
+        in_backup: backup.len(),
+        ..RestoreCheck::default()
     };
-    for r in &restored {
-        if current.iter().any(|c| c == r) {
-            check.identical += 1;
-        } else if current.iter().any(|c| c.is_duplicate_of(r)) {
-            check.changed += 1;
-        } else {
-            check.only_in_backup += 1;
+    for b in &backup {
+        match existing.iter().find(|e| b.is_duplicate_of(e)) {
+            Some(e) if e == b => check.identical += 1,
+            Some(_) => check.changed += 1,
+            None => check.only_in_backup += 1,
         }
     }
-    check.missing_from_backup = current
+    check.missing_from_backup = existing
         .iter()
-        .filter(|c| !restored.iter().any(|r| r.is_duplicate_of(c)))
+        .filter(|e| !backup.iter().any(|b| b.is_duplicate_of(e)))
         .count();
     Ok(check)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FAST: KdfParams = KdfParams {
-        memory_kib: MIN_MEMORY_KIB,
-        passes: 1,
-        lanes: 1,
-    };
-
-    fn accounts() -> Vec<Account> {
-        let mut a = Account::totp("A", "a", Secret::from_bytes(vec![1; 20]).unwrap());
-        a.groups = vec!["Work".into()];
-        a.note = "note".into();
-        a.favourite = true;
-        a.icon = Some("github".into());
-        let mut b = Account::totp("B", "b", Secret::from_bytes(vec![2; 32]).unwrap());
-        b.otp_type = OtpType::Hotp;
-        b.counter = 42;
-        b.algorithm = Algorithm::Sha256;
-        b.digits = 8;
-        vec![a, b]
-    }
-
-    #[test]
-    fn round_trip_and_every_bad_input() {
-        let sealed = seal_with(&accounts(), "pw", FAST).unwrap();
-        assert_eq!(open(&sealed, "pw").unwrap(), accounts());
-        assert_eq!(
-            open(&sealed, "nope"),
-            Err(BackupError::WrongPasswordOrAltered)
-        );
-        for i in [0usize, 4, 6, 20, 40, sealed.len() / 2, sealed.len() - 1] {
-            let mut bad = sealed.clone();
-            bad[i] ^= 0x01;
-            assert!(open(&bad, "pw").is_err(), "flipped byte {i} accepted");
-        }
-        assert_eq!(open(&sealed[..30], "pw"), Err(BackupError::Truncated));
-        let mut trailing = sealed.clone();
-        trailing.extend_from_slice(b"garbage");
-        assert_eq!(
-            open(&trailing, "pw"),
-            Err(BackupError::WrongPasswordOrAltered)
-        );
-        let mut absurd = sealed.clone();
-        absurd[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
-        assert!(matches!(
-            open(&absurd, "pw"),
-            Err(BackupError::KdfParameters(_))
-        ));
-        assert_eq!(open(b"PK\x03\x04zip", "pw"), Err(BackupError::NotABackup));
-        assert_eq!(seal(&[], ""), Err(BackupError::EmptyPassword));
-    }
-
-    #[test]
-    fn test_restore_compares_without_importing() {
-        let sealed = seal_with(&accounts(), "pw", FAST).unwrap();
-        let mut current = accounts();
-        current[1].counter = 50;
-        current.push(Account::totp(
-            "C",
-            "c",
-            Secret::from_bytes(vec![3; 20]).unwrap(),
-        ));
-        let check = test_restore(&sealed, "pw", &current).unwrap();
-        assert_eq!(
-            check,
-            RestoreCheck {
-                in_backup: 2,
-                identical: 1,
-                changed: 1,
-                only_in_backup: 0,
-                missing_from_backup: 1
-            }
-        );
-    }
 }

@@ -12,6 +12,7 @@ pub mod backup;
 pub mod clock;
 pub mod device;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod migration;
 pub mod otp;

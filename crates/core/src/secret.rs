@@ -16,6 +16,16 @@ pub const RECOMMENDED_MIN_BITS: usize = 128;
 /// so nothing is gained beyond this; the cap bounds memory for untrusted input.
 pub const MAX_SECRET_BYTES: usize = 1024;
 
+/// Base32 without padding that ignores non-zero trailing bits.
+fn lenient_base32() -> &'static data_encoding::Encoding {
+    static ENC: std::sync::OnceLock<data_encoding::Encoding> = std::sync::OnceLock::new();
+    ENC.get_or_init(|| {
+        let mut spec = BASE32_NOPAD.specification();
+        spec.check_trailing_bits = false;
+        spec.encoding().unwrap_or_else(|_| BASE32_NOPAD.clone())
+    })
+}
+
 /// A shared HMAC secret. `Debug` and `Display` never show its bytes.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Secret(Vec<u8>);
@@ -56,9 +66,9 @@ impl Secret {
                 format!("not base32: unexpected character at position {}", pos + 1),
             ));
         }
-        // Unpadded base32 lengths of 1, 3 and 6 (mod 8) cannot occur; data-encoding checks
-        // that and that the trailing bits are zero.
-        let decoded = BASE32_NOPAD.decode(cleaned.as_bytes()).map_err(|_| {
+        // Unpadded base32 lengths of 1, 3 and 6 (mod 8) cannot occur. Non-zero trailing bits
+        // are accepted (as Google Authenticator does): some issuers emit them.
+        let decoded = lenient_base32().decode(cleaned.as_bytes()).map_err(|_| {
             Error::invalid(
                 Field::Secret,
                 "not base32: the length or the last character is impossible",
@@ -117,6 +127,11 @@ mod tests {
         assert_eq!(a, c);
         assert_eq!(a.as_bytes(), b"Hello!\xde\xad\xbe\xef");
         assert_eq!(a.to_base32(), "JBSWY3DPEHPK3PXP");
+        // 26 characters = 16 bytes + 2 spare bits; non-zero spare bits are ignored.
+        let z = Secret::from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();
+        let nz = Secret::from_base32("AAAAAAAAAAAAAAAAAAAAAAAAAB").unwrap();
+        assert_eq!(z.as_bytes().len(), 16);
+        assert_eq!(z, nz);
     }
 
     #[test]

@@ -1,6 +1,221 @@
-//! tessera-server: the verification server bundled with Tessera (being built).
+//! tessera-server: the verification server bundled with Tessera (DC-2).
 //!
-//! [`device`] is the device factor (docs/protocol.md): device enrollment, push approvals with
-//! number matching, QR login and a sample sign-in page.
+//! It owns users and their second factors (TOTP, recovery codes; the device factor plugs in
+//! through [`oob::OobVerifier`]), an Auth0-shaped MFA API, a management API with scoped
+//! tokens, failure counting with lockout, and an audit log. It depends on `tessera-core` only;
+//! storage sits behind [`store::Store`] (SQLite by default). The binary (`main.rs`) only reads
+//! configuration and calls [`run`].
 
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod crypto;
 pub mod device;
+pub mod error;
+pub mod factors;
+pub mod lockout;
+pub mod model;
+pub mod oob;
+pub mod password;
+pub mod recovery;
+pub mod store;
+pub mod totp;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tessera_core::Clock;
+
+pub use api::router;
+pub use config::Config;
+pub use error::{Error, Result};
+
+use crate::auth::{issue_token, MANAGEMENT_SCOPES};
+use crate::crypto::MasterKey;
+use crate::model::TokenKind;
+use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    store: Arc<dyn Store>,
+    config: Config,
+    key: Arc<MasterKey>,
+    clock: Arc<dyn Clock>,
+    dummy_hash: String,
+    oob: Option<Arc<dyn oob::OobVerifier>>,
+    device: Option<device::DeviceState>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("listen", &self.inner.config.listen)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// A state from its parts (tests inject a store, a key and a clock).
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: Config,
+        key: MasterKey,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        // Unknown users are checked against this hash so they take as long as known ones.
+        let dummy_hash = password::hash("tessera-dummy-password")?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                store,
+                config,
+                key: Arc::new(key),
+                clock,
+                dummy_hash,
+                oob: None,
+                device: None,
+            }),
+        })
+    }
+
+    /// The same state with an out-of-band verifier (the device-factor work's push grant).
+    pub fn with_oob(self, oob: Arc<dyn oob::OobVerifier>) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.oob = Some(oob);
+        AppState {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The master key.
+    pub fn key(&self) -> &MasterKey {
+        &self.inner.key
+    }
+
+    pub(crate) fn key_arc(&self) -> &Arc<MasterKey> {
+        &self.inner.key
+    }
+
+    /// Unix seconds now, from the injected clock.
+    pub fn now(&self) -> u64 {
+        self.inner.clock.now_unix()
+    }
+
+    /// The same state with the device factor (its routes are merged into [`router`]).
+    pub fn with_device(self, device: device::DeviceState) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.device = Some(device);
+        AppState {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The device factor, if installed.
+    pub fn device(&self) -> Option<&device::DeviceState> {
+        self.inner.device.as_ref()
+    }
+
+    /// The out-of-band verifier, if one is installed.
+    pub fn oob(&self) -> Option<&Arc<dyn oob::OobVerifier>> {
+        self.inner.oob.as_ref()
+    }
+
+    pub(crate) fn dummy_hash(&self) -> &str {
+        &self.inner.dummy_hash
+    }
+
+    /// Runs blocking store work on tokio's blocking pool.
+    pub async fn db<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let store = Arc::clone(&self.inner.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| Error::Internal(format!("blocking task: {e}")))?
+    }
+
+    /// Direct access to the store (blocking; for the binary's admin commands and tests).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+}
+
+/// Where the database and key file go when the configuration does not say.
+pub fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("dev", "tessera", "tessera-server")
+        .map(|d| d.data_dir().to_owned())
+}
+
+/// Paths of the database and key file for `config`.
+pub fn resolve_paths(config: &Config) -> Result<(PathBuf, PathBuf)> {
+    let db = match &config.database {
+        Some(p) => p.clone(),
+        None => default_data_dir()
+            .ok_or_else(|| {
+                Error::Config("`database`: no data directory for this user; set it".into())
+            })?
+            .join("tessera-server.db"),
+    };
+    let key = match &config.key_file {
+        Some(p) => p.clone(),
+        None => db
+            .parent()
+            .map(|d| d.join("master.key"))
+            .unwrap_or_else(|| PathBuf::from("master.key")),
+    };
+    Ok((db, key))
+}
+
+/// Opens the store and key named by `config`. On the very first start it also creates the first
+/// admin token and returns its secret (shown once, never stored in clear).
+pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<String>)> {
+    let (db, key_path) = resolve_paths(&config)?;
+    let store = SqliteStore::open(&db, &config.storage)?;
+    let key = MasterKey::load_or_create(&key_path)?;
+    let now = clock.now_unix();
+    let first = if store.set_meta_if_absent("first_admin_token", &now.to_string())? {
+        let scopes = MANAGEMENT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
+        let (secret, record, hash) = issue_token(
+            TokenKind::Management,
+            None,
+            scopes,
+            "first admin token",
+            None,
+            now,
+        )?;
+        store.insert_token(record, hash)?;
+        Some(secret)
+    } else {
+        None
+    };
+    let device_config = config.device.clone();
+    let state = AppState::new(Arc::new(store), config, key, Arc::clone(&clock))?;
+    let state = device::server_directory::install(state, device_config, &db, clock)
+        .map_err(|e| Error::Config(format!("device factor: {e}")))?;
+    Ok((state, first))
+}
+
+/// Serves the API on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Internal(format!("serve: {e}")))
+}

@@ -14,6 +14,17 @@ pub enum ExportFormat {
     /// Google Authenticator otpauth-migration:// URIs, one per line, each fitting one QR code
     /// (PLAINTEXT).
     Migration,
+    /// Google Authenticator export as a printable HTML page of QR codes to scan with a phone
+    /// (PLAINTEXT).
+    MigrationHtml,
+    /// Google Authenticator export as QR code PNG files: FILE becomes FILE-1.png, FILE-2.png, …
+    /// (PLAINTEXT).
+    MigrationPng,
+    /// Aegis vault JSON, unencrypted (PLAINTEXT).
+    Aegis,
+    /// Aegis vault JSON, encrypted (scrypt + AES-256-GCM, as Aegis reads it); needs
+    /// --password-file.
+    AegisEncrypted,
     /// Tessera's encrypted backup (Argon2id + AES-256-GCM); needs --password-file.
     Backup,
 }
@@ -37,7 +48,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
-    if args.file.exists() && !args.force {
+    if args.file.exists() && !args.force && args.format != ExportFormat::MigrationPng {
         bail!(
             "{} already exists; pass --force to replace it",
             args.file.display()
@@ -76,6 +87,52 @@ pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
                 .collect();
             (text.into_bytes(), skipped)
         }
+        ExportFormat::MigrationHtml | ExportFormat::MigrationPng => {
+            let g = tessera_core::export::google::export(&accounts)?;
+            let skipped = g
+                .skipped
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.reason))
+                .collect();
+            if args.format == ExportFormat::MigrationPng {
+                let stem = args
+                    .file
+                    .to_string_lossy()
+                    .trim_end_matches(".png")
+                    .to_owned();
+                for (i, png) in g.pngs.iter().enumerate() {
+                    let path = PathBuf::from(format!("{stem}-{}.png", i + 1));
+                    if path.exists() && !args.force {
+                        bail!(
+                            "{} already exists; pass --force to replace it",
+                            path.display()
+                        );
+                    }
+                    write_private(&path, png, args.force)?;
+                    println!("wrote {}", path.display());
+                }
+                eprintln!(
+                    "tessera: warning: the QR codes hold your secrets in plaintext; delete them when done"
+                );
+                println!(
+                    "exported {} accounts as {} QR codes",
+                    accounts.len() - g.skipped.len(),
+                    g.pngs.len()
+                );
+                return Ok(());
+            }
+            (g.html().into_bytes(), skipped)
+        }
+        ExportFormat::Aegis => (tessera_core::export::aegis::plain(&accounts)?, Vec::new()),
+        ExportFormat::AegisEncrypted => {
+            let Some(file) = &args.password_file else {
+                bail!("an encrypted Aegis export needs a password: give --password-file FILE");
+            };
+            let mut password = read_first_line(file)?;
+            let out = tessera_core::export::aegis::encrypted(&accounts, &password);
+            password.zeroize();
+            (out?, Vec::new())
+        }
         ExportFormat::Backup => {
             let Some(file) = &args.password_file else {
                 bail!("a backup needs a password: give --password-file FILE");
@@ -97,7 +154,10 @@ pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
         }
     };
     write_private(&args.file, &bytes, args.force)?;
-    if args.format != ExportFormat::Backup {
+    if !matches!(
+        args.format,
+        ExportFormat::Backup | ExportFormat::AegisEncrypted
+    ) {
         eprintln!(
             "tessera: warning: {} holds your secrets in plaintext; keep it safe and delete it when done",
             args.file.display()

@@ -37,8 +37,17 @@ pub const MAX_WAIT: u64 = 30;
 /// The browser cookie holding the QR-login device-session secret.
 pub const DSI_COOKIE: &str = "tessera_qr_dsi";
 
-/// The device factor's routes; the server merges them into its router.
-pub fn routes(state: DeviceState) -> Router {
+/// The device factor's routes for the server's router: empty when the factor is not installed.
+pub fn routes_for(app: &crate::AppState) -> Router<crate::AppState> {
+    match app.device() {
+        Some(d) => routes(d.clone()),
+        None => Router::new(),
+    }
+}
+
+/// The device factor's routes, with their state applied (so they merge into a router of any
+/// state type).
+pub fn routes<S: Clone + Send + Sync + 'static>(state: DeviceState) -> Router<S> {
     Router::new()
         .route("/device/v1/enroll/offers", post(create_offer))
         .route("/device/v1/enroll/begin", post(enroll_begin))

@@ -15,6 +15,7 @@ pub mod http;
 pub mod push;
 pub mod qr_login;
 pub mod request_auth;
+pub mod server_directory;
 pub mod signin;
 pub mod store;
 

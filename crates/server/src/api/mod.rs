@@ -1,0 +1,184 @@
+//! HTTP routes. One file per API area; handlers parse, call one domain function and map errors.
+
+pub mod admin;
+pub mod logs;
+pub mod me;
+pub mod mfa;
+pub mod oauth;
+pub mod openapi;
+pub mod orgs;
+pub mod tokens;
+pub mod users;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, patch, post};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, ErrorBody};
+use crate::AppState;
+
+/// Every route, with the body limit and JSON 404/405 answers.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config().http.body_limit_bytes;
+    Router::new()
+        .route("/openapi.json", get(openapi::serve))
+        .route("/oauth/token", post(oauth::token))
+        .route("/mfa/authenticators", get(mfa::list))
+        .route("/mfa/authenticators/{id}", delete(mfa::remove))
+        .route("/mfa/associate", post(mfa::associate))
+        .route("/api/v2/users", post(users::create).get(users::list))
+        .route(
+            "/api/v2/users/{id}",
+            get(users::get).patch(users::update).delete(users::remove),
+        )
+        .route(
+            "/api/v2/users/{id}/authentication-methods",
+            get(admin::list_factors)
+                .post(admin::enroll)
+                .delete(admin::remove_all),
+        )
+        .route(
+            "/api/v2/users/{id}/authentication-methods/{auth_id}",
+            delete(admin::remove_one),
+        )
+        .route(
+            "/api/v2/users/{id}/recovery-code-regeneration",
+            post(admin::regenerate),
+        )
+        .route(
+            "/api/v2/users/{id}/logto-configs",
+            patch(admin::mfa_configs),
+        )
+        .route(
+            "/api/v2/users/{id}/otp-verification",
+            post(admin::verify_otp),
+        )
+        .route(
+            "/api/v2/user-blocks/{id}",
+            get(admin::blocks).delete(admin::unblock),
+        )
+        .route("/api/v2/organizations", post(orgs::create).get(orgs::list))
+        .route("/api/v2/organizations/{id}", patch(orgs::update))
+        .route("/api/v2/tokens", post(tokens::create).get(tokens::list))
+        .route("/api/v2/tokens/{id}", delete(tokens::revoke))
+        .route("/api/v2/logs", get(logs::list))
+        .route("/api/v2/me", get(me::profile))
+        .route("/api/v2/me/authenticators", get(me::list).post(me::bind))
+        .route("/api/v2/me/authenticators/{id}", delete(me::unbind))
+        .route("/api/v2/me/otp-verification", post(me::verify_otp))
+        .route(
+            "/api/v2/me/recovery-code-regeneration",
+            post(me::regenerate),
+        )
+        .route("/api/v2/me/logto-configs", patch(me::mfa_configs))
+        .merge(crate::device::http::routes_for(&state))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::NotFound("route")
+}
+
+async fn method_not_allowed() -> Response {
+    let body = ErrorBody {
+        error: "method_not_allowed",
+        error_description: "method not allowed on this route".into(),
+        mfa_token: None,
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// A JSON body whose rejections use the one error shape (413 for an oversized body).
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Response {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large();
+    }
+    Error::InvalidRequest(rejection.body_text()).into_response()
+}
+
+pub(crate) fn too_large() -> Response {
+    let body = ErrorBody {
+        error: "payload_too_large",
+        error_description: "request body too large".into(),
+        mfa_token: None,
+    };
+    (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+}
+
+/// A query string whose rejections use the one error shape.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|e: QueryRejection| Error::InvalidRequest(e.body_text()))
+    }
+}
+
+/// `page` (1-based) and `per_page` (1–100, default 50).
+#[derive(Debug, serde::Deserialize)]
+pub struct Paging {
+    /// 1-based page.
+    #[serde(default = "one")]
+    pub page: u32,
+    /// Items per page.
+    #[serde(default = "fifty")]
+    pub per_page: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+fn fifty() -> u32 {
+    50
+}
+
+impl Paging {
+    /// Checks the bounds.
+    pub fn check(&self) -> crate::Result<()> {
+        if self.page == 0 {
+            return Err(Error::InvalidRequest("`page` starts at 1".into()));
+        }
+        if !(1..=100).contains(&self.per_page) {
+            return Err(Error::InvalidRequest("`per_page` must be 1–100".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`) or a value.
+pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

@@ -1,0 +1,384 @@
+//! Server settings: defaults, a TOML file, `TESSERA_SERVER_*` environment variables and flags,
+//! in that order of precedence (later wins). [`Config::validate`] names the offending setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use tessera_core::Algorithm;
+
+use crate::error::{Error, Result};
+
+/// The fixed default address: loopback only, port 7878.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
+/// Prefix of the environment variables read as settings (`__` separates sections).
+pub const ENV_PREFIX: &str = "TESSERA_SERVER_";
+/// The default secret-URL template (IBM-7 placeholders).
+pub const DEFAULT_URI_TEMPLATE: &str = "otpauth://totp/Tessera:@USER_NAME@?secret=@SECRET_KEY@&issuer=Tessera&algorithm=@ALGORITHM@&digits=@DIGITS@&period=@PERIOD@";
+
+/// All settings. Every field has a default, so an empty file is a valid configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// SQLite database file; empty = `tessera-server.db` in the user's data directory.
+    pub database: Option<PathBuf>,
+    /// Master key file (32 random bytes, mode 0600, created on first start); empty = beside the
+    /// database as `master.key`.
+    pub key_file: Option<PathBuf>,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// TOTP policy.
+    pub totp: TotpConfig,
+    /// Recovery codes.
+    pub recovery_codes: RecoveryConfig,
+    /// Failure counting and lockout.
+    pub lockout: LockoutConfig,
+    /// When MFA applies and token lifetimes.
+    pub mfa: MfaConfig,
+    /// SQLite tuning.
+    pub storage: StorageConfig,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// The device factor (push, QR login, sign-in page).
+    pub device: crate::device::DeviceConfig,
+}
+
+/// TOTP policy (IBM-7). Algorithm, digits and period apply to new enrollments only: each
+/// enrollment stores its own.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TotpConfig {
+    /// `SHA1`, `SHA256` or `SHA512`.
+    pub algorithm: String,
+    /// Code length, 6–12.
+    pub digits: u8,
+    /// Seconds per code, 1–86400.
+    pub period: u32,
+    /// Accepted steps before and after the current one (0–10).
+    pub skew: u32,
+    /// A code that verified once never verifies again.
+    pub one_time_use: bool,
+    /// OTP enrollments per user, 1–5.
+    pub max_enrollments: u32,
+    /// The otpauth URI template; must start with `otpauth://totp/` and contain `@SECRET_KEY@`.
+    pub uri_template: String,
+}
+
+/// Recovery codes (LG-1, A0-6).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// Generate recovery codes at the first enrollment.
+    pub enabled: bool,
+    /// Codes per set, 1–16 (1 is Auth0's behaviour: a used code is replaced by a new one).
+    pub count: u32,
+}
+
+/// Failure counting per user and factor (NIST SP 800-63B §5.2.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LockoutConfig {
+    /// Consecutive failures after which the factor is locked, 1–100.
+    pub max_failures: u32,
+    /// Failures allowed without delay before delays start.
+    pub delay_after: u32,
+    /// First delay in seconds; doubles with every further failure (0 = no delays).
+    pub delay_base_secs: u64,
+    /// Longest delay in seconds.
+    pub delay_max_secs: u64,
+    /// How long a lock lasts in seconds; 0 = until an administrator unlocks.
+    pub lock_secs: u64,
+}
+
+/// When MFA applies and how long tokens live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MfaConfig {
+    /// Require MFA of every user (LG-2); otherwise only users with an active factor or in an
+    /// organization that requires it (LG-5).
+    pub required: bool,
+    /// Lifetime of an `mfa_token`, seconds.
+    pub mfa_token_ttl_secs: u64,
+    /// Lifetime of an access token, seconds.
+    pub access_token_ttl_secs: u64,
+}
+
+/// SQLite settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `full` (every commit is fsynced) or `normal` (WAL: a crash may lose the last commits, never
+    /// corrupt).
+    pub synchronous: String,
+    /// Most write jobs committed together in one transaction (group commit); 1 = off.
+    pub group_commit_max: u32,
+    /// Read connections, 1–64.
+    pub readers: u32,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body accepted, bytes (1 KiB – 1 MiB).
+    pub body_limit_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: DEFAULT_LISTEN.to_owned(),
+            database: None,
+            key_file: None,
+            log: "info".to_owned(),
+            totp: TotpConfig::default(),
+            recovery_codes: RecoveryConfig::default(),
+            lockout: LockoutConfig::default(),
+            mfa: MfaConfig::default(),
+            storage: StorageConfig::default(),
+            http: HttpConfig::default(),
+            device: crate::device::DeviceConfig::default(),
+        }
+    }
+}
+
+impl Default for TotpConfig {
+    fn default() -> Self {
+        TotpConfig {
+            algorithm: "SHA1".to_owned(),
+            digits: 6,
+            period: 30,
+            skew: 1,
+            one_time_use: true,
+            max_enrollments: 2,
+            uri_template: DEFAULT_URI_TEMPLATE.to_owned(),
+        }
+    }
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            enabled: true,
+            count: 1,
+        }
+    }
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig {
+            max_failures: 10,
+            delay_after: 3,
+            delay_base_secs: 2,
+            delay_max_secs: 300,
+            lock_secs: 0,
+        }
+    }
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        MfaConfig {
+            required: false,
+            mfa_token_ttl_secs: 300,
+            access_token_ttl_secs: 3600,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            synchronous: "full".to_owned(),
+            group_commit_max: 256,
+            readers: 4,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            body_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+fn bad(setting: &str, why: impl std::fmt::Display) -> Error {
+    Error::Config(format!("`{setting}`: {why}"))
+}
+
+impl Config {
+    /// Builds the configuration from an optional TOML text and environment variables
+    /// (`TESSERA_SERVER_TOTP__DIGITS=8` sets `totp.digits`), then validates it.
+    pub fn load(
+        toml_text: Option<&str>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config> {
+        let mut table: toml::Table = match toml_text {
+            Some(text) => text
+                .parse::<toml::Table>()
+                .map_err(|e| Error::Config(one_line(&e.to_string())))?,
+            None => toml::Table::new(),
+        };
+        for (key, value) in env {
+            let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if rest == "CONFIG" {
+                continue;
+            }
+            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            set_path(&mut table, &path, env_value(&value))
+                .map_err(|()| bad(&path.join("."), "conflicts with a section of that name"))?;
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| Error::Config(one_line(&e.to_string())))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every setting; the error names the first invalid one.
+    pub fn validate(&self) -> Result<()> {
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|_| bad("listen", "expected an address like 127.0.0.1:7878"))?;
+        self.totp_algorithm()?;
+        if !(6..=12).contains(&self.totp.digits) {
+            return Err(bad("totp.digits", "must be 6–12"));
+        }
+        if !(1..=86_400).contains(&self.totp.period) {
+            return Err(bad("totp.period", "must be 1–86400 seconds"));
+        }
+        if self.totp.skew > 10 {
+            return Err(bad("totp.skew", "must be 0–10"));
+        }
+        if !(1..=5).contains(&self.totp.max_enrollments) {
+            return Err(bad("totp.max_enrollments", "must be 1–5"));
+        }
+        let t = &self.totp.uri_template;
+        if !t.starts_with("otpauth://totp/") {
+            return Err(bad("totp.uri_template", "must start with otpauth://totp/"));
+        }
+        if !t.contains("@SECRET_KEY@") {
+            return Err(bad("totp.uri_template", "must contain @SECRET_KEY@"));
+        }
+        if !(1..=16).contains(&self.recovery_codes.count) {
+            return Err(bad("recovery_codes.count", "must be 1–16"));
+        }
+        if !(1..=100).contains(&self.lockout.max_failures) {
+            return Err(bad("lockout.max_failures", "must be 1–100"));
+        }
+        if self.lockout.delay_max_secs < self.lockout.delay_base_secs {
+            return Err(bad(
+                "lockout.delay_max_secs",
+                "must be ≥ lockout.delay_base_secs",
+            ));
+        }
+        if self.mfa.mfa_token_ttl_secs == 0 || self.mfa.mfa_token_ttl_secs > 3600 {
+            return Err(bad("mfa.mfa_token_ttl_secs", "must be 1–3600"));
+        }
+        if self.mfa.access_token_ttl_secs == 0 || self.mfa.access_token_ttl_secs > 86_400 * 30 {
+            return Err(bad("mfa.access_token_ttl_secs", "must be 1–2592000"));
+        }
+        if !matches!(self.storage.synchronous.as_str(), "full" | "normal") {
+            return Err(bad("storage.synchronous", "must be `full` or `normal`"));
+        }
+        if !(1..=4096).contains(&self.storage.group_commit_max) {
+            return Err(bad("storage.group_commit_max", "must be 1–4096"));
+        }
+        if !(1..=64).contains(&self.storage.readers) {
+            return Err(bad("storage.readers", "must be 1–64"));
+        }
+        if !(1024..=1024 * 1024).contains(&self.http.body_limit_bytes) {
+            return Err(bad("http.body_limit_bytes", "must be 1024–1048576"));
+        }
+        Ok(())
+    }
+
+    /// The configured TOTP algorithm for new enrollments.
+    pub fn totp_algorithm(&self) -> Result<Algorithm> {
+        self.totp
+            .algorithm
+            .parse()
+            .map_err(|_| bad("totp.algorithm", "must be SHA1, SHA256 or SHA512"))
+    }
+}
+
+/// Environment values are TOML scalars when they parse as one (`8`, `true`), else strings.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(v) = raw.parse::<i64>() {
+        return toml::Value::Integer(v);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+fn set_path(
+    table: &mut toml::Table,
+    path: &[String],
+    value: toml::Value,
+) -> std::result::Result<(), ()> {
+    match path {
+        [] => Err(()),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [head, rest @ ..] => {
+            let entry = table
+                .entry(head.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => Err(()),
+            }
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_valid_and_defaults_hold() {
+        let c = Config::load(None, Vec::new()).unwrap();
+        assert_eq!(c.listen, DEFAULT_LISTEN);
+        assert_eq!(c.totp.skew, 1);
+        assert!(c.totp.one_time_use);
+    }
+
+    #[test]
+    fn env_overrides_file_and_errors_name_the_setting() {
+        let c = Config::load(
+            Some("[totp]\ndigits = 8\n"),
+            vec![("TESSERA_SERVER_TOTP__PERIOD".into(), "60".into())],
+        )
+        .unwrap();
+        assert_eq!((c.totp.digits, c.totp.period), (8, 60));
+        let e = Config::load(Some("[totp]\ndigits = 13\n"), Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("totp.digits"), "{e}");
+        let e = Config::load(
+            Some("[totp]\nuri_template = \"otpauth://hotp/x\"\n"),
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("totp.uri_template"), "{e}");
+        let e = Config::load(None, vec![("TESSERA_SERVER_NOPE".into(), "1".into())]).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+        let e = Config::load(Some("[lockout]\nmax_failures = 101\n"), Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("lockout.max_failures"), "{e}");
+    }
+}

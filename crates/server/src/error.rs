@@ -1,0 +1,132 @@
+//! The server's one error type and its one JSON shape, `{"error", "error_description"}`.
+//!
+//! Every handler returns [`Result`]; [`Error`]'s `IntoResponse` is the only place an error
+//! becomes HTTP. Storage and crypto details are logged server-side (without secrets) and the
+//! client sees a fixed description.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+
+/// Everything that can go wrong while serving a request or starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or a field is invalid; the message names the field.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// No or an unknown/revoked/expired bearer token.
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    /// The token is valid but lacks the scope named.
+    #[error("insufficient scope: `{0}` is required")]
+    InsufficientScope(String),
+    /// The token kind may not call this endpoint (e.g. an mfa_token deleting an authenticator).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// The resource does not exist (or is not the caller's).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A unique value is already taken, or a limit is reached.
+    #[error("{0}")]
+    Conflict(String),
+    /// OAuth: wrong credentials, code or token (always the same text for known and unknown users).
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// OAuth: the password grant needs a second factor; carries the mfa_token.
+    #[error("multifactor authentication required")]
+    MfaRequired(String),
+    /// OAuth: the grant type is not (yet) supported, e.g. `mfa-oob` before the device factor.
+    #[error("grant type `{0}` is not supported")]
+    UnsupportedGrantType(String),
+    /// Too many failed attempts: the factor is delayed or locked.
+    #[error("too many failed attempts; try again later")]
+    TooManyAttempts,
+    /// The configuration is invalid; the message names the setting.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A storage failure (details logged, never sent).
+    #[error("storage error")]
+    Storage(String),
+    /// A cryptographic failure: sealing, opening or random generation (opaque on purpose).
+    #[error("cryptographic failure")]
+    Crypto,
+    /// Any other internal failure (details logged, never sent).
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The server's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(e.to_string())
+    }
+}
+
+impl From<tessera_core::Error> for Error {
+    fn from(e: tessera_core::Error) -> Self {
+        Error::InvalidRequest(e.to_string())
+    }
+}
+
+/// The wire shape of every error (Auth0's), plus `mfa_token` for `mfa_required`.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Machine-readable code (`invalid_request`, `mfa_required`, …).
+    pub error: &'static str,
+    /// Human-readable text; never contains a secret or a code.
+    pub error_description: String,
+    /// Only for `mfa_required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
+}
+
+impl Error {
+    /// The HTTP status and the `error` code of this error.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Error::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Error::Unauthorized => (StatusCode::UNAUTHORIZED, "invalid_token"),
+            Error::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            Error::AccessDenied(_) => (StatusCode::FORBIDDEN, "access_denied"),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Error::InvalidGrant(_) => (StatusCode::FORBIDDEN, "invalid_grant"),
+            Error::MfaRequired(_) => (StatusCode::FORBIDDEN, "mfa_required"),
+            Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+            Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::Config(_) | Error::Storage(_) | Error::Crypto | Error::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let (description, mfa_token) = match self {
+            Error::MfaRequired(token) => (
+                "Multifactor authentication required".to_owned(),
+                Some(token),
+            ),
+            Error::Storage(detail) | Error::Internal(detail) => {
+                tracing::error!(%detail, "request failed");
+                ("internal server error".to_owned(), None)
+            }
+            Error::Crypto => {
+                tracing::error!("cryptographic failure");
+                ("internal server error".to_owned(), None)
+            }
+            other => (other.to_string(), None),
+        };
+        let body = ErrorBody {
+            error: code,
+            error_description: description,
+            mfa_token,
+        };
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,247 @@
+//! The factor operations shared by the MFA API, the management API and self-service:
+//! enrolling an OTP authenticator, checking codes, regenerating recovery codes, and the
+//! Auth0-shaped view of an authenticator.
+
+use std::sync::Arc;
+
+use data_encoding::BASE32_NOPAD;
+use serde::Serialize;
+
+use crate::crypto::random_id;
+use crate::error::{Error, Result};
+use crate::model::{Authenticator, AuthenticatorKind, OtpParams, User, VerifyOutcome};
+use crate::store::{NewOtp, OnSuccess};
+use crate::totp::{self, CheckParams};
+use crate::{recovery, AppState};
+
+/// Auth0's authenticator object (A0-3).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct AuthenticatorView {
+    /// `totp|dev_…`
+    pub id: String,
+    /// `otp`, `recovery-code` or `oob`.
+    pub authenticator_type: AuthenticatorKind,
+    /// For oob: `push`, `sms`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oob_channel: Option<String>,
+    /// Masked name (never the full phone, email or user name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Confirmed; clients ignore inactive ones.
+    pub active: bool,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// Masks all but the first characters: `alice@example.com` → `ali**************`.
+pub fn mask(name: &str) -> String {
+    let n = name.chars().count();
+    let keep = (n / 3).min(4);
+    name.chars()
+        .enumerate()
+        .map(|(i, c)| if i < keep { c } else { '*' })
+        .collect()
+}
+
+impl From<Authenticator> for AuthenticatorView {
+    fn from(a: Authenticator) -> Self {
+        AuthenticatorView {
+            id: a.id,
+            authenticator_type: a.kind,
+            oob_channel: a.oob_channel,
+            name: if a.name.is_empty() {
+                None
+            } else {
+                Some(mask(&a.name))
+            },
+            active: a.active,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// The answer to an OTP association (Auth0's shape plus id and QR images).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct AssociateResponse {
+    /// Always `otp`.
+    pub authenticator_type: String,
+    /// The new authenticator's id (inactive until confirmed).
+    pub id: String,
+    /// Base32 secret.
+    pub secret: String,
+    /// The otpauth URI from the secret-URL template.
+    pub barcode_uri: String,
+    /// The QR code as `data:image/png;base64,…`.
+    pub barcode_png: String,
+    /// The QR code as an SVG document.
+    pub barcode_svg: String,
+    /// Recovery codes, when this enrollment created the user's set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+/// A user's authenticators, Auth0-shaped.
+pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AuthenticatorView>> {
+    let id = user_id.to_owned();
+    let list = state.db(move |s| s.list_authenticators(&id)).await?;
+    Ok(list.into_iter().map(AuthenticatorView::from).collect())
+}
+
+/// Whether the user has a confirmed authenticator.
+pub async fn has_active(state: &AppState, user_id: &str) -> Result<bool> {
+    let id = user_id.to_owned();
+    let list = state.db(move |s| s.list_authenticators(&id)).await?;
+    Ok(list.iter().any(|a| a.active))
+}
+
+/// Enrolls a new (inactive) TOTP authenticator with the current policy.
+pub async fn enroll_otp(state: &AppState, user: &User) -> Result<AssociateResponse> {
+    let cfg = state.config();
+    let algorithm = cfg.totp_algorithm()?;
+    let (digits, period) = (cfg.totp.digits, cfg.totp.period);
+    let secret = totp::new_secret(algorithm)?;
+    let secret_b32 = BASE32_NOPAD.encode(&secret);
+    let id = random_id("totp|dev_")?;
+    let sealed = state.key().seal(&secret, id.as_bytes())?;
+    let uri = totp::build_uri(
+        &cfg.totp.uri_template,
+        &user.username,
+        &secret_b32,
+        algorithm,
+        digits,
+        period,
+    );
+    let png = totp::qr_png(&uri)?;
+    let svg = totp::qr_svg(&uri)?;
+    let has_recovery = {
+        let uid = user.user_id.clone();
+        state
+            .db(move |s| s.list_authenticators(&uid))
+            .await?
+            .iter()
+            .any(|a| a.kind == AuthenticatorKind::RecoveryCode)
+    };
+    let (recovery, plain) = if cfg.recovery_codes.enabled && !has_recovery {
+        let (plain, hashes) = recovery::generate_set(cfg.recovery_codes.count)?;
+        (
+            Some((random_id("recovery-code|dev_")?, hashes)),
+            Some(plain),
+        )
+    } else {
+        (None, None)
+    };
+    let new = NewOtp {
+        authenticator: Authenticator {
+            id: id.clone(),
+            user_id: user.user_id.clone(),
+            kind: AuthenticatorKind::Otp,
+            name: user.username.clone(),
+            active: false,
+            oob_channel: None,
+            pair_id: None,
+            created_at: state.now(),
+        },
+        params: OtpParams {
+            algorithm,
+            digits,
+            period,
+            secret_sealed: sealed,
+            last_step: None,
+        },
+        max_enrollments: cfg.totp.max_enrollments,
+        recovery,
+    };
+    let now = state.now();
+    state.db(move |s| s.create_otp(new, now)).await?;
+    Ok(AssociateResponse {
+        authenticator_type: "otp".into(),
+        id,
+        secret: secret_b32,
+        barcode_uri: uri,
+        barcode_png: totp::png_data_url(&png),
+        barcode_svg: svg,
+        recovery_codes: plain,
+    })
+}
+
+/// Checks a TOTP code for `user_id` atomically with the failure counter and one-time use.
+pub async fn verify_otp(
+    state: &AppState,
+    user_id: &str,
+    code: &str,
+    on_success: OnSuccess,
+) -> Result<VerifyOutcome> {
+    let key = Arc::clone(state.key_arc());
+    let code = zeroize::Zeroizing::new(code.to_owned());
+    let now = state.now();
+    let skew = state.config().totp.skew;
+    let one_time = state.config().totp.one_time_use;
+    let check = Box::new(move |a: &Authenticator, p: &OtpParams| {
+        let secret = key.open(&p.secret_sealed, a.id.as_bytes())?;
+        totp::match_step(
+            &secret,
+            &code,
+            CheckParams {
+                now,
+                period: p.period,
+                digits: p.digits,
+                algorithm: p.algorithm,
+                skew,
+                after: if one_time { p.last_step } else { None },
+            },
+        )
+    });
+    let policy = state.config().lockout.clone();
+    let uid = user_id.to_owned();
+    state
+        .db(move |s| s.verify_otp(&uid, check, policy, on_success, now))
+        .await
+}
+
+/// Checks a recovery code; when it was the last unused one, a new set is installed and returned.
+pub async fn verify_recovery(
+    state: &AppState,
+    user_id: &str,
+    code: &str,
+    on_success: OnSuccess,
+) -> Result<VerifyOutcome> {
+    let hash = recovery::hash(code);
+    let (plain, hashes) = recovery::generate_set(state.config().recovery_codes.count)?;
+    let replacement = (random_id("recovery-code|dev_")?, hashes, plain);
+    let policy = state.config().lockout.clone();
+    let now = state.now();
+    let uid = user_id.to_owned();
+    state
+        .db(move |s| s.verify_recovery_code(&uid, hash, replacement, policy, on_success, now))
+        .await
+}
+
+/// Replaces the user's recovery codes (the old set stops working at once).
+pub async fn regenerate(state: &AppState, user_id: &str) -> Result<Vec<String>> {
+    let (plain, hashes) = recovery::generate_set(state.config().recovery_codes.count)?;
+    let id = random_id("recovery-code|dev_")?;
+    let now = state.now();
+    let uid = user_id.to_owned();
+    state
+        .db(move |s| s.replace_recovery_codes(&uid, id, hashes, now))
+        .await?;
+    Ok(plain)
+}
+
+/// The user, or `NotFound`.
+pub async fn user(state: &AppState, user_id: &str) -> Result<User> {
+    let id = user_id.to_owned();
+    state
+        .db(move |s| s.get_user(&id))
+        .await?
+        .ok_or(Error::NotFound("user"))
+}
+
+/// Maps a verification outcome of a management or self-service check to the API.
+pub fn expect_accepted(outcome: VerifyOutcome, what: &'static str) -> Result<VerifyOutcome> {
+    match outcome {
+        VerifyOutcome::Accepted { .. } => Ok(outcome),
+        VerifyOutcome::Rejected => Err(Error::InvalidGrant(what)),
+        VerifyOutcome::Locked => Err(Error::TooManyAttempts),
+    }
+}

@@ -1,0 +1,173 @@
+//! `tessera-server`: reads the configuration and runs the server library. Nothing else.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tessera_core::SystemClock;
+use tessera_server::auth::issue_token;
+use tessera_server::model::TokenKind;
+use tessera_server::store::sqlite::SqliteStore;
+use tessera_server::store::Store;
+use tessera_server::Config;
+
+/// Tessera's verification server: users, TOTP and recovery codes, an Auth0-shaped MFA API.
+#[derive(Debug, Parser)]
+#[command(name = "tessera-server", version)]
+struct Cli {
+    /// TOML configuration file (settings: see docs/server.md).
+    #[arg(long, env = "TESSERA_SERVER_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:7878).
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// SQLite database file (default: the user's data directory).
+    #[arg(long, global = true)]
+    database: Option<PathBuf>,
+    /// Master key file (default: master.key beside the database).
+    #[arg(long, global = true)]
+    key_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Administration commands that work on the database directly.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Management API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Creates a management token and prints it (once).
+    Create {
+        /// Comma-separated scopes, e.g. read:users,create:users.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// A name to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            eprintln!(
+                "tessera-server: {}",
+                msg.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let text = match &cli.config {
+        Some(p) => Some(
+            std::fs::read_to_string(p).with_context(|| format!("`--config` {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let mut config = Config::load(text.as_deref(), std::env::vars())?;
+    if let Some(l) = &cli.listen {
+        config.listen = l.clone();
+    }
+    if let Some(d) = &cli.database {
+        config.database = Some(d.clone());
+    }
+    if let Some(k) = &cli.key_file {
+        config.key_file = Some(k.clone());
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = load_config(&cli)?;
+    match &cli.command {
+        Some(Command::Admin {
+            command:
+                AdminCommand::Token {
+                    command: TokenCommand::Create { scopes, name },
+                },
+        }) => {
+            tessera_server::api::tokens::check_scopes(scopes)?;
+            let (db, _) = tessera_server::resolve_paths(&config)?;
+            let store = SqliteStore::open(&db, &config.storage)?;
+            let now = tessera_core::Clock::now_unix(&SystemClock);
+            let (secret, record, hash) =
+                issue_token(TokenKind::Management, None, scopes.clone(), name, None, now)?;
+            store.insert_token(record, hash)?;
+            println!("{secret}");
+            Ok(())
+        }
+        None => serve(config),
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .map_err(|e| anyhow::anyhow!("`log`: {e}"))?;
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listen = config.listen.clone();
+        let (state, first_token) = tessera_server::open(config, Arc::new(SystemClock))?;
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("`listen`: cannot bind {listen}"))?;
+        let addr = listener.local_addr()?;
+        println!("tessera-server listening on http://{addr}");
+        match first_token {
+            Some(t) => println!(
+                "First admin token (shown once; keep it safe, it has every management scope):\n{t}"
+            ),
+            None => println!(
+                "Create a management token with: tessera-server admin token create --scopes read:users,create:users,..."
+            ),
+        }
+        tessera_server::run(listener, state, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

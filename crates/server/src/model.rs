@@ -1,0 +1,264 @@
+//! Domain records the store keeps and the API shows.
+
+use serde::{Deserialize, Serialize};
+use tessera_core::Algorithm;
+
+/// A user of the relying application.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct User {
+    /// `usr_…`
+    pub user_id: String,
+    /// Unique login name.
+    pub username: String,
+    /// Optional email address.
+    pub email: Option<String>,
+    /// Optional phone number.
+    pub phone: Option<String>,
+    /// Organization ids the user belongs to.
+    pub organizations: Vec<String>,
+    /// The user skipped the MFA set-up prompt (LG-3/LG-4).
+    pub mfa_prompt_skipped: bool,
+    /// Whether a password (primary factor) is set.
+    pub has_password: bool,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+}
+
+/// Fields of a new user (password already hashed).
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    /// Unique login name.
+    pub username: String,
+    /// Optional email.
+    pub email: Option<String>,
+    /// Optional phone.
+    pub phone: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: Option<String>,
+    /// Organization ids.
+    pub organizations: Vec<String>,
+}
+
+/// A partial update of a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// New username.
+    pub username: Option<String>,
+    /// New email (`Some(None)` clears it).
+    pub email: Option<Option<String>>,
+    /// New phone (`Some(None)` clears it).
+    pub phone: Option<Option<String>>,
+    /// New Argon2id hash.
+    pub password_hash: Option<String>,
+    /// Replaces the memberships.
+    pub organizations: Option<Vec<String>>,
+    /// Sets or resets the "skipped the MFA prompt" state.
+    pub mfa_prompt_skipped: Option<bool>,
+}
+
+/// An organization; `require_mfa` makes MFA mandatory for its members (LG-5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Organization {
+    /// `org_…`
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Members must use MFA.
+    pub require_mfa: bool,
+}
+
+/// The kinds of authenticator, with Auth0's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuthenticatorKind {
+    /// A TOTP authenticator app.
+    #[serde(rename = "otp")]
+    Otp,
+    /// A recovery-code set.
+    #[serde(rename = "recovery-code")]
+    RecoveryCode,
+    /// An out-of-band factor (push to a device; filled in by the device-factor work).
+    #[serde(rename = "oob")]
+    Oob,
+}
+
+impl AuthenticatorKind {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthenticatorKind::Otp => "otp",
+            AuthenticatorKind::RecoveryCode => "recovery-code",
+            AuthenticatorKind::Oob => "oob",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "otp" => Some(AuthenticatorKind::Otp),
+            "recovery-code" => Some(AuthenticatorKind::RecoveryCode),
+            "oob" => Some(AuthenticatorKind::Oob),
+            _ => None,
+        }
+    }
+}
+
+/// An enrolled authenticator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticator {
+    /// `totp|dev_…`, `recovery-code|dev_…`, `push|dev_…`
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Kind.
+    pub kind: AuthenticatorKind,
+    /// Display name (unmasked; the API masks it).
+    pub name: String,
+    /// Confirmed by a first valid code.
+    pub active: bool,
+    /// For oob: `push`, `sms`, …
+    pub oob_channel: Option<String>,
+    /// Authenticators created together (A0-4) share a pair id; deleting one deletes all.
+    pub pair_id: Option<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// TOTP parameters of one enrollment (fixed at enrollment: later policy changes don't apply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpParams {
+    /// HMAC algorithm.
+    pub algorithm: Algorithm,
+    /// Code length.
+    pub digits: u8,
+    /// Seconds per step.
+    pub period: u32,
+    /// The secret sealed under the master key, bound to the authenticator id.
+    pub secret_sealed: Vec<u8>,
+    /// Last accepted time step (one-time use).
+    pub last_step: Option<u64>,
+}
+
+/// Token kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// Management API token (admin).
+    Management,
+    /// A user's access token (after the password grant and, when needed, MFA).
+    Access,
+    /// An `mfa_token`: may list and associate authenticators and complete MFA.
+    Mfa,
+}
+
+impl TokenKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Management => "management",
+            TokenKind::Access => "access",
+            TokenKind::Mfa => "mfa",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "management" => Some(TokenKind::Management),
+            "access" => Some(TokenKind::Access),
+            "mfa" => Some(TokenKind::Mfa),
+            _ => None,
+        }
+    }
+}
+
+/// A token record (the token itself is never stored, only its SHA-256).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenRecord {
+    /// `tok_…`
+    pub id: String,
+    /// Kind.
+    pub kind: TokenKind,
+    /// For access and mfa tokens.
+    pub user_id: Option<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Free text.
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds; `None` never expires.
+    pub expires_at: Option<u64>,
+    /// Unix seconds when revoked.
+    pub revoked_at: Option<u64>,
+}
+
+/// A factor with its own failure counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Factor {
+    /// The password (primary factor).
+    Password,
+    /// TOTP codes.
+    Otp,
+    /// Recovery codes.
+    RecoveryCode,
+}
+
+impl Factor {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Factor::Password => "password",
+            Factor::Otp => "otp",
+            Factor::RecoveryCode => "recovery-code",
+        }
+    }
+}
+
+/// The failure counter of one user and factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct FailureRow {
+    /// Consecutive failures.
+    pub count: u32,
+    /// Unix seconds of the last failure.
+    pub last_failure_at: u64,
+}
+
+/// One audit-log entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Sequence number.
+    pub id: i64,
+    /// Unix seconds.
+    pub at: u64,
+    /// The user concerned.
+    pub user_id: Option<String>,
+    /// `enroll`, `confirm`, `verify_ok`, `verify_fail`, `lockout`, `delete`, `regenerate`,
+    /// `token_use`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The authenticator concerned.
+    pub authenticator_id: Option<String>,
+    /// Extra non-secret detail (factor, reason).
+    pub detail: String,
+}
+
+/// What a verification came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyOutcome {
+    /// Accepted; `confirmed` when this code activated a pending authenticator.
+    Accepted {
+        /// The authenticator that matched.
+        authenticator_id: String,
+        /// It was inactive and is now active.
+        confirmed: bool,
+        /// For recovery codes: the replacement set when the last code was used.
+        new_recovery_codes: Option<Vec<String>>,
+    },
+    /// Wrong code (counted).
+    Rejected,
+    /// Not evaluated: the factor is in a delay or locked.
+    Locked,
+}

@@ -1,0 +1,172 @@
+//! Storage behind a trait, so a PostgreSQL backend can follow without touching handlers.
+//!
+//! Methods are synchronous and may block: handlers call them through
+//! [`crate::AppState::db`], which runs them on tokio's blocking pool. Every method that checks a
+//! code also updates the failure counter, the one-time-use step and the audit log in the same
+//! transaction: that is what makes the lockout hold under concurrency.
+
+pub mod sqlite;
+
+use crate::config::LockoutConfig;
+use crate::error::Result;
+use crate::model::{
+    AuditEvent, Authenticator, Factor, FailureRow, NewUser, Organization, OtpParams, TokenRecord,
+    User, UserPatch, VerifyOutcome,
+};
+
+/// Checks a code against one OTP authenticator; returns the matched time step. Called inside the
+/// verifying transaction with the row's current `last_step`.
+pub type OtpCheck = Box<dyn Fn(&Authenticator, &OtpParams) -> Result<Option<u64>> + Send>;
+
+/// A token to revoke and a token to create when a verification succeeds (the MFA grants), so
+/// both happen in the verifying transaction and an `mfa_token` completes MFA once.
+#[derive(Debug, Clone)]
+pub struct OnSuccess {
+    /// Revoke this token id (the consumed `mfa_token`).
+    pub revoke_token_id: Option<String>,
+    /// Insert this token (record, SHA-256 of the secret).
+    pub issue: Option<(TokenRecord, [u8; 32])>,
+}
+
+/// A filter on the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this user's events.
+    pub user_id: Option<String>,
+    /// Only events of this type.
+    pub kind: Option<String>,
+}
+
+/// A new OTP enrollment.
+#[derive(Debug, Clone)]
+pub struct NewOtp {
+    /// The authenticator row (inactive).
+    pub authenticator: Authenticator,
+    /// Its parameters and sealed secret.
+    pub params: OtpParams,
+    /// Enrollment cap (counted over OTP authenticators, active or not).
+    pub max_enrollments: u32,
+    /// Recovery codes to create (hashes, id) if the user has no recovery-code authenticator.
+    pub recovery: Option<(String, Vec<[u8; 32]>)>,
+}
+
+/// The storage interface the handlers use.
+pub trait Store: Send + Sync + 'static {
+    // ---- meta
+    /// Sets a meta value only if absent; returns whether it was set (first-start detection).
+    fn set_meta_if_absent(&self, key: &str, value: &str) -> Result<bool>;
+
+    // ---- users and organizations
+    /// Creates a user; `Conflict` when the username is taken, `NotFound` for an unknown org.
+    fn create_user(&self, user: NewUser, now: u64) -> Result<User>;
+    /// One page of users (1-based page) and the total count.
+    fn list_users(&self, page: u32, per_page: u32) -> Result<(Vec<User>, u64)>;
+    /// A user by id.
+    fn get_user(&self, id: &str) -> Result<Option<User>>;
+    /// A user and password hash by username.
+    fn find_user_by_username(&self, username: &str) -> Result<Option<(User, Option<String>)>>;
+    /// Applies a patch; `None` when the user does not exist.
+    fn update_user(&self, id: &str, patch: UserPatch, now: u64) -> Result<Option<User>>;
+    /// Deletes a user with everything of theirs; whether it existed.
+    fn delete_user(&self, id: &str, now: u64) -> Result<bool>;
+    /// Creates an organization.
+    fn create_org(&self, name: &str, require_mfa: bool) -> Result<Organization>;
+    /// All organizations.
+    fn list_orgs(&self) -> Result<Vec<Organization>>;
+    /// Updates an organization.
+    fn update_org(
+        &self,
+        id: &str,
+        name: Option<String>,
+        require_mfa: Option<bool>,
+    ) -> Result<Option<Organization>>;
+    /// Whether any organization of the user requires MFA (LG-5).
+    fn org_requires_mfa(&self, user_id: &str) -> Result<bool>;
+
+    // ---- tokens
+    /// Stores a token record with the SHA-256 of its secret.
+    fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()>;
+    /// The record whose secret hashes to `hash` (revoked and expired ones included: the
+    /// caller decides).
+    fn find_token(&self, hash: [u8; 32]) -> Result<Option<TokenRecord>>;
+    /// Management tokens.
+    fn list_management_tokens(&self) -> Result<Vec<TokenRecord>>;
+    /// Revokes a token at once; whether it existed.
+    fn revoke_token(&self, id: &str, now: u64) -> Result<bool>;
+
+    // ---- authenticators
+    /// A user's authenticators (oldest first).
+    fn list_authenticators(&self, user_id: &str) -> Result<Vec<Authenticator>>;
+    /// Enrolls an OTP authenticator (and recovery codes); `Conflict` at the cap. Audited.
+    fn create_otp(&self, new: NewOtp, now: u64) -> Result<()>;
+    /// Inserts another authenticator kind (the device-factor work's oob). Audited.
+    fn create_authenticator(&self, authenticator: Authenticator, now: u64) -> Result<()>;
+    /// Deletes one authenticator and its pair (A0-4); the ids deleted (empty if unknown).
+    fn delete_authenticator(&self, user_id: &str, id: &str, now: u64) -> Result<Vec<String>>;
+    /// Deletes every authenticator of a user (LG-10); how many.
+    fn delete_all_authenticators(&self, user_id: &str, now: u64) -> Result<usize>;
+    /// Replaces the user's recovery codes (voiding the old set); the authenticator id.
+    fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        new_id: String,
+        hashes: Vec<[u8; 32]>,
+        now: u64,
+    ) -> Result<String>;
+
+    // ---- verification (atomic with the failure counter and the audit log)
+    /// Checks a TOTP code against the user's OTP authenticators.
+    fn verify_otp(
+        &self,
+        user_id: &str,
+        check: OtpCheck,
+        policy: LockoutConfig,
+        on_success: OnSuccess,
+        now: u64,
+    ) -> Result<VerifyOutcome>;
+    /// Checks a recovery code (by hash, compared in constant time). `replacement` is the set
+    /// (authenticator id, hashes, plain codes) installed when the last unused code is used.
+    fn verify_recovery_code(
+        &self,
+        user_id: &str,
+        hash: [u8; 32],
+        replacement: (String, Vec<[u8; 32]>, Vec<String>),
+        policy: LockoutConfig,
+        on_success: OnSuccess,
+        now: u64,
+    ) -> Result<VerifyOutcome>;
+    /// Counts an attempt for a factor whose check runs outside the store (the password) before
+    /// it runs: `false` when delayed or locked. A success must then call
+    /// [`Store::reset_failures`].
+    fn reserve_attempt(
+        &self,
+        user_id: &str,
+        factor: Factor,
+        policy: LockoutConfig,
+        now: u64,
+    ) -> Result<bool>;
+    /// Clears a factor's failure counter after a success.
+    fn reset_failures(&self, user_id: &str, factor: Factor) -> Result<()>;
+    /// The failure counters of a user.
+    fn failures(&self, user_id: &str) -> Result<Vec<(Factor, FailureRow)>>;
+    /// Clears all of a user's failure counters (admin unlock); whether any existed. Audited.
+    fn unlock(&self, user_id: &str, now: u64) -> Result<bool>;
+
+    // ---- audit
+    /// Appends an event.
+    fn audit(
+        &self,
+        user_id: Option<&str>,
+        kind: &str,
+        authenticator_id: Option<&str>,
+        detail: &str,
+        now: u64,
+    ) -> Result<()>;
+    /// A page of events, newest first, and the total.
+    fn list_audit(
+        &self,
+        filter: AuditFilter,
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<AuditEvent>, u64)>;
+}

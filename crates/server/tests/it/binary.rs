@@ -1,0 +1,190 @@
+//! The binary: defaults, config errors, the admin token command, and kill -9 durability.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use tessera_core::{Clock, SystemClock};
+
+use super::oathtool;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera-server");
+
+struct Proc {
+    child: Child,
+    url: String,
+    token: Option<String>,
+}
+
+fn start(dir: &std::path::Path) -> Proc {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--database"])
+        .arg(dir.join("db.sqlite"))
+        .env("TESSERA_SERVER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .strip_prefix("tessera-server listening on ")
+        .unwrap()
+        .to_owned();
+    let second = lines.next().unwrap().unwrap();
+    let token = if second.starts_with("First admin token") {
+        Some(lines.next().unwrap().unwrap())
+    } else {
+        None
+    };
+    Proc { child, url, token }
+}
+
+async fn call(c: &Client, url: &str, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = c
+        .post(format!("{url}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn kill_9_loses_no_enrollment_and_no_used_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = start(tmp.path());
+    let admin = p.token.clone().expect("first start prints the admin token");
+    let c = Client::new();
+    let (st, u) = call(
+        &c,
+        &p.url,
+        &admin,
+        "/api/v2/users",
+        json!({"username": "sam"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let id = u["user_id"].as_str().unwrap();
+    let (st, a) = call(
+        &c,
+        &p.url,
+        &admin,
+        &format!("/api/v2/users/{id}/authentication-methods"),
+        json!({"type": "totp"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let secret = a["secret"].as_str().unwrap();
+    let code = oathtool(secret, "SHA1", 6, 30, SystemClock.now_unix());
+    let (st, v) = call(
+        &c,
+        &p.url,
+        &admin,
+        &format!("/api/v2/users/{id}/otp-verification"),
+        json!({"otp": code}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    p.child.kill().unwrap(); // SIGKILL
+    p.child.wait().unwrap();
+
+    let mut p = start(tmp.path());
+    assert!(
+        p.token.is_none(),
+        "the first admin token is printed once only"
+    );
+    let (st, _) = call(
+        &c,
+        &p.url,
+        &admin,
+        &format!("/api/v2/users/{id}/otp-verification"),
+        json!({"otp": code}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "used code refused after kill -9");
+    let r = c
+        .get(format!(
+            "{}/api/v2/users/{id}/authentication-methods",
+            p.url
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let list: Value = r.json().await.unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == a["id"] && x["active"] == true),
+        "{list}"
+    );
+
+    // `admin token create` works against the same database while the server runs.
+    let out = Command::new(BIN)
+        .args([
+            "admin",
+            "token",
+            "create",
+            "--scopes",
+            "read:users",
+            "--database",
+        ])
+        .arg(tmp.path().join("db.sqlite"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let tok = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let r = c
+        .get(format!("{}/api/v2/users", p.url))
+        .bearer_auth(&tok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    p.child.kill().unwrap();
+    p.child.wait().unwrap();
+}
+
+#[test]
+fn invalid_config_stops_with_one_line_naming_the_setting() {
+    let out = Command::new(BIN)
+        .env("TESSERA_SERVER_TOTP__SKEW", "99")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("totp.skew"), "{err}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("c.toml");
+    std::fs::write(&f, "[totp]\nuri_template = \"https://evil/\"\n").unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("totp.uri_template"));
+
+    std::fs::write(&f, "[lockout]\nmax_failures = \"ten\"\n").unwrap();
+    let out = Command::new(BIN).arg("--config").arg(&f).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("max_failures"));
+
+    let out = Command::new(BIN)
+        .args(["--listen", "nowhere"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stderr).unwrap().contains("`listen`"));
+    let out = Command::new(BIN)
+        .args(["admin", "token", "create", "--scopes", "root"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

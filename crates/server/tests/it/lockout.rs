@@ -1,0 +1,149 @@
+//! Failure counting: growing delays, the hard cap under concurrency, unlock.
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use super::{enrolled, error_code, oathtool, Server};
+
+#[tokio::test]
+async fn delays_grow_and_a_right_code_waits_them_out() {
+    let s = Server::start().await; // default: 3 free failures, then 2 s, 4 s, …
+    let id = s.create_user("nia", None).await;
+    let (_, secret) = enrolled(&s, &id).await;
+    s.clock.advance(30);
+    for _ in 0..3 {
+        assert_eq!(s.verify(&id, "000000").await.0, StatusCode::FORBIDDEN);
+    }
+    let right = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let (st, v) = s.verify(&id, &right).await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+    );
+    s.clock.advance(2);
+    let (st, v) = s.verify(&id, &right).await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "the refused attempt did not void the code: {v}"
+    );
+    let (_, b) = s
+        .admin_json(Method::GET, &format!("/api/v2/user-blocks/{id}"), None)
+        .await;
+    assert_eq!(b, json!({"blocked_for": []}), "success resets the counter");
+}
+
+#[tokio::test]
+async fn two_hundred_parallel_wrong_codes_never_let_the_right_one_through() {
+    let s = Arc::new(Server::start_with(|c| c.lockout.delay_base_secs = 0).await); // cap 10, no delays
+    let id = s.create_user("oli", None).await;
+    let (_, secret) = enrolled(&s, &id).await;
+    s.clock.advance(30);
+    let right = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let s = Arc::clone(&s);
+        let id = id.clone();
+        let right = right.clone();
+        tasks.push(tokio::spawn(async move {
+            // Distinct wrong codes, none equal to the right one.
+            let mut wrong = format!("{:06}", (i * 4999 + 17) % 1_000_000);
+            if wrong == right {
+                wrong = "abcdef".into();
+            }
+            s.verify(&id, &wrong).await.0
+        }));
+    }
+    let mut counts = std::collections::HashMap::new();
+    for t in tasks {
+        *counts.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        counts.get(&StatusCode::FORBIDDEN),
+        Some(&10),
+        "exactly the cap evaluated: {counts:?}"
+    );
+    assert_eq!(
+        counts.get(&StatusCode::TOO_MANY_REQUESTS),
+        Some(&190),
+        "{counts:?}"
+    );
+    let (st, v) = s.verify(&id, &right).await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+    );
+    s.clock.advance(86_400);
+    assert_eq!(
+        s.verify(&id, &right).await.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked until an admin unlocks"
+    );
+    assert_eq!(s.events(&id, "verify_fail").await.len(), 10);
+    assert_eq!(s.events(&id, "lockout").await.len(), 1);
+
+    let (_, b) = s
+        .admin_json(Method::GET, &format!("/api/v2/user-blocks/{id}"), None)
+        .await;
+    assert_eq!(b["blocked_for"][0]["factor"], "otp");
+    assert_eq!(b["blocked_for"][0]["locked"], true);
+    assert_eq!(b["blocked_for"][0]["failures"], 10);
+    let (st, _) = s
+        .admin_json(Method::DELETE, &format!("/api/v2/user-blocks/{id}"), None)
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let fresh = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    assert_eq!(s.verify(&id, &fresh).await.0, StatusCode::OK);
+    let (st, _) = s
+        .admin_json(Method::DELETE, "/api/v2/user-blocks/usr_nope", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_timed_lock_ends_by_itself() {
+    let s = Server::start_with(|c| {
+        c.lockout.delay_base_secs = 0;
+        c.lockout.max_failures = 3;
+        c.lockout.lock_secs = 600;
+    })
+    .await;
+    let id = s.create_user("pam", None).await;
+    let (_, secret) = enrolled(&s, &id).await;
+    for _ in 0..3 {
+        s.verify(&id, "000000").await;
+    }
+    s.clock.advance(599);
+    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    assert_eq!(s.verify(&id, &code).await.0, StatusCode::TOO_MANY_REQUESTS);
+    s.clock.advance(1);
+    assert_eq!(s.verify(&id, &code).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn password_lockout_answers_like_a_wrong_password() {
+    let s = Server::start_with(|c| {
+        c.lockout.delay_base_secs = 0;
+        c.lockout.max_failures = 5;
+    })
+    .await;
+    let id = s.create_user("quin", Some("correct horse battery")).await;
+    for _ in 0..5 {
+        assert_eq!(
+            s.password_grant("quin", "wrong password!").await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    let (st, locked) = s.password_grant("quin", "correct horse battery").await;
+    let (_, wrong) = s.password_grant("nobody", "correct horse battery").await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert_eq!(locked, wrong, "a lock does not reveal that the user exists");
+    s.admin_json(Method::DELETE, &format!("/api/v2/user-blocks/{id}"), None)
+        .await;
+    assert_eq!(
+        s.password_grant("quin", "correct horse battery").await.0,
+        StatusCode::OK
+    );
+}

@@ -1,0 +1,401 @@
+//! The Auth0-shaped MFA API: /oauth/token grants, /mfa/authenticators, /mfa/associate.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::{enrolled, error_code, oathtool, Server};
+
+const OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
+
+async fn org_user(s: &Server, name: &str) -> String {
+    let (_, org) = s
+        .admin_json(
+            Method::POST,
+            "/api/v2/organizations",
+            Some(json!({"name": format!("org-{name}"), "require_mfa": true})),
+        )
+        .await;
+    let (st, v) = s
+        .admin_json(
+            Method::POST,
+            "/api/v2/users",
+            Some(json!({"username": name, "password": "correct horse battery", "organizations": [org["id"]]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    v["user_id"].as_str().unwrap().to_owned()
+}
+
+async fn mfa_token(s: &Server, name: &str) -> String {
+    let (st, v) = s.password_grant(name, "correct horse battery").await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["error"], "mfa_required");
+    assert_eq!(
+        v["error_description"],
+        "Multifactor authentication required"
+    );
+    v["mfa_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn password_grant_same_answer_for_unknown_users() {
+    let s = Server::start().await;
+    s.create_user("amy", Some("correct horse battery")).await;
+    let (st, ok) = s.password_grant("amy", "correct horse battery").await;
+    assert_eq!(st, StatusCode::OK, "no MFA applies: {ok}");
+    assert_eq!(ok["token_type"], "Bearer");
+    assert!(ok["expires_in"].as_u64().unwrap() > 0);
+    let (st1, wrong) = s.password_grant("amy", "wrong password!").await;
+    let (st2, unknown) = s.password_grant("nobody", "wrong password!").await;
+    assert_eq!((st1, st2), (StatusCode::FORBIDDEN, StatusCode::FORBIDDEN));
+    assert_eq!(wrong, unknown, "no user enumeration");
+    assert_eq!(error_code(&wrong), "invalid_grant");
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": "password", "username": "amy"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("password"));
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": "implicit"})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "unsupported_grant_type")
+    );
+    // Form encoding works as with Auth0.
+    let r = s
+        .client
+        .post(format!("{}/oauth/token", s.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=password&username=amy&password=correct%20horse%20battery")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn full_auth0_flow_enroll_with_mfa_token_then_mfa_otp() {
+    let s = Server::start().await;
+    let id = org_user(&s, "bea").await;
+    let mfa = mfa_token(&s, "bea").await;
+
+    let (st, v) = s
+        .json(Method::GET, "/mfa/authenticators", Some(&mfa), None)
+        .await;
+    assert_eq!((st, v.clone()), (StatusCode::OK, json!([])));
+    let (st, a) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(&mfa),
+            Some(json!({"authenticator_types": ["otp"], "client_id": "x"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{a}");
+    assert_eq!(a["authenticator_type"], "otp");
+    assert_eq!(a["recovery_codes"].as_array().unwrap().len(), 1);
+    let secret = a["secret"].as_str().unwrap();
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(&mfa),
+            Some(json!({"authenticator_types": ["oob"]})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+
+    let (st, v) = s
+        .json(
+            Method::DELETE,
+            &format!("/mfa/authenticators/{}", a["id"].as_str().unwrap()),
+            Some(&mfa),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "access_denied"),
+        "an mfa_token never deletes"
+    );
+
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": OTP, "mfa_token": mfa, "otp": "123456"})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant")
+    );
+    let code = oathtool(secret, "SHA1", 6, 30, s.clock.get());
+    let (st, tok) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": OTP, "mfa_token": mfa, "otp": code})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{tok}");
+    assert_eq!(tok["token_type"], "Bearer");
+    let access = tok["access_token"].as_str().unwrap().to_owned();
+
+    // The mfa_token is spent.
+    s.clock.advance(30);
+    let code = oathtool(secret, "SHA1", 6, 30, s.clock.get());
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": OTP, "mfa_token": mfa, "otp": code})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant")
+    );
+
+    let (st, list) = s
+        .json(Method::GET, "/mfa/authenticators", Some(&access), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert!(list.iter().all(|x| x["active"] == true));
+    let types: Vec<&str> = list
+        .iter()
+        .map(|x| x["authenticator_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["otp", "recovery-code"]);
+    assert_eq!(list[0]["name"], "b**");
+
+    // Signing in again now needs MFA, and a second mfa_token may not associate (already enrolled).
+    let mfa2 = mfa_token(&s, "bea").await;
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(&mfa2),
+            Some(json!({"authenticator_types": ["otp"]})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "access_denied")
+    );
+    // …but the access token obtained with MFA may add one.
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(&access),
+            Some(json!({"authenticator_types": ["otp"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+
+    let otp_id = list[0]["id"].as_str().unwrap();
+    let (st, _) = s
+        .json(
+            Method::DELETE,
+            &format!("/mfa/authenticators/{otp_id}"),
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, v) = s
+        .json(
+            Method::DELETE,
+            &format!("/mfa/authenticators/{otp_id}"),
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let events = s.events(&id, "delete").await;
+    assert_eq!(events.len(), 1);
+}
+
+#[tokio::test]
+async fn scopes_are_enforced() {
+    let s = Server::start().await;
+    let id = s.create_user("cid", Some("correct horse battery")).await;
+    let (_, tok) = s
+        .json(Method::POST, "/oauth/token", None, Some(json!({"grant_type": "password", "username": "cid", "password": "correct horse battery", "scope": "openid"})))
+        .await;
+    let access = tok["access_token"].as_str().unwrap();
+    assert_eq!(tok["scope"], "openid");
+    let (st, v) = s
+        .json(Method::GET, "/mfa/authenticators", Some(access), None)
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "insufficient_scope")
+    );
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(access),
+            Some(json!({"authenticator_types": ["otp"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s
+        .json(
+            Method::DELETE,
+            "/mfa/authenticators/totp%7Cdev_x",
+            Some(access),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let admin = s.admin.clone();
+    let (st, v) = s
+        .json(Method::GET, "/mfa/authenticators", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "access_denied")
+    );
+    // A user token cannot use the management API.
+    let (st, v) = s
+        .json(
+            Method::GET,
+            &format!("/api/v2/users/{id}"),
+            Some(access),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "access_denied")
+    );
+}
+
+#[tokio::test]
+async fn password_only_token_cannot_change_factors_once_enrolled() {
+    let s = Server::start().await;
+    let id = s.create_user("dee", Some("correct horse battery")).await;
+    let (_, tok) = s.password_grant("dee", "correct horse battery").await;
+    let weak = tok["access_token"].as_str().unwrap().to_owned();
+    let (a, _) = enrolled(&s, &id).await;
+    let (st, v) = s
+        .json(
+            Method::DELETE,
+            &format!("/mfa/authenticators/{}", a["id"].as_str().unwrap()),
+            Some(&weak),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "access_denied")
+    );
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(&weak),
+            Some(json!({"authenticator_types": ["otp"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // Enrolled users are asked for MFA even without an organization policy.
+    let (st, v) = s.password_grant("dee", "correct horse battery").await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required"))
+    );
+}
+
+#[tokio::test]
+async fn oob_grant_is_an_extension_point() {
+    let s = Server::start().await;
+    org_user(&s, "eli").await;
+    let mfa = mfa_token(&s, "eli").await;
+    let (st, v) = s
+        .json(Method::POST, "/oauth/token", None, Some(json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token": mfa, "oob_code": "x"})))
+        .await;
+    // The device factor is installed: an unknown oob_code (transaction id) is refused.
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant")
+    );
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": OTP, "mfa_token": "tsf_bogus", "otp": "123456"})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant")
+    );
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": OTP, "mfa_token": mfa})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+    // An expired mfa_token is refused.
+    s.clock.advance(301);
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": OTP, "mfa_token": mfa, "otp": "123456"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s
+        .json(Method::GET, "/mfa/authenticators", Some(&mfa), None)
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn global_mfa_requirement_applies_to_everyone() {
+    let s = Server::start_with(|c| c.mfa.required = true).await;
+    s.create_user("fay", Some("correct horse battery")).await;
+    let (st, v): (StatusCode, Value) = s.password_grant("fay", "correct horse battery").await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("mfa_required"))
+    );
+}
