@@ -41,6 +41,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// The device factor (push, QR login, sign-in page).
+    pub device: crate::device::DeviceConfig,
 }
 
 /// TOTP policy (IBM-7). Algorithm, digits and period apply to new enrollments only: each
@@ -137,6 +139,7 @@ impl Default for Config {
             mfa: MfaConfig::default(),
             storage: StorageConfig::default(),
             http: HttpConfig::default(),
+            device: crate::device::DeviceConfig::default(),
         }
     }
 }

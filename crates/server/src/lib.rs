@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod crypto;
+pub mod device;
 pub mod error;
 pub mod factors;
 pub mod lockout;
@@ -54,6 +55,7 @@ struct Inner {
     /// Management tokens seen valid, by SHA-256 (revocation goes through this process and
     /// evicts; expiry is still checked on every request).
     management_tokens: Arc<RwLock<TokenCache>>,
+    device: Option<device::DeviceState>,
 }
 
 /// Valid management tokens by SHA-256, and a count of revocations so that a lookup that raced
@@ -91,6 +93,7 @@ impl AppState {
                 dummy_hash,
                 oob: None,
                 management_tokens: Arc::default(),
+                device: None,
             }),
         })
     }
@@ -121,6 +124,20 @@ impl AppState {
     /// Unix seconds now, from the injected clock.
     pub fn now(&self) -> u64 {
         self.inner.clock.now_unix()
+    }
+
+    /// The same state with the device factor (its routes are merged into [`router`]).
+    pub fn with_device(self, device: device::DeviceState) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.device = Some(device);
+        AppState {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The device factor, if installed.
+    pub fn device(&self) -> Option<&device::DeviceState> {
+        self.inner.device.as_ref()
     }
 
     /// The out-of-band verifier, if one is installed.
@@ -237,7 +254,10 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
     } else {
         None
     };
-    let state = AppState::new(Arc::new(store), config, key, clock)?;
+    let device_config = config.device.clone();
+    let state = AppState::new(Arc::new(store), config, key, Arc::clone(&clock))?;
+    let state = device::server_directory::install(state, device_config, &db, clock)
+        .map_err(|e| Error::Config(format!("device factor: {e}")))?;
     Ok((state, first))
 }
 

@@ -10,6 +10,7 @@ pub mod link;
 pub mod message;
 pub mod wire;
 
-pub use key::{DeviceKey, SignatureAlgorithm, SignatureError};
+pub use key::{verify, DeviceKey, SignatureAlgorithm, SignatureError};
 pub use link::{EnrollLink, QrLoginLink};
 pub use message::{Decision, EnrollmentProof, PushAnswer, QrLoginAnswer, RequestAuth};
+pub use wire::{PushContext, PushState};

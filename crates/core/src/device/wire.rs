@@ -8,6 +8,7 @@ use crate::device::message::Decision;
 
 /// What a relying party tells about a sign-in attempt, shown to the user on the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct PushContext {
     /// The application name ("Payroll").
     pub application: String,
@@ -72,4 +73,163 @@ pub struct EnrollFinishRequest {
     pub user_verification: bool,
     /// Signature over the `EnrollmentProof` (base64url).
     pub signature: String,
+}
+
+/// First enrollment step: the device presents the code from the link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollBeginRequest {
+    /// The single-use enrollment code.
+    pub code: String,
+}
+
+/// The server's answer to [`EnrollBeginRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollBeginResponse {
+    /// Names this enrollment in the proof and in `enroll/finish`.
+    pub enrollment_id: String,
+    /// A fresh random challenge the device signs (base64url).
+    pub challenge: String,
+    /// The server's Ed25519 identity public key (base64url); its SHA-256 must match the link's `sk`.
+    pub server_public_key: String,
+    /// The user the device will belong to, for display.
+    pub user: String,
+}
+
+/// The server's answer to [`EnrollFinishRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollFinishResponse {
+    /// The new device's id, named in every signed request and answer.
+    pub device_id: String,
+    /// The user id.
+    pub user_id: String,
+    /// The paired TOTP authenticator's otpauth URI, when the server provisions one (A0-4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otp_uri: Option<String>,
+}
+
+/// An enrollment offer as the server hands it to an admin or the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollOfferResponse {
+    /// The `tessera://enroll?…` link.
+    pub link: String,
+    /// The link as a QR code (SVG document).
+    pub qr_svg: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Where a push transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PushState {
+    /// Waiting for the device.
+    Pending,
+    /// Approved with the right number.
+    Approved,
+    /// Denied, a wrong number, or "this wasn't me".
+    Denied,
+    /// Nobody answered in time.
+    Expired,
+}
+
+impl PushState {
+    /// The wire and stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushState::Pending => "pending",
+            PushState::Approved => "approved",
+            PushState::Denied => "denied",
+            PushState::Expired => "expired",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(PushState::Pending),
+            "approved" => Some(PushState::Approved),
+            "denied" => Some(PushState::Denied),
+            "expired" => Some(PushState::Expired),
+            _ => None,
+        }
+    }
+}
+
+/// A relying party starts a push (`POST /api/v1/push`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushCreateRequest {
+    /// The user, by id or username.
+    pub user: String,
+    /// What the device will show (`created_at` is set by the server).
+    #[serde(default)]
+    pub context: PushContext,
+    /// Lifetime in seconds (default 120, at most 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+}
+
+/// The server's answer to [`PushCreateRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushCreated {
+    /// The transaction id (≥128 bits).
+    pub transaction_id: String,
+    /// The number to show on the sign-in screen.
+    pub number: u32,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// A push's outcome as the relying party sees it (`GET /api/v1/push/{tx}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushStatus {
+    /// The transaction id.
+    pub transaction_id: String,
+    /// Its state.
+    pub state: PushState,
+    /// Why it ended: `approved`, `denied`, `wrong_number`, `not_me`, `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// A QR-login session's requester details, as a device fetches them to show the user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrLoginDetails {
+    /// The login-session index.
+    pub lsi: String,
+    /// The server origin.
+    pub origin: String,
+    /// Who asked: the context the device shows and whose hash it signs.
+    pub context: PushContext,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// A device's signed answer to a QR login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrLoginAnswerRequest {
+    /// approve | deny
+    pub decision: Decision,
+    /// Signature over the `QrLoginAnswer` message (base64url).
+    pub signature: String,
+}
+
+/// A device as listed to its user or an admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// `dev_…`
+    pub device_id: String,
+    /// The owner.
+    pub user_id: String,
+    /// Name.
+    pub name: String,
+    /// Platform.
+    pub platform: String,
+    /// The registered algorithm.
+    pub algorithm: SignatureAlgorithm,
+    /// Whether user verification gates the key.
+    pub user_verification: bool,
+    /// Unix seconds.
+    pub created_at: u64,
 }

@@ -76,6 +76,7 @@ pub fn router(state: AppState) -> Router {
             post(me::regenerate),
         )
         .route("/api/v2/me/logto-configs", patch(me::mfa_configs))
+        .merge(crate::device::http::routes_for(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -343,9 +343,10 @@ async fn oob_grant_is_an_extension_point() {
     let (st, v) = s
         .json(Method::POST, "/oauth/token", None, Some(json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token": mfa, "oob_code": "x"})))
         .await;
+    // The device factor is installed: an unknown oob_code (transaction id) is refused.
     assert_eq!(
         (st, error_code(&v).as_str()),
-        (StatusCode::BAD_REQUEST, "unsupported_grant_type")
+        (StatusCode::FORBIDDEN, "invalid_grant")
     );
     let (st, v) = s
         .json(

@@ -1,0 +1,68 @@
+//! In-process fan-out of events: new challenges to a user's connected devices (SSE), decided
+//! pushes and QR sessions to whoever long-polls them.
+//!
+//! Only wake-ups travel here; the truth stays in the store, so a missed event costs a poll, not
+//! a decision (a device that reconnects is sent every pending challenge again).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tessera_core::device::wire::PushChallenge;
+use tokio::sync::broadcast;
+
+const USER_CHANNEL: usize = 32;
+const DECIDED_CHANNEL: usize = 4096;
+
+/// The fan-out hub.
+#[derive(Debug)]
+pub struct Hub {
+    users: Mutex<HashMap<String, broadcast::Sender<Arc<PushChallenge>>>>,
+    decided: broadcast::Sender<Arc<str>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub {
+            users: Mutex::new(HashMap::new()),
+            decided: broadcast::channel(DECIDED_CHANNEL).0,
+        }
+    }
+}
+
+impl Hub {
+    /// Subscribes to the user's new challenges.
+    pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<Arc<PushChallenge>> {
+        match self.users.lock() {
+            Ok(mut users) => users
+                .entry(user_id.to_owned())
+                .or_insert_with(|| broadcast::channel(USER_CHANNEL).0)
+                .subscribe(),
+            // A poisoned map: hand out a receiver that never fires; devices fall back to polling.
+            Err(_) => broadcast::channel(1).1,
+        }
+    }
+
+    /// Sends a new challenge to the user's connected devices.
+    pub fn publish(&self, user_id: &str, challenge: PushChallenge) {
+        if let Ok(mut users) = self.users.lock() {
+            let gone = match users.get(user_id) {
+                Some(tx) => tx.send(Arc::new(challenge)).is_err(),
+                None => false,
+            };
+            if gone {
+                // Nobody listens any more: drop the channel.
+                users.remove(user_id);
+            }
+        }
+    }
+
+    /// Subscribes to decisions (push transaction ids and QR-login LSIs).
+    pub fn decisions(&self) -> broadcast::Receiver<Arc<str>> {
+        self.decided.subscribe()
+    }
+
+    /// Announces that a push or QR session changed state.
+    pub fn decided(&self, id: &str) {
+        let _ = self.decided.send(Arc::from(id));
+    }
+}

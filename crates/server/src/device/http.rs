@@ -1,0 +1,550 @@
+//! HTTP endpoints of the device factor (docs/protocol.md). Thin: parse, call one domain
+//! function on the blocking pool, map the error.
+//!
+//! | who | endpoints |
+//! |---|---|
+//! | device (signed requests) | `/device/v1/enroll/{begin,finish}`, `/device/v1/events` (SSE), `/device/v1/challenges`, `/device/v1/challenges/{tx}/answer`, `/device/v1/qr-login/{lsi}[/answer]`, `/device/v1/device` |
+//! | relying party / admin (bearer token) | `/api/v1/push`, `/api/v1/push/{tx}?wait=N`, `/device/v1/enroll/offers`, `/api/v1/users/{user}/devices`, `/api/v1/devices/{id}`, `/api/v1/device-audit` |
+//! | browser (DSI cookie) | `/qr-login/sessions`, `/qr-login/sessions/{lsi}[?wait=N]`, `/qr-login/sessions/{lsi}/redeem`, `/signin` |
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+use tessera_core::device::wire::{
+    DeviceInfo, EnrollBeginRequest, EnrollFinishRequest, PushAnswerRequest, PushChallenge,
+    PushContext, PushCreateRequest, PushState, PushStatus, QrLoginAnswerRequest,
+};
+use tokio::sync::broadcast;
+
+use crate::device::error::{DeviceError, Result};
+use crate::device::store::{DeviceRecord, QrState};
+use crate::device::{enrollment, push, qr_login, request_auth, signin, DeviceState};
+
+/// Longest long-poll, seconds.
+pub const MAX_WAIT: u64 = 30;
+/// The browser cookie holding the QR-login device-session secret.
+pub const DSI_COOKIE: &str = "tessera_qr_dsi";
+
+/// The device factor's routes for the server's router: empty when the factor is not installed.
+pub fn routes_for(app: &crate::AppState) -> Router<crate::AppState> {
+    match app.device() {
+        Some(d) => routes(d.clone()),
+        None => Router::new(),
+    }
+}
+
+/// The device factor's routes, with their state applied (so they merge into a router of any
+/// state type).
+pub fn routes<S: Clone + Send + Sync + 'static>(state: DeviceState) -> Router<S> {
+    Router::new()
+        .route("/device/v1/enroll/offers", post(create_offer))
+        .route("/device/v1/enroll/begin", post(enroll_begin))
+        .route("/device/v1/enroll/finish", post(enroll_finish))
+        .route(
+            "/device/v1/device",
+            get(device_self).delete(device_remove_self),
+        )
+        .route("/device/v1/events", get(events))
+        .route("/device/v1/challenges", get(challenges))
+        .route("/device/v1/challenges/{tx}/answer", post(answer))
+        .route("/device/v1/qr-login/{lsi}", get(qr_details))
+        .route("/device/v1/qr-login/{lsi}/answer", post(qr_answer))
+        .route("/api/v1/push", post(push_create))
+        .route("/api/v1/push/{tx}", get(push_status))
+        .route("/api/v1/users/{user}/devices", get(user_devices))
+        .route("/api/v1/devices/{id}", delete(admin_remove_device))
+        .route("/api/v1/device-audit", get(audit_log))
+        .route("/qr-login/sessions", post(qr_create))
+        .route("/qr-login/sessions/{lsi}", get(qr_status))
+        .route("/qr-login/sessions/{lsi}/redeem", post(qr_redeem))
+        .merge(signin::routes())
+        .with_state(state)
+}
+
+/// Who is asking, as far as the request tells: IP and user agent.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    /// Peer address (or the first `X-Forwarded-For` entry).
+    pub ip: String,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Requester {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_owned());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        Ok(Requester {
+            ip: forwarded.or(peer).unwrap_or_else(|| "unknown".into()),
+            user_agent,
+        })
+    }
+}
+
+impl Requester {
+    /// A push / QR context from this requester.
+    pub fn context(&self, application: &str, origin: &str) -> PushContext {
+        PushContext {
+            application: application.to_owned(),
+            origin: origin.to_owned(),
+            ip: self.ip.clone(),
+            location: if self.ip.starts_with("127.") || self.ip == "::1" {
+                "this computer".into()
+            } else {
+                String::new()
+            },
+            user_agent: self.user_agent.clone(),
+            created_at: 0,
+        }
+    }
+}
+
+async fn signed(
+    state: &DeviceState,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<DeviceRecord> {
+    state
+        .db(move |s| request_auth::authenticate(s, &method, &uri, &headers, &body))
+        .await
+}
+
+async fn bearer(state: &DeviceState, headers: &HeaderMap, scope: &'static str) -> Result<()> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(DeviceError::Unauthorized)?
+        .to_owned();
+    let ok = state
+        .db(move |s| s.directory().check_token(&token, scope, s.now()))
+        .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(DeviceError::Unauthorized)
+    }
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| DeviceError::InvalidRequest(format!("body: {e}")))
+}
+
+fn info(d: &DeviceRecord) -> DeviceInfo {
+    DeviceInfo {
+        device_id: d.id.clone(),
+        user_id: d.user_id.clone(),
+        name: d.name.clone(),
+        platform: d.platform.clone(),
+        algorithm: d.algorithm,
+        user_verification: d.user_verification,
+        created_at: d.created_at,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct OfferRequest {
+    user: String,
+}
+
+async fn create_offer(
+    State(state): State<DeviceState>,
+    headers: HeaderMap,
+    Json(req): Json<OfferRequest>,
+) -> Result<Response> {
+    bearer(&state, &headers, "devices:manage").await?;
+    let offer = state
+        .db(move |s| enrollment::create_offer(s, &req.user))
+        .await?;
+    Ok((StatusCode::CREATED, Json(offer)).into_response())
+}
+
+async fn enroll_begin(
+    State(state): State<DeviceState>,
+    Json(req): Json<EnrollBeginRequest>,
+) -> Result<Response> {
+    let r = state.db(move |s| enrollment::begin(s, &req.code)).await?;
+    Ok(Json(r).into_response())
+}
+
+async fn enroll_finish(
+    State(state): State<DeviceState>,
+    Json(req): Json<EnrollFinishRequest>,
+) -> Result<Response> {
+    let r = state.db(move |s| enrollment::finish(s, &req)).await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn device_self(
+    State(state): State<DeviceState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let device = signed(&state, method, uri, headers, body).await?;
+    Ok(Json(info(&device)).into_response())
+}
+
+async fn device_remove_self(
+    State(state): State<DeviceState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let device = signed(&state, method, uri, headers, body).await?;
+    state.db(move |s| enrollment::remove(s, &device)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn challenge_event(c: &PushChallenge) -> Event {
+    Event::default()
+        .event("challenge")
+        .id(c.transaction_id.clone())
+        .json_data(c)
+        .unwrap_or_else(|_| Event::default().event("resync").data("{}"))
+}
+
+async fn events(
+    State(state): State<DeviceState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
+    let device = signed(&state, method, uri, headers, body).await?;
+    // Subscribe before reading what is pending, so nothing falls between the two.
+    let rx = state.hub().subscribe(&device.user_id);
+    let pending = state.db(move |s| push::pending_for(s, &device)).await?;
+    let first = stream::iter(
+        std::iter::once(Event::default().event("ready").data("{}"))
+            .chain(pending.iter().map(challenge_event))
+            .map(Ok)
+            .collect::<Vec<_>>(),
+    );
+    let live = stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(c) => Some((Ok(challenge_event(&c)), rx)),
+            // Missed some: tell the device to poll `/device/v1/challenges`.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                Some((Ok(Event::default().event("resync").data("{}")), rx))
+            }
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    });
+    Ok(Sse::new(first.chain(live)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn challenges(
+    State(state): State<DeviceState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let device = signed(&state, method, uri, headers, body).await?;
+    let list = state.db(move |s| push::pending_for(s, &device)).await?;
+    Ok(Json(list).into_response())
+}
+
+async fn answer(
+    State(state): State<DeviceState>,
+    Path(tx): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let req: PushAnswerRequest = json_body(&body)?;
+    let device = signed(&state, method, uri, headers, body).await?;
+    let st = state
+        .db(move |s| push::answer(s, &device, &tx, &req))
+        .await?;
+    Ok(Json(st).into_response())
+}
+
+async fn qr_details(
+    State(state): State<DeviceState>,
+    Path(lsi): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    signed(&state, method, uri, headers, body).await?;
+    let d = state.db(move |s| qr_login::details(s, &lsi)).await?;
+    Ok(Json(d).into_response())
+}
+
+async fn qr_answer(
+    State(state): State<DeviceState>,
+    Path(lsi): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let req: QrLoginAnswerRequest = json_body(&body)?;
+    let device = signed(&state, method, uri, headers, body).await?;
+    let st = state
+        .db(move |s| qr_login::answer(s, &device, &lsi, &req))
+        .await?;
+    Ok(Json(serde_json::json!({ "state": st })).into_response())
+}
+
+async fn push_create(
+    State(state): State<DeviceState>,
+    headers: HeaderMap,
+    Json(req): Json<PushCreateRequest>,
+) -> Result<Response> {
+    bearer(&state, &headers, "push:create").await?;
+    let created = state
+        .db(move |s| {
+            let user_id = s
+                .directory()
+                .resolve_user(&req.user)?
+                .ok_or(DeviceError::NotFound("user"))?;
+            push::create(s, &user_id, req.context, req.ttl)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// `?wait=N`: long-poll up to N seconds (at most [`MAX_WAIT`]).
+#[derive(Debug, Deserialize, Default)]
+pub struct Wait {
+    /// Seconds.
+    #[serde(default)]
+    pub wait: Option<u64>,
+}
+
+/// Waits until `id` is announced as decided, or `deadline`.
+async fn wait_decided(
+    rx: &mut broadcast::Receiver<Arc<str>>,
+    id: &str,
+    deadline: tokio::time::Instant,
+) {
+    let _ = tokio::time::timeout_at(deadline, async {
+        loop {
+            match rx.recv().await {
+                Ok(got) if &*got == id => return,
+                Ok(_) => continue,
+                // Lagged or closed: return and re-read the store.
+                Err(_) => return,
+            }
+        }
+    })
+    .await;
+}
+
+/// A push's outcome, long-polling up to `wait` seconds while it is pending.
+pub async fn push_outcome(state: &DeviceState, tx: String, wait: u64) -> Result<PushStatus> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.min(MAX_WAIT));
+    let mut rx = state.hub().decisions();
+    loop {
+        let id = tx.clone();
+        let st = state.db(move |s| push::status(s, &id)).await?;
+        if st.state != PushState::Pending || tokio::time::Instant::now() >= deadline {
+            return Ok(st);
+        }
+        wait_decided(&mut rx, &tx, deadline).await;
+    }
+}
+
+async fn push_status(
+    State(state): State<DeviceState>,
+    Path(tx): Path<String>,
+    Query(w): Query<Wait>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    bearer(&state, &headers, "push:create").await?;
+    let st = push_outcome(&state, tx, w.wait.unwrap_or(0)).await?;
+    Ok(Json(st).into_response())
+}
+
+async fn user_devices(
+    State(state): State<DeviceState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    bearer(&state, &headers, "devices:manage").await?;
+    let list = state
+        .db(move |s| {
+            let user_id = s
+                .directory()
+                .resolve_user(&user)?
+                .ok_or(DeviceError::NotFound("user"))?;
+            s.store().devices_of(&user_id)
+        })
+        .await?;
+    Ok(Json(list.iter().map(info).collect::<Vec<_>>()).into_response())
+}
+
+async fn admin_remove_device(
+    State(state): State<DeviceState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    bearer(&state, &headers, "devices:manage").await?;
+    state
+        .db(move |s| {
+            let d = s
+                .store()
+                .device(&id)?
+                .ok_or(DeviceError::NotFound("device"))?;
+            enrollment::remove(s, &d)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    user: Option<String>,
+}
+
+async fn audit_log(
+    State(state): State<DeviceState>,
+    Query(q): Query<AuditQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    bearer(&state, &headers, "devices:manage").await?;
+    let list = state
+        .db(move |s| {
+            let user_id = match q.user {
+                Some(u) => Some(
+                    s.directory()
+                        .resolve_user(&u)?
+                        .ok_or(DeviceError::NotFound("user"))?,
+                ),
+                None => None,
+            };
+            s.store().audit_log(user_id.as_deref(), 200)
+        })
+        .await?;
+    Ok(Json(list).into_response())
+}
+
+/// The value of cookie `name`.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` on https origins.
+pub fn set_cookie(
+    state: &DeviceState,
+    name: &str,
+    value: &str,
+    max_age: u64,
+) -> Result<HeaderValue> {
+    let secure = if state.config().origin.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .map_err(|_| DeviceError::Internal("cookie value".into()))
+}
+
+async fn qr_create(State(state): State<DeviceState>, who: Requester) -> Result<Response> {
+    let origin = state.config().origin.clone();
+    let ctx = who.context("QR login", &origin);
+    let session = state.db(move |s| qr_login::create(s, ctx)).await?;
+    let cookie = set_cookie(&state, DSI_COOKIE, &session.dsi, state.config().qr_ttl)?;
+    let mut resp = (StatusCode::CREATED, Json(&session)).into_response();
+    resp.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(resp)
+}
+
+/// A QR session's state for the browser holding `dsi`, long-polling up to `wait` seconds.
+pub async fn qr_outcome(
+    state: &DeviceState,
+    lsi: String,
+    dsi: Option<String>,
+    wait: u64,
+) -> Result<QrState> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.min(MAX_WAIT));
+    let mut rx = state.hub().decisions();
+    loop {
+        let (l, d) = (lsi.clone(), dsi.clone());
+        let st = state
+            .db(move |s| qr_login::status(s, &l, d.as_deref()))
+            .await?;
+        if st != QrState::Pending || tokio::time::Instant::now() >= deadline {
+            return Ok(st);
+        }
+        wait_decided(&mut rx, &lsi, deadline).await;
+    }
+}
+
+async fn qr_status(
+    State(state): State<DeviceState>,
+    Path(lsi): Path<String>,
+    Query(w): Query<Wait>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let dsi = cookie(&headers, DSI_COOKIE).map(str::to_owned);
+    let st = qr_outcome(&state, lsi, dsi, w.wait.unwrap_or(0)).await?;
+    Ok(Json(serde_json::json!({ "state": st })).into_response())
+}
+
+async fn qr_redeem(
+    State(state): State<DeviceState>,
+    Path(lsi): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let dsi = cookie(&headers, DSI_COOKIE).map(str::to_owned);
+    let (user_id, username) = state
+        .db(move |s| {
+            let user_id = qr_login::redeem(s, &lsi, dsi.as_deref())?;
+            let username = s.directory().username(&user_id)?;
+            Ok((user_id, username))
+        })
+        .await?;
+    Ok(Json(serde_json::json!({ "user_id": user_id, "username": username })).into_response())
+}

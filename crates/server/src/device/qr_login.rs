@@ -1,0 +1,184 @@
+//! QR login (IBM-9, IBM-10): a browser asks for a session (LSI in the QR, DSI in its cookie), a
+//! device signs an approval bound to the LSI, the browser with the DSI redeems it once.
+//! Blocking functions.
+
+use subtle::ConstantTimeEq;
+use tessera_core::device::message::{context_hash, sha256};
+use tessera_core::device::wire::{PushContext, QrLoginAnswerRequest, QrLoginDetails};
+use tessera_core::device::{verify, Decision, QrLoginAnswer, QrLoginLink};
+
+use crate::device::error::{DeviceError, Result};
+use crate::device::store::{DeviceRecord, QrSession, QrState};
+use crate::device::{b64, random_chars, DeviceState};
+
+/// A new session as the browser gets it (the DSI goes into its cookie, never into the QR).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewSession {
+    /// The login-session index.
+    pub lsi: String,
+    /// The `tessera://qr-login?…` link.
+    pub link: String,
+    /// The link as an SVG QR code.
+    pub qr_svg: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// The device-session secret (the handler moves it into an HttpOnly cookie).
+    #[serde(skip)]
+    pub dsi: String,
+}
+
+/// Creates a session for a browser described by `context` (IP, user agent, location).
+pub fn create(state: &DeviceState, mut context: PushContext) -> Result<NewSession> {
+    let cfg = state.config();
+    let now = state.now();
+    context.created_at = now;
+    if context.application.is_empty() {
+        context.application = "QR login".into();
+    }
+    if context.origin.is_empty() {
+        context.origin = cfg.origin.clone();
+    }
+    let lsi = random_chars(cfg.lsi_length, &cfg.lsi_charset)?;
+    let dsi = random_chars(cfg.dsi_length, &cfg.dsi_charset)?;
+    let session = QrSession {
+        lsi: lsi.clone(),
+        dsi_hash: sha256(dsi.as_bytes()),
+        context,
+        created_at: now,
+        expires_at: now.saturating_add(cfg.qr_ttl),
+        state: QrState::Pending,
+        user_id: None,
+        device_id: None,
+    };
+    state.store().insert_qr(&session)?;
+    let link = QrLoginLink {
+        origin: cfg.origin.clone(),
+        lsi: lsi.clone(),
+        server_key: state.identity().fingerprint().to_owned(),
+    }
+    .to_link();
+    Ok(NewSession {
+        qr_svg: crate::device::enrollment::qr_svg(&link)?,
+        link,
+        lsi,
+        expires_at: session.expires_at,
+        dsi,
+    })
+}
+
+fn session(state: &DeviceState, lsi: &str) -> Result<QrSession> {
+    if lsi.len() > 128 {
+        return Err(DeviceError::NotFound("login session"));
+    }
+    state
+        .store()
+        .qr(lsi)?
+        .ok_or(DeviceError::NotFound("login session"))
+}
+
+/// The requester details a device shows before the user approves.
+pub fn details(state: &DeviceState, lsi: &str) -> Result<QrLoginDetails> {
+    let s = session(state, lsi)?;
+    if s.state != QrState::Pending || state.now() >= s.expires_at {
+        return Err(DeviceError::Expired);
+    }
+    Ok(QrLoginDetails {
+        lsi: s.lsi,
+        origin: state.config().origin.clone(),
+        context: s.context,
+        expires_at: s.expires_at,
+    })
+}
+
+/// Applies a device's signed answer (approve binds the session to the device's user).
+pub fn answer(
+    state: &DeviceState,
+    device: &DeviceRecord,
+    lsi: &str,
+    req: &QrLoginAnswerRequest,
+) -> Result<QrState> {
+    let s = session(state, lsi)?;
+    let now = state.now();
+    let signature = b64("signature", &req.signature)?;
+    let message = QrLoginAnswer {
+        origin: state.config().origin.clone(),
+        device_id: device.id.clone(),
+        lsi: s.lsi.clone(),
+        decision: req.decision,
+        expires_at: s.expires_at,
+        context_hash: context_hash(&s.context),
+    };
+    if verify(
+        device.algorithm,
+        &device.public_key,
+        &message.signing_bytes(),
+        &signature,
+    )
+    .is_err()
+    {
+        tracing::info!(device = %device.id, "bad QR-login answer signature");
+        return Err(DeviceError::Rejected);
+    }
+    if s.state != QrState::Pending {
+        return Err(DeviceError::Conflict(
+            "the login session is no longer pending",
+        ));
+    }
+    if now >= s.expires_at {
+        return Err(DeviceError::Expired);
+    }
+    let new_state = match req.decision {
+        Decision::Approve => QrState::Approved,
+        Decision::Deny | Decision::NotMe => QrState::Denied,
+    };
+    if !state.store().decide_qr(
+        &s.lsi,
+        new_state,
+        Some(&device.user_id),
+        Some(&device.id),
+        now,
+    )? {
+        return Err(DeviceError::Conflict(
+            "the login session is no longer pending",
+        ));
+    }
+    state.hub().decided(&s.lsi);
+    Ok(new_state)
+}
+
+/// Checks the browser's DSI against the session's (constant time).
+fn check_dsi(s: &QrSession, dsi: Option<&str>) -> Result<()> {
+    let Some(dsi) = dsi else {
+        return Err(DeviceError::Unauthorized);
+    };
+    if bool::from(sha256(dsi.as_bytes()).ct_eq(&s.dsi_hash)) {
+        Ok(())
+    } else {
+        Err(DeviceError::Unauthorized)
+    }
+}
+
+/// The session's state for the browser holding its DSI.
+pub fn status(state: &DeviceState, lsi: &str, dsi: Option<&str>) -> Result<QrState> {
+    let s = session(state, lsi)?;
+    check_dsi(&s, dsi)?;
+    if s.state == QrState::Pending && state.now() >= s.expires_at {
+        return Ok(QrState::Expired);
+    }
+    Ok(s.state)
+}
+
+/// Redeems an approved session, once, for the browser holding its DSI; the user id.
+pub fn redeem(state: &DeviceState, lsi: &str, dsi: Option<&str>) -> Result<String> {
+    let s = session(state, lsi)?;
+    check_dsi(&s, dsi)?;
+    if s.state != QrState::Approved {
+        return Err(DeviceError::Conflict("the login session is not approved"));
+    }
+    if !state.store().redeem_qr(&s.lsi, state.now())? {
+        return Err(DeviceError::Conflict("the login session is not approved"));
+    }
+    s.user_id.ok_or(DeviceError::Internal(
+        "approved session without a user".into(),
+    ))
+}

@@ -1,0 +1,178 @@
+//! The device factor plugged into the server: [`ServerDirectory`] answers the device module's
+//! [`Directory`] questions from the server's store (users, passwords, TOTP and recovery codes,
+//! management tokens, audit), [`install`] builds the [`DeviceState`] beside the server's, and
+//! [`DeviceState`] is the server's [`OobVerifier`] for the Auth0 `mfa-oob` grant (the
+//! `oob_code` is the push transaction id).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tessera_core::device::wire::PushState;
+use tessera_core::Clock;
+
+use crate::device::error::{DeviceError, Result};
+use crate::device::{push, DeviceState, Directory, SqliteDeviceStore};
+use crate::model::{TokenKind, VerifyOutcome};
+use crate::oob::OobVerifier;
+use crate::store::OnSuccess;
+use crate::AppState;
+
+/// [`Directory`] over the server's own store.
+#[derive(Debug, Clone)]
+pub struct ServerDirectory {
+    app: AppState,
+}
+
+fn server_err(e: crate::Error) -> DeviceError {
+    match e {
+        crate::Error::NotFound(what) => DeviceError::NotFound(what),
+        crate::Error::TooManyAttempts => DeviceError::TooManyRequests("too many failed attempts"),
+        other => DeviceError::Internal(other.to_string()),
+    }
+}
+
+/// Management-token scope that also grants each device-factor scope.
+fn fallback_scope(scope: &str) -> &'static str {
+    match scope {
+        "push:create" => "verify:otp",
+        _ => "update:users",
+    }
+}
+
+impl ServerDirectory {
+    /// Over `app`'s store and configuration.
+    pub fn new(app: AppState) -> Self {
+        ServerDirectory { app }
+    }
+
+    /// Runs one of the server's async factor checks from the blocking pool the device module
+    /// calls the directory on.
+    fn block_on<F: std::future::Future>(&self, f: F) -> Result<F::Output> {
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| DeviceError::Internal("no runtime for a factor check".into()))?;
+        Ok(handle.block_on(f))
+    }
+}
+
+impl Directory for ServerDirectory {
+    fn resolve_user(&self, user: &str) -> Result<Option<String>> {
+        let store = self.app.store();
+        if let Some(u) = store.get_user(user).map_err(server_err)? {
+            return Ok(Some(u.user_id));
+        }
+        Ok(store
+            .find_user_by_username(user)
+            .map_err(server_err)?
+            .map(|(u, _)| u.user_id))
+    }
+
+    fn username(&self, user_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .app
+            .store()
+            .get_user(user_id)
+            .map_err(server_err)?
+            .map(|u| u.username))
+    }
+
+    fn check_password(&self, username: &str, password: &str, _now: u64) -> Result<Option<String>> {
+        let found = self
+            .app
+            .store()
+            .find_user_by_username(username)
+            .map_err(server_err)?;
+        // Unknown users are checked against a dummy hash so they take as long as known ones.
+        let (user, hash) = match found {
+            Some((u, Some(h))) => (Some(u), h),
+            _ => (None, self.app.dummy_hash().to_owned()),
+        };
+        let ok = crate::password::verify(password, &hash);
+        Ok(user.filter(|_| ok).map(|u| u.user_id))
+    }
+
+    fn check_code(&self, user_id: &str, code: &str, _now: u64) -> Result<bool> {
+        let none = || OnSuccess {
+            revoke_token_id: None,
+            issue: None,
+        };
+        let otp = self
+            .block_on(crate::factors::verify_otp(&self.app, user_id, code, none()))?
+            .map_err(server_err)?;
+        if matches!(otp, VerifyOutcome::Accepted { .. }) {
+            return Ok(true);
+        }
+        let rc = self
+            .block_on(crate::factors::verify_recovery(
+                &self.app,
+                user_id,
+                code,
+                none(),
+            ))?
+            .map_err(server_err)?;
+        Ok(matches!(rc, VerifyOutcome::Accepted { .. }))
+    }
+
+    fn check_token(&self, token: &str, scope: &str, now: u64) -> Result<bool> {
+        let record = self
+            .app
+            .store()
+            .find_token(crate::crypto::sha256(token.as_bytes()))
+            .map_err(server_err)?;
+        Ok(record.is_some_and(|t| {
+            t.kind == TokenKind::Management
+                && t.revoked_at.is_none()
+                && t.expires_at.is_none_or(|e| e > now)
+                && t.scopes
+                    .iter()
+                    .any(|s| s == scope || s == fallback_scope(scope))
+        }))
+    }
+
+    fn device_removed(&self, user_id: &str, device_id: &str, now: u64) -> Result<()> {
+        self.app
+            .store()
+            .audit(Some(user_id), "device.removed", Some(device_id), "", now)
+            .map_err(server_err)
+    }
+}
+
+impl OobVerifier for DeviceState {
+    fn verify(
+        &self,
+        user_id: &str,
+        oob_code: &str,
+        _binding_code: Option<&str>,
+        _now: u64,
+    ) -> crate::Result<VerifyOutcome> {
+        let owner =
+            push::owner(self, oob_code).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        if owner.as_deref() != Some(user_id) {
+            return Ok(VerifyOutcome::Rejected);
+        }
+        let status =
+            push::status(self, oob_code).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        Ok(match status.state {
+            // The number was matched on the device; the binding code is not needed again.
+            PushState::Approved => VerifyOutcome::Accepted {
+                authenticator_id: format!("push|{oob_code}"),
+                confirmed: false,
+                new_recovery_codes: None,
+            },
+            PushState::Pending | PushState::Denied | PushState::Expired => VerifyOutcome::Rejected,
+        })
+    }
+}
+
+/// Builds the device factor beside `app`: its tables in the server's database file (`db`), the
+/// server's clock, [`ServerDirectory`] for users; installs it as the `mfa-oob` verifier.
+pub fn install(
+    app: AppState,
+    config: crate::device::DeviceConfig,
+    db: &Path,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState> {
+    let store = SqliteDeviceStore::open(db)?;
+    let directory = Arc::new(ServerDirectory::new(app.clone()));
+    let device = DeviceState::new(config, Arc::new(store), directory, clock)?;
+    Ok(app.with_oob(Arc::new(device.clone())).with_device(device))
+}

@@ -1,0 +1,1170 @@
+//! Storage of the device factor behind [`DeviceStore`], with SQLite tables of its own (all
+//! named `device_…`, migrated by their own list so they live beside the server's tables in one
+//! database file or in a file of their own).
+//!
+//! Every state change that must happen once is a compare-and-swap in SQL
+//! (`UPDATE … WHERE state = 'pending'`): the row count says who won.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use tessera_core::device::wire::PushContext;
+pub use tessera_core::device::wire::PushState;
+use tessera_core::device::SignatureAlgorithm;
+
+use crate::device::error::{DeviceError, Result};
+
+/// An enrollment offer (its code is stored only as a SHA-256 hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollOffer {
+    /// Offer id.
+    pub id: String,
+    /// The user the device will belong to.
+    pub user_id: String,
+    /// Their name, for display on the device.
+    pub username: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds; the code is refused from then on.
+    pub expires_at: u64,
+    /// Set by `enroll/begin`.
+    pub enrollment_id: Option<String>,
+    /// The challenge the device must sign (set by `enroll/begin`).
+    pub challenge: Option<String>,
+}
+
+/// A registered device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// `dev_…`
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// Name shown to the user and admins.
+    pub name: String,
+    /// Platform the device reported.
+    pub platform: String,
+    /// The algorithm registered with the key: the only one its signatures are checked with.
+    pub algorithm: SignatureAlgorithm,
+    /// The public key.
+    pub public_key: Vec<u8>,
+    /// Whether user verification gates the key.
+    pub user_verification: bool,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+fn parse_push_state(s: &str) -> Result<PushState> {
+    PushState::parse(s).ok_or_else(|| DeviceError::Storage(format!("unknown push state `{s}`")))
+}
+
+/// A push transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushRecord {
+    /// Transaction id (256 bits, base64url).
+    pub transaction_id: String,
+    /// Whose sign-in this is.
+    pub user_id: String,
+    /// The nonce the answer must sign.
+    pub nonce: String,
+    /// The number shown on the sign-in screen.
+    pub number: u32,
+    /// "Pick one of three": the choices sent to the device (empty: the user types it).
+    pub number_choices: Vec<u32>,
+    /// What the device shows.
+    pub context: PushContext,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// State.
+    pub state: PushState,
+    /// The device that answered.
+    pub device_id: Option<String>,
+    /// Why it ended: `approved`, `denied`, `wrong_number`, `not_me`, `expired`.
+    pub reason: Option<String>,
+}
+
+/// A decision on a push, applied exactly once.
+#[derive(Debug, Clone)]
+pub struct PushDecision<'a> {
+    /// The transaction.
+    pub transaction_id: &'a str,
+    /// The final state.
+    pub state: PushState,
+    /// Who answered (none for expiry).
+    pub device_id: Option<&'a str>,
+    /// Why.
+    pub reason: &'static str,
+    /// Pause the user's pushes until then ("this wasn't me").
+    pub pause_until: Option<u64>,
+    /// Unix seconds.
+    pub now: u64,
+}
+
+/// Where a QR-login session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QrState {
+    /// Waiting for a device.
+    Pending,
+    /// A device approved; the browser may redeem once.
+    Approved,
+    /// A device denied.
+    Denied,
+    /// The browser redeemed it (signed in).
+    Redeemed,
+    /// Nobody answered in time.
+    Expired,
+}
+
+impl QrState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QrState::Pending => "pending",
+            QrState::Approved => "approved",
+            QrState::Denied => "denied",
+            QrState::Redeemed => "redeemed",
+            QrState::Expired => "expired",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "pending" => QrState::Pending,
+            "approved" => QrState::Approved,
+            "denied" => QrState::Denied,
+            "redeemed" => QrState::Redeemed,
+            "expired" => QrState::Expired,
+            other => return Err(DeviceError::Storage(format!("unknown QR state `{other}`"))),
+        })
+    }
+}
+
+/// A QR-login session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QrSession {
+    /// The login-session index (in the QR).
+    pub lsi: String,
+    /// SHA-256 of the device-session secret (the browser's cookie).
+    pub dsi_hash: [u8; 32],
+    /// The requester, as the device shows it.
+    pub context: PushContext,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// State.
+    pub state: QrState,
+    /// The user who approved (set on approval).
+    pub user_id: Option<String>,
+    /// The device that answered.
+    pub device_id: Option<String>,
+}
+
+/// An audit event of the device factor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditRecord {
+    /// Sequence number.
+    pub id: i64,
+    /// The user concerned.
+    pub user_id: Option<String>,
+    /// `device.enrolled`, `push.approved`, `push.not_me`, …
+    pub kind: String,
+    /// The device concerned.
+    pub device_id: Option<String>,
+    /// Free text without secrets.
+    pub detail: String,
+    /// Unix seconds.
+    pub at: u64,
+}
+
+/// The device factor's storage. Methods block; handlers call them on tokio's blocking pool.
+pub trait DeviceStore: Send + Sync + 'static {
+    /// A meta value (the server identity key).
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets a meta value unless present; returns the value now stored.
+    fn meta_set_if_absent(&self, key: &str, value: &[u8]) -> Result<Vec<u8>>;
+
+    /// Stores a new enrollment offer.
+    fn insert_offer(&self, offer: &EnrollOffer, code_hash: [u8; 32]) -> Result<()>;
+    /// First enrollment step: the unused, unexpired offer whose code hashes to `code_hash`,
+    /// given a (new) enrollment id and challenge.
+    fn begin_enrollment(
+        &self,
+        code_hash: [u8; 32],
+        enrollment_id: &str,
+        challenge: &str,
+        now: u64,
+    ) -> Result<Option<EnrollOffer>>;
+    /// The unused, unexpired offer in enrollment `enrollment_id`.
+    fn find_enrollment(&self, enrollment_id: &str, now: u64) -> Result<Option<EnrollOffer>>;
+    /// Consumes the offer (compare-and-swap) and registers the device, in one transaction;
+    /// `false` when the offer was already used or expired.
+    fn finish_enrollment(
+        &self,
+        enrollment_id: &str,
+        device: &DeviceRecord,
+        now: u64,
+    ) -> Result<bool>;
+
+    /// A device by id.
+    fn device(&self, id: &str) -> Result<Option<DeviceRecord>>;
+    /// A user's devices, oldest first.
+    fn devices_of(&self, user_id: &str) -> Result<Vec<DeviceRecord>>;
+    /// Removes a device; whether it existed. Audited.
+    fn delete_device(&self, id: &str, now: u64) -> Result<bool>;
+    /// Remembers a request nonce until `expires_at`; `false` if it was already seen.
+    fn remember_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool>;
+
+    /// Stores a new push transaction.
+    fn insert_push(&self, push: &PushRecord) -> Result<()>;
+    /// How many pushes the user got since `since`.
+    fn count_pushes_since(&self, user_id: &str, since: u64) -> Result<u64>;
+    /// A push by transaction id.
+    fn push(&self, transaction_id: &str) -> Result<Option<PushRecord>>;
+    /// The user's pending, unexpired pushes, oldest first.
+    fn pending_pushes(&self, user_id: &str, now: u64) -> Result<Vec<PushRecord>>;
+    /// Moves a pending push to its final state (compare-and-swap), pauses the user if asked and
+    /// audits, in one transaction; `false` when it was no longer pending.
+    fn decide_push(&self, decision: &PushDecision<'_>) -> Result<bool>;
+    /// Until when the user's pushes are paused (None: not paused).
+    fn paused_until(&self, user_id: &str, now: u64) -> Result<Option<u64>>;
+
+    /// Stores a new QR-login session.
+    fn insert_qr(&self, session: &QrSession) -> Result<()>;
+    /// A QR-login session by LSI.
+    fn qr(&self, lsi: &str) -> Result<Option<QrSession>>;
+    /// Moves a pending session to `state` (compare-and-swap) for `user_id` / `device_id`;
+    /// `false` when it was no longer pending. Audited.
+    fn decide_qr(
+        &self,
+        lsi: &str,
+        state: QrState,
+        user_id: Option<&str>,
+        device_id: Option<&str>,
+        now: u64,
+    ) -> Result<bool>;
+    /// Approved → redeemed, once; `false` otherwise. Audited.
+    fn redeem_qr(&self, lsi: &str, now: u64) -> Result<bool>;
+
+    /// Appends an audit event.
+    fn audit(
+        &self,
+        user_id: Option<&str>,
+        kind: &str,
+        device_id: Option<&str>,
+        detail: &str,
+        now: u64,
+    ) -> Result<()>;
+    /// A user's audit events (all users' with `None`), newest first.
+    fn audit_log(&self, user_id: Option<&str>, limit: u32) -> Result<Vec<AuditRecord>>;
+}
+
+/// The schema, one entry per version; never edit an entry, append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE device_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE device_enroll_offers (
+    id TEXT PRIMARY KEY,
+    code_hash BLOB NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    enrollment_id TEXT UNIQUE,
+    challenge TEXT,
+    used_at INTEGER
+);
+CREATE TABLE device_devices (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    algorithm TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    user_verification INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX device_devices_user ON device_devices(user_id);
+CREATE TABLE device_nonces (
+    device_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, nonce)
+);
+CREATE TABLE device_push (
+    transaction_id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    number_choices TEXT NOT NULL,
+    context TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    device_id TEXT,
+    reason TEXT,
+    decided_at INTEGER
+);
+CREATE INDEX device_push_user ON device_push(user_id, state, created_at);
+CREATE TABLE device_pauses (user_id TEXT PRIMARY KEY, until INTEGER NOT NULL);
+CREATE TABLE device_qr_sessions (
+    lsi TEXT PRIMARY KEY,
+    dsi_hash BLOB NOT NULL,
+    context TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    user_id TEXT,
+    device_id TEXT,
+    decided_at INTEGER
+);
+CREATE TABLE device_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT,
+    kind TEXT NOT NULL,
+    device_id TEXT,
+    detail TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX device_audit_user ON device_audit(user_id, id);
+"#];
+
+/// [`DeviceStore`] over one SQLite connection (WAL, so readers of the same file are not
+/// blocked by it).
+#[derive(Debug)]
+pub struct SqliteDeviceStore {
+    conn: Mutex<Connection>,
+}
+
+fn i(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn u(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
+    v.try_into()
+        .map_err(|_| DeviceError::Storage("stored hash is not 32 bytes".into()))
+}
+
+fn context_json(c: &PushContext) -> Result<String> {
+    serde_json::to_string(c).map_err(|e| DeviceError::Internal(format!("context: {e}")))
+}
+
+fn parse_context(s: &str) -> Result<PushContext> {
+    serde_json::from_str(s).map_err(|e| DeviceError::Storage(format!("stored context: {e}")))
+}
+
+fn choices_text(c: &[u32]) -> String {
+    c.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn parse_choices(s: &str) -> Vec<u32> {
+    s.split(',').filter_map(|x| x.parse().ok()).collect()
+}
+
+const PUSH_COLUMNS: &str = "transaction_id, user_id, nonce, number, number_choices, context, \
+     created_at, expires_at, state, device_id, reason";
+
+type PushRow = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+fn push_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PushRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn push_from(row: PushRow) -> Result<PushRecord> {
+    let (tx, user, nonce, number, choices, ctx, created, expires, state, device, reason) = row;
+    Ok(PushRecord {
+        transaction_id: tx,
+        user_id: user,
+        nonce,
+        number: u32::try_from(number).unwrap_or(0),
+        number_choices: parse_choices(&choices),
+        context: parse_context(&ctx)?,
+        created_at: u(created),
+        expires_at: u(expires),
+        state: parse_push_state(&state)?,
+        device_id: device,
+        reason,
+    })
+}
+
+const DEVICE_COLUMNS: &str =
+    "id, user_id, name, platform, algorithm, public_key, user_verification, created_at";
+
+type DeviceRow = (String, String, String, String, String, Vec<u8>, bool, i64);
+
+fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn device_from(row: DeviceRow) -> Result<DeviceRecord> {
+    let (id, user_id, name, platform, alg, public_key, uv, created) = row;
+    Ok(DeviceRecord {
+        id,
+        user_id,
+        name,
+        platform,
+        algorithm: alg
+            .parse()
+            .map_err(|_| DeviceError::Storage("stored algorithm unknown".into()))?,
+        public_key,
+        user_verification: uv,
+        created_at: u(created),
+    })
+}
+
+fn audit_in(
+    conn: &Connection,
+    user_id: Option<&str>,
+    kind: &str,
+    device_id: Option<&str>,
+    detail: &str,
+    now: u64,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO device_audit (user_id, kind, device_id, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, kind, device_id, detail, i(now)],
+    )?;
+    Ok(())
+}
+
+impl SqliteDeviceStore {
+    /// Opens (creating if needed) the database file and migrates the `device_` tables.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        Self::init(conn)
+    }
+
+    /// An in-memory store (unit tests).
+    pub fn in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS device_migrations (version INTEGER PRIMARY KEY)",
+        )?;
+        let tx = conn.transaction()?;
+        let done: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM device_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        for (n, sql) in MIGRATIONS.iter().enumerate() {
+            let version = i64::try_from(n).unwrap_or(i64::MAX).saturating_add(1);
+            if version > done {
+                tx.execute_batch(sql)?;
+                tx.execute(
+                    "INSERT INTO device_migrations (version) VALUES (?1)",
+                    [version],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(SqliteDeviceStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R>) -> Result<R> {
+        let mut guard = self
+            .conn
+            .lock()
+            .map_err(|_| DeviceError::Internal("device store lock poisoned".into()))?;
+        f(&mut guard)
+    }
+}
+
+impl DeviceStore for SqliteDeviceStore {
+    fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.with(|c| {
+            Ok(
+                c.query_row("SELECT value FROM device_meta WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })
+    }
+
+    fn meta_set_if_absent(&self, key: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO device_meta (key, value) VALUES (?1, ?2)",
+                params![key, value],
+            )?;
+            Ok(
+                c.query_row("SELECT value FROM device_meta WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+    }
+
+    fn insert_offer(&self, offer: &EnrollOffer, code_hash: [u8; 32]) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO device_enroll_offers (id, code_hash, user_id, username, created_at, \
+                 expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    offer.id,
+                    &code_hash[..],
+                    offer.user_id,
+                    offer.username,
+                    i(offer.created_at),
+                    i(offer.expires_at)
+                ],
+            )?;
+            audit_in(
+                c,
+                Some(&offer.user_id),
+                "device.offer_created",
+                None,
+                &format!("offer {}", offer.id),
+                offer.created_at,
+            )
+        })
+    }
+
+    fn begin_enrollment(
+        &self,
+        code_hash: [u8; 32],
+        enrollment_id: &str,
+        challenge: &str,
+        now: u64,
+    ) -> Result<Option<EnrollOffer>> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE device_enroll_offers SET enrollment_id = ?1, challenge = ?2 \
+                 WHERE code_hash = ?3 AND used_at IS NULL AND expires_at > ?4",
+                params![enrollment_id, challenge, &code_hash[..], i(now)],
+            )?;
+            if n == 0 {
+                return Ok(None);
+            }
+            find_enrollment_in(c, enrollment_id, now)
+        })
+    }
+
+    fn find_enrollment(&self, enrollment_id: &str, now: u64) -> Result<Option<EnrollOffer>> {
+        self.with(|c| find_enrollment_in(c, enrollment_id, now))
+    }
+
+    fn finish_enrollment(
+        &self,
+        enrollment_id: &str,
+        device: &DeviceRecord,
+        now: u64,
+    ) -> Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE device_enroll_offers SET used_at = ?1 \
+                 WHERE enrollment_id = ?2 AND used_at IS NULL AND expires_at > ?1",
+                params![i(now), enrollment_id],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                &format!(
+                    "INSERT INTO device_devices ({DEVICE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, \
+                     ?6, ?7, ?8)"
+                ),
+                params![
+                    device.id,
+                    device.user_id,
+                    device.name,
+                    device.platform,
+                    device.algorithm.as_str(),
+                    device.public_key,
+                    device.user_verification,
+                    i(device.created_at)
+                ],
+            )?;
+            audit_in(
+                &tx,
+                Some(&device.user_id),
+                "device.enrolled",
+                Some(&device.id),
+                &format!(
+                    "name={:?} platform={:?} alg={}",
+                    device.name, device.platform, device.algorithm
+                ),
+                now,
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn device(&self, id: &str) -> Result<Option<DeviceRecord>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM device_devices WHERE id = ?1"),
+                [id],
+                device_row,
+            )
+            .optional()?
+            .map(device_from)
+            .transpose()
+        })
+    }
+
+    fn devices_of(&self, user_id: &str) -> Result<Vec<DeviceRecord>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM device_devices WHERE user_id = ?1 \
+                 ORDER BY created_at, id"
+            ))?;
+            let rows = st.query_map([user_id], device_row)?;
+            rows.map(|r| device_from(r?)).collect()
+        })
+    }
+
+    fn delete_device(&self, id: &str, now: u64) -> Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let user: Option<String> = tx
+                .query_row(
+                    "SELECT user_id FROM device_devices WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(user) = user else {
+                return Ok(false);
+            };
+            tx.execute("DELETE FROM device_devices WHERE id = ?1", [id])?;
+            tx.execute("DELETE FROM device_nonces WHERE device_id = ?1", [id])?;
+            audit_in(&tx, Some(&user), "device.removed", Some(id), "", now)?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn remember_nonce(
+        &self,
+        device_id: &str,
+        nonce: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<bool> {
+        self.with(|c| {
+            c.execute("DELETE FROM device_nonces WHERE expires_at < ?1", [i(now)])?;
+            let n = c.execute(
+                "INSERT OR IGNORE INTO device_nonces (device_id, nonce, expires_at) \
+                 VALUES (?1, ?2, ?3)",
+                params![device_id, nonce, i(expires_at)],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn insert_push(&self, p: &PushRecord) -> Result<()> {
+        let ctx = context_json(&p.context)?;
+        self.with(|c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO device_push ({PUSH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+                     ?7, ?8, ?9, ?10, ?11)"
+                ),
+                params![
+                    p.transaction_id,
+                    p.user_id,
+                    p.nonce,
+                    i64::from(p.number),
+                    choices_text(&p.number_choices),
+                    ctx,
+                    i(p.created_at),
+                    i(p.expires_at),
+                    p.state.as_str(),
+                    p.device_id,
+                    p.reason
+                ],
+            )?;
+            audit_in(
+                c,
+                Some(&p.user_id),
+                "push.created",
+                None,
+                &format!(
+                    "application={:?} ip={:?}",
+                    p.context.application, p.context.ip
+                ),
+                p.created_at,
+            )
+        })
+    }
+
+    fn count_pushes_since(&self, user_id: &str, since: u64) -> Result<u64> {
+        self.with(|c| {
+            let n: i64 = c.query_row(
+                "SELECT COUNT(*) FROM device_push WHERE user_id = ?1 AND created_at >= ?2",
+                params![user_id, i(since)],
+                |r| r.get(0),
+            )?;
+            Ok(u(n))
+        })
+    }
+
+    fn push(&self, transaction_id: &str) -> Result<Option<PushRecord>> {
+        self.with(|c| {
+            c.query_row(
+                &format!("SELECT {PUSH_COLUMNS} FROM device_push WHERE transaction_id = ?1"),
+                [transaction_id],
+                push_row,
+            )
+            .optional()?
+            .map(push_from)
+            .transpose()
+        })
+    }
+
+    fn pending_pushes(&self, user_id: &str, now: u64) -> Result<Vec<PushRecord>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {PUSH_COLUMNS} FROM device_push WHERE user_id = ?1 AND state = 'pending' \
+                 AND expires_at > ?2 ORDER BY created_at, transaction_id"
+            ))?;
+            let rows = st.query_map(params![user_id, i(now)], push_row)?;
+            rows.map(|r| push_from(r?)).collect()
+        })
+    }
+
+    fn decide_push(&self, d: &PushDecision<'_>) -> Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE device_push SET state = ?1, device_id = ?2, reason = ?3, decided_at = ?4 \
+                 WHERE transaction_id = ?5 AND state = 'pending'",
+                params![
+                    d.state.as_str(),
+                    d.device_id,
+                    d.reason,
+                    i(d.now),
+                    d.transaction_id
+                ],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let user: String = tx.query_row(
+                "SELECT user_id FROM device_push WHERE transaction_id = ?1",
+                [d.transaction_id],
+                |r| r.get(0),
+            )?;
+            if let Some(until) = d.pause_until {
+                tx.execute(
+                    "INSERT INTO device_pauses (user_id, until) VALUES (?1, ?2) \
+                     ON CONFLICT(user_id) DO UPDATE SET until = MAX(until, excluded.until)",
+                    params![user, i(until)],
+                )?;
+            }
+            let kind = format!("push.{}", d.reason);
+            // The transaction id is not a secret once decided; it links the audit to the RP's logs.
+            audit_in(
+                &tx,
+                Some(&user),
+                &kind,
+                d.device_id,
+                &format!("transaction {}", d.transaction_id),
+                d.now,
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn paused_until(&self, user_id: &str, now: u64) -> Result<Option<u64>> {
+        self.with(|c| {
+            let until: Option<i64> = c
+                .query_row(
+                    "SELECT until FROM device_pauses WHERE user_id = ?1",
+                    [user_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(until.map(u).filter(|t| *t > now))
+        })
+    }
+
+    fn insert_qr(&self, s: &QrSession) -> Result<()> {
+        let ctx = context_json(&s.context)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO device_qr_sessions (lsi, dsi_hash, context, created_at, expires_at, \
+                 state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    s.lsi,
+                    &s.dsi_hash[..],
+                    ctx,
+                    i(s.created_at),
+                    i(s.expires_at),
+                    s.state.as_str()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn qr(&self, lsi: &str) -> Result<Option<QrSession>> {
+        type Row = (
+            String,
+            Vec<u8>,
+            String,
+            i64,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        self.with(|c| {
+            let row: Option<Row> = c
+                .query_row(
+                    "SELECT lsi, dsi_hash, context, created_at, expires_at, state, user_id, \
+                     device_id FROM device_qr_sessions WHERE lsi = ?1",
+                    [lsi],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            row.map(|(lsi, h, ctx, created, expires, state, user, device)| {
+                Ok(QrSession {
+                    lsi,
+                    dsi_hash: hash32(h)?,
+                    context: parse_context(&ctx)?,
+                    created_at: u(created),
+                    expires_at: u(expires),
+                    state: QrState::parse(&state)?,
+                    user_id: user,
+                    device_id: device,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn decide_qr(
+        &self,
+        lsi: &str,
+        state: QrState,
+        user_id: Option<&str>,
+        device_id: Option<&str>,
+        now: u64,
+    ) -> Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE device_qr_sessions SET state = ?1, user_id = ?2, device_id = ?3, \
+                 decided_at = ?4 WHERE lsi = ?5 AND state = 'pending'",
+                params![state.as_str(), user_id, device_id, i(now), lsi],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            audit_in(
+                &tx,
+                user_id,
+                &format!("qr_login.{}", state.as_str()),
+                device_id,
+                "",
+                now,
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn redeem_qr(&self, lsi: &str, now: u64) -> Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE device_qr_sessions SET state = 'redeemed', decided_at = ?1 \
+                 WHERE lsi = ?2 AND state = 'approved' AND expires_at > ?1",
+                params![i(now), lsi],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let (user, device): (Option<String>, Option<String>) = tx.query_row(
+                "SELECT user_id, device_id FROM device_qr_sessions WHERE lsi = ?1",
+                [lsi],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            audit_in(
+                &tx,
+                user.as_deref(),
+                "qr_login.redeemed",
+                device.as_deref(),
+                "",
+                now,
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    fn audit(
+        &self,
+        user_id: Option<&str>,
+        kind: &str,
+        device_id: Option<&str>,
+        detail: &str,
+        now: u64,
+    ) -> Result<()> {
+        self.with(|c| audit_in(c, user_id, kind, device_id, detail, now))
+    }
+
+    fn audit_log(&self, user_id: Option<&str>, limit: u32) -> Result<Vec<AuditRecord>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT id, user_id, kind, device_id, detail, at FROM device_audit \
+                 WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![user_id, limit], |r| {
+                Ok(AuditRecord {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    device_id: r.get(3)?,
+                    detail: r.get(4)?,
+                    at: u(r.get(5)?),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+fn find_enrollment_in(
+    c: &Connection,
+    enrollment_id: &str,
+    now: u64,
+) -> Result<Option<EnrollOffer>> {
+    Ok(c.query_row(
+        "SELECT id, user_id, username, created_at, expires_at, enrollment_id, challenge \
+         FROM device_enroll_offers WHERE enrollment_id = ?1 AND used_at IS NULL AND expires_at > ?2",
+        params![enrollment_id, i(now)],
+        |r| {
+            Ok(EnrollOffer {
+                id: r.get(0)?,
+                user_id: r.get(1)?,
+                username: r.get(2)?,
+                created_at: u(r.get(3)?),
+                expires_at: u(r.get(4)?),
+                enrollment_id: r.get(5)?,
+                challenge: r.get(6)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn push(tx: &str, user: &str, now: u64) -> PushRecord {
+        PushRecord {
+            transaction_id: tx.into(),
+            user_id: user.into(),
+            nonce: "n".into(),
+            number: 42,
+            number_choices: vec![],
+            context: PushContext::default(),
+            created_at: now,
+            expires_at: now + 120,
+            state: PushState::Pending,
+            device_id: None,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn push_decides_exactly_once_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        {
+            let s = SqliteDeviceStore::open(&path).unwrap();
+            s.insert_push(&push("t1", "u1", 100)).unwrap();
+        }
+        let s = SqliteDeviceStore::open(&path).unwrap();
+        assert_eq!(s.pending_pushes("u1", 101).unwrap().len(), 1);
+        assert!(s.pending_pushes("u1", 220).unwrap().is_empty(), "expired");
+        let d = PushDecision {
+            transaction_id: "t1",
+            state: PushState::Approved,
+            device_id: Some("dev"),
+            reason: "approved",
+            pause_until: None,
+            now: 110,
+        };
+        assert!(s.decide_push(&d).unwrap());
+        let again = PushDecision {
+            state: PushState::Denied,
+            reason: "denied",
+            ..d
+        };
+        assert!(!s.decide_push(&again).unwrap(), "second decision must lose");
+        assert_eq!(s.push("t1").unwrap().unwrap().state, PushState::Approved);
+        let log = s.audit_log(Some("u1"), 10).unwrap();
+        assert_eq!(log[0].kind, "push.approved");
+    }
+
+    #[test]
+    fn not_me_pauses_and_nonces_are_single_use() {
+        let s = SqliteDeviceStore::in_memory().unwrap();
+        s.insert_push(&push("t", "u", 100)).unwrap();
+        assert!(s
+            .decide_push(&PushDecision {
+                transaction_id: "t",
+                state: PushState::Denied,
+                device_id: Some("d"),
+                reason: "not_me",
+                pause_until: Some(1000),
+                now: 101,
+            })
+            .unwrap());
+        assert_eq!(s.paused_until("u", 500).unwrap(), Some(1000));
+        assert_eq!(s.paused_until("u", 1000).unwrap(), None);
+        assert!(s.remember_nonce("d", "x", 200, 100).unwrap());
+        assert!(!s.remember_nonce("d", "x", 200, 150).unwrap());
+        assert!(
+            s.remember_nonce("d", "x", 400, 300).unwrap(),
+            "old nonce swept"
+        );
+    }
+
+    #[test]
+    fn offers_are_single_use() {
+        let s = SqliteDeviceStore::in_memory().unwrap();
+        let offer = EnrollOffer {
+            id: "o".into(),
+            user_id: "u".into(),
+            username: "alice".into(),
+            created_at: 100,
+            expires_at: 700,
+            enrollment_id: None,
+            challenge: None,
+        };
+        s.insert_offer(&offer, [1; 32]).unwrap();
+        assert!(s
+            .begin_enrollment([2; 32], "e", "c", 101)
+            .unwrap()
+            .is_none());
+        assert!(s
+            .begin_enrollment([1; 32], "e", "c", 800)
+            .unwrap()
+            .is_none());
+        let got = s.begin_enrollment([1; 32], "e", "c", 101).unwrap().unwrap();
+        assert_eq!(got.challenge.as_deref(), Some("c"));
+        let dev = DeviceRecord {
+            id: "dev".into(),
+            user_id: "u".into(),
+            name: "n".into(),
+            platform: "cli".into(),
+            algorithm: SignatureAlgorithm::Es256,
+            public_key: vec![4; 65],
+            user_verification: false,
+            created_at: 102,
+        };
+        assert!(s.finish_enrollment("e", &dev, 102).unwrap());
+        let dev2 = DeviceRecord {
+            id: "dev2".into(),
+            ..dev
+        };
+        assert!(!s.finish_enrollment("e", &dev2, 103).unwrap());
+        assert!(s
+            .begin_enrollment([1; 32], "e2", "c", 104)
+            .unwrap()
+            .is_none());
+        assert_eq!(s.devices_of("u").unwrap().len(), 1);
+        assert!(s.delete_device("dev", 105).unwrap());
+        assert!(s.device("dev").unwrap().is_none());
+    }
+
+    #[test]
+    fn qr_sessions_redeem_once() {
+        let s = SqliteDeviceStore::in_memory().unwrap();
+        s.insert_qr(&QrSession {
+            lsi: "L".into(),
+            dsi_hash: [3; 32],
+            context: PushContext::default(),
+            created_at: 100,
+            expires_at: 220,
+            state: QrState::Pending,
+            user_id: None,
+            device_id: None,
+        })
+        .unwrap();
+        assert!(!s.redeem_qr("L", 101).unwrap(), "not approved yet");
+        assert!(s
+            .decide_qr("L", QrState::Approved, Some("u"), Some("d"), 102)
+            .unwrap());
+        assert!(!s
+            .decide_qr("L", QrState::Denied, Some("u"), Some("d"), 103)
+            .unwrap());
+        assert!(s.redeem_qr("L", 104).unwrap());
+        assert!(!s.redeem_qr("L", 105).unwrap());
+        assert_eq!(s.qr("L").unwrap().unwrap().state, QrState::Redeemed);
+    }
+}
