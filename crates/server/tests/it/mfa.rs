@@ -470,3 +470,39 @@ async fn an_installed_oob_verifier_completes_the_oob_grant() {
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "the mfa_token is spent");
 }
+
+#[tokio::test]
+async fn one_mfa_token_completes_mfa_once_even_in_parallel() {
+    let s = std::sync::Arc::new(Server::start().await);
+    let id = s.create_user("hugo", Some("correct horse battery")).await;
+    let (_, secret) = enrolled(&s, &id).await;
+    s.clock.advance(300);
+    let mfa = mfa_token(&s, "hugo").await;
+    let now = s.clock.get();
+    // Two different codes that are both valid now (steps t and t+1, skew 1).
+    let codes = [
+        oathtool(&secret, "SHA1", 6, 30, now),
+        oathtool(&secret, "SHA1", 6, 30, now + 30),
+    ];
+    let mut tasks = Vec::new();
+    for code in codes {
+        let (s, mfa) = (std::sync::Arc::clone(&s), mfa.clone());
+        tasks.push(tokio::spawn(async move {
+            s.json(
+                Method::POST,
+                "/oauth/token",
+                None,
+                Some(json!({"grant_type": OTP, "mfa_token": mfa, "otp": code})),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1, "exactly one access token per mfa_token");
+}
