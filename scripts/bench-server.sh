@@ -39,7 +39,7 @@ for setting in $SETTINGS; do
     >"$dir/load" 2>&1 &
   lpid=$!
   # CPU time (clock ticks) the server spends during the measured phase only.
-  while ! grep -q '^setup' "$dir/load"; do sleep 0.2; done
+  while ! grep -qs '^setup' "$dir/load"; do sleep 0.2; done
   cpu0="$(awk '{print $14+$15}' "/proc/$pid/stat")"
   wait "$lpid"
   cpu1="$(awk '{print $14+$15}' "/proc/$pid/stat")"

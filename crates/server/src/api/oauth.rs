@@ -71,7 +71,9 @@ impl FromRequest<AppState> for TokenBody {
                 Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
                     Err(super::too_large())
                 }
-                Err(e) => Err(Error::InvalidRequest(e.body_text()).into_response()),
+                Err(e) => {
+                    Err(Error::InvalidRequest(super::redact_values(&e.body_text())).into_response())
+                }
             }
         } else {
             super::JsonBody::<TokenRequest>::from_request(req, state)
