@@ -1,3 +1,4 @@
+mod cli;
 mod enroll;
 mod full_server;
 mod push;
