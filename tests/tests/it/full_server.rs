@@ -165,3 +165,67 @@ async fn an_approved_push_completes_the_auth0_mfa_oob_grant() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["token_type"], "Bearer");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_and_its_paired_totp_are_created_and_deleted_together() {
+    let s = FullServer::start().await;
+    let user_id = s.user("erin", "correct horse battery").await;
+    let device = s.enroll("erin").await;
+    let otp_uri = device.device().enrollment().otp_uri.clone().unwrap();
+    assert!(otp_uri.starts_with("otpauth://totp/"), "{otp_uri}");
+
+    let admin = s.admin.clone();
+    let path = format!("/api/v2/users/{user_id}/authentication-methods");
+    let (st, list) = s
+        .call(reqwest::Method::GET, &path, Some(&admin), None)
+        .await;
+    assert_eq!(st, 200, "{list}");
+    let items = list.as_array().unwrap();
+    let push = items
+        .iter()
+        .find(|a| a["authenticator_type"] == "oob")
+        .expect("push listed");
+    assert_eq!(push["oob_channel"], "push");
+    let otp = items
+        .iter()
+        .find(|a| a["authenticator_type"] == "otp")
+        .expect("paired TOTP listed");
+    assert_eq!(otp["active"], true);
+
+    // The paired TOTP works as a second factor on its own.
+    let account = tessera_core::uri::parse(&otp_uri).unwrap();
+    let now = tessera_core::Clock::now_unix(&SystemClock);
+    let code = account.code_at(now).unwrap().value;
+    let (st, v) = s
+        .call(reqwest::Method::POST, "/oauth/token", None, Some(json!({"grant_type": "password", "username": "erin", "password": "correct horse battery"})))
+        .await;
+    assert_eq!(st, 403, "{v}");
+    let (st, v) = s
+        .call(reqwest::Method::POST, "/oauth/token", None, Some(json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-otp", "mfa_token": v["mfa_token"], "otp": code})))
+        .await;
+    assert_eq!(st, 200, "{v}");
+
+    // Deleting the TOTP deletes the push authenticator: the device key stops working.
+    let otp_id = otp["id"].as_str().unwrap().replace('|', "%7C");
+    let (st, v) = s
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{path}/{otp_id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204, "{v}");
+    let (_, list) = s
+        .call(reqwest::Method::GET, &path, Some(&admin), None)
+        .await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["authenticator_type"] != "oob"),
+        "{list}"
+    );
+    let err = device.device().challenges().await.unwrap_err();
+    assert_eq!(err.server_code(), Some("rejected"));
+}

@@ -241,7 +241,7 @@ pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
             json,
         } => {
             let text = read_link(link, qr, "tessera://enroll")?;
-            let link = EnrollLink::parse(&text)?;
+            let link = EnrollLink::parse(&text).context("reading the enrollment link")?;
             let algorithm = match algorithm.as_deref().map(str::to_ascii_uppercase).as_deref() {
                 None => None,
                 Some("ES256") => Some(SignatureAlgorithm::Es256),
@@ -354,7 +354,7 @@ pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
             json,
         } => {
             let text = read_link(link, qr, "tessera://qr-login")?;
-            let link = QrLoginLink::parse(&text)?;
+            let link = QrLoginLink::parse(&text).context("reading the QR-login link")?;
             let mut vault = opts.open()?;
             let all = enrollments(&mut vault)?;
             let e = all

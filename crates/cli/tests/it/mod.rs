@@ -1,5 +1,6 @@
 mod accounts;
 mod crash;
+mod device;
 mod harness;
 mod scan;
 mod transfer;

@@ -35,6 +35,11 @@ pub trait Directory: Send + Sync + 'static {
     ) -> Result<Option<String>> {
         Ok(None)
     }
+    /// Whether the device's authenticator still exists on the user's side (the user or an admin
+    /// may delete the paired OTP authenticator, which deletes the push one with it: A0-4).
+    fn device_active(&self, _user_id: &str, _device_id: &str) -> Result<bool> {
+        Ok(true)
+    }
     /// A device was removed: remove its paired OTP authenticator.
     fn device_removed(&self, _user_id: &str, _device_id: &str, _now: u64) -> Result<()> {
         Ok(())

@@ -74,6 +74,13 @@ pub fn authenticate(
         tracing::info!(device = device_id, "bad request signature");
         return Err(DeviceError::Rejected);
     }
+    if !state
+        .directory()
+        .device_active(&device.user_id, &device.id)?
+    {
+        tracing::info!(device = device_id, "device whose authenticator was deleted");
+        return Err(DeviceError::Rejected);
+    }
     // Remember the nonce past the window on both sides of `now`.
     let keep_until = now.saturating_add(window.saturating_mul(2));
     if !state

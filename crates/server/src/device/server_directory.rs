@@ -12,10 +12,15 @@ use tessera_core::Clock;
 
 use crate::device::error::{DeviceError, Result};
 use crate::device::{push, DeviceState, Directory, SqliteDeviceStore};
-use crate::model::{TokenKind, VerifyOutcome};
+use crate::model::{Authenticator, AuthenticatorKind, OtpParams, TokenKind, VerifyOutcome};
 use crate::oob::OobVerifier;
-use crate::store::OnSuccess;
+use crate::store::{NewOtp, OnSuccess};
 use crate::AppState;
+
+/// The server-side id of a device's push authenticator.
+pub fn push_authenticator_id(device_id: &str) -> String {
+    format!("push|{device_id}")
+}
 
 /// [`Directory`] over the server's own store.
 #[derive(Debug, Clone)]
@@ -128,11 +133,100 @@ impl Directory for ServerDirectory {
         }))
     }
 
+    /// A0-4: the push authenticator (`push|<device id>`, kind oob) and its OTP twin, created
+    /// active and paired (`pair_id` = the device id) so deleting either deletes both.
+    fn device_enrolled(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        name: &str,
+        now: u64,
+    ) -> Result<Option<String>> {
+        let cfg = self.app.config();
+        let store = self.app.store();
+        let user = store
+            .get_user(user_id)
+            .map_err(server_err)?
+            .ok_or(DeviceError::NotFound("user"))?;
+        store
+            .create_authenticator(
+                Authenticator {
+                    id: push_authenticator_id(device_id),
+                    user_id: user_id.to_owned(),
+                    kind: AuthenticatorKind::Oob,
+                    name: name.to_owned(),
+                    active: true,
+                    oob_channel: Some("push".into()),
+                    pair_id: Some(device_id.to_owned()),
+                    created_at: now,
+                },
+                now,
+            )
+            .map_err(server_err)?;
+        let algorithm = cfg.totp_algorithm().map_err(server_err)?;
+        let secret = crate::totp::new_secret(algorithm).map_err(server_err)?;
+        let otp_id = crate::crypto::random_id("totp|dev_").map_err(server_err)?;
+        let sealed = self
+            .app
+            .key()
+            .seal(&secret, otp_id.as_bytes())
+            .map_err(server_err)?;
+        let uri = crate::totp::build_uri(
+            &cfg.totp.uri_template,
+            &user.username,
+            &data_encoding::BASE32_NOPAD.encode(&secret),
+            algorithm,
+            cfg.totp.digits,
+            cfg.totp.period,
+        );
+        store
+            .create_otp(
+                NewOtp {
+                    authenticator: Authenticator {
+                        id: otp_id,
+                        user_id: user_id.to_owned(),
+                        kind: AuthenticatorKind::Otp,
+                        name: name.to_owned(),
+                        // The device received the secret over its proven, pinned channel.
+                        active: true,
+                        oob_channel: None,
+                        pair_id: Some(device_id.to_owned()),
+                        created_at: now,
+                    },
+                    params: OtpParams {
+                        algorithm,
+                        digits: cfg.totp.digits,
+                        period: cfg.totp.period,
+                        secret_sealed: sealed,
+                        last_step: None,
+                    },
+                    // The paired twin does not count against the user's own OTP cap.
+                    max_enrollments: u32::MAX,
+                    recovery: None,
+                },
+                now,
+            )
+            .map_err(server_err)?;
+        Ok(Some(uri))
+    }
+
     fn device_removed(&self, user_id: &str, device_id: &str, now: u64) -> Result<()> {
         self.app
             .store()
-            .audit(Some(user_id), "device.removed", Some(device_id), "", now)
-            .map_err(server_err)
+            .delete_authenticator(user_id, &push_authenticator_id(device_id), now)
+            .map_err(server_err)?;
+        Ok(())
+    }
+
+    fn device_active(&self, user_id: &str, device_id: &str) -> Result<bool> {
+        let id = push_authenticator_id(device_id);
+        Ok(self
+            .app
+            .store()
+            .list_authenticators(user_id)
+            .map_err(server_err)?
+            .iter()
+            .any(|a| a.id == id))
     }
 }
 
