@@ -21,8 +21,8 @@ APT_PACKAGES=(
   # screen capture (xcap)
   libpipewire-0.3-dev libclang-dev clang libwayland-dev libgbm-dev libegl-dev
   libxcb-randr0-dev libxcb-shm0-dev
-  # real-window end-to-end tests and web pages
-  webkit2gtk-driver chromium chromium-driver
+  # real-window end-to-end tests and web pages (python3 runs the desktop WebDriver tests)
+  webkit2gtk-driver chromium chromium-driver python3
   # load generator for the server benchmark
   wrk
 )
@@ -54,7 +54,16 @@ fi
 
 if [ -f ui/package.json ] && [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ] 2>/dev/null; then
   echo "install-deps: npm ci in ui/"
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  # npm ci refuses a lock file without every platform's optional packages (the Tauri CLI's
+  # binaries), which registries that only mirror some platforms leave out; fall back to a
+  # lock-respecting npm install then.
+  (cd ui && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
+              npm install --no-audit --no-fund --loglevel=error; })
+fi
+# The desktop crate embeds ui/dist at compile time (tauri.conf.json: frontendDist).
+if [ -f ui/package.json ] && [ -d ui/node_modules ]; then
+  echo "install-deps: npm run build in ui/"
+  (cd ui && npm run build --silent >/dev/null)
 fi
 
 if [ -d src-tauri ] && grep -q tauri src-tauri/Cargo.toml 2>/dev/null && ! command -v tauri-driver >/dev/null 2>&1; then
