@@ -11,7 +11,7 @@ APT_PACKAGES=(
   # toolchain basics and C libraries for -sys crates
   build-essential pkg-config libssl-dev curl ca-certificates
   # independent cross-checks used by the tests
-  oathtool zbar-tools qrencode
+  oathtool zbar-tools qrencode python3 python3-cryptography libsodium23
   # a real Secret Service for the keyring tests
   dbus dbus-x11 gnome-keyring libsecret-tools
   # headless display and screenshots
@@ -38,9 +38,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "install-deps: Rust is missing; install it with rustup (https://rustup.rs) and run again" >&2
-  exit 1
+  echo "install-deps: installing Rust with rustup (https://rustup.rs)"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  export PATH="$HOME/.cargo/bin:$PATH"
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 

@@ -128,10 +128,18 @@ impl FromRequestParts<AppState> for Caller {
         // Lookup by SHA-256 of a 256-bit secret: timing of the index lookup reveals nothing
         // usable about the secret.
         let hash = sha256(token.as_bytes());
-        let record = state
-            .db(move |s| s.find_token(hash))
-            .await?
-            .ok_or(Error::Unauthorized)?;
+        let record = match state.cached_token(&hash) {
+            Some(r) => r,
+            None => {
+                let generation = state.token_generation();
+                let r = state
+                    .db(move |s| s.find_token(hash))
+                    .await?
+                    .ok_or(Error::Unauthorized)?;
+                state.cache_token(hash, &r, generation);
+                r
+            }
+        };
         let now = state.now();
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|e| now >= e) {
             return Err(Error::Unauthorized);

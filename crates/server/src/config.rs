@@ -247,6 +247,12 @@ impl Config {
         self.listen
             .parse::<SocketAddr>()
             .map_err(|_| bad("listen", "expected an address like 127.0.0.1:7878"))?;
+        tracing_subscriber::EnvFilter::try_new(&self.log).map_err(|_| {
+            bad(
+                "log",
+                "is not a valid tracing filter (e.g. `info`, `warn,tessera_server=debug`)",
+            )
+        })?;
         self.totp_algorithm()?;
         if !(6..=12).contains(&self.totp.digits) {
             return Err(bad("totp.digits", "must be 6–12"));
@@ -378,6 +384,8 @@ mod tests {
         assert!(e.to_string().contains("totp.uri_template"), "{e}");
         let e = Config::load(None, vec![("TESSERA_SERVER_NOPE".into(), "1".into())]).unwrap_err();
         assert!(e.to_string().contains("nope"), "{e}");
+        let e = Config::load(Some("log = \"[[\"\n"), Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("`log`"), "{e}");
         let e = Config::load(Some("[lockout]\nmax_failures = 101\n"), Vec::new()).unwrap_err();
         assert!(e.to_string().contains("lockout.max_failures"), "{e}");
     }

@@ -192,10 +192,20 @@ pub async fn verify_otp(
         )
     });
     let policy = state.config().lockout.clone();
-    let uid = user_id.to_owned();
-    state
-        .db(move |s| s.verify_otp(&uid, check, policy, on_success, now))
-        .await
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Non-blocking submission: no blocking-pool thread waits for the commit.
+    state.store().verify_otp(
+        user_id,
+        check,
+        policy,
+        on_success,
+        now,
+        Box::new(move |r| {
+            let _ = tx.send(r);
+        }),
+    );
+    rx.await
+        .map_err(|_| Error::Storage("verification dropped".into()))?
 }
 
 /// Checks a recovery code; when it was the last unused one, a new set is installed and returned.

@@ -21,9 +21,10 @@ pub mod recovery;
 pub mod store;
 pub mod totp;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use tessera_core::Clock;
 
@@ -33,7 +34,7 @@ pub use error::{Error, Result};
 
 use crate::auth::{issue_token, MANAGEMENT_SCOPES};
 use crate::crypto::MasterKey;
-use crate::model::TokenKind;
+use crate::model::{TokenKind, TokenRecord};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
@@ -51,7 +52,18 @@ struct Inner {
     clock: Arc<dyn Clock>,
     dummy_hash: String,
     oob: Option<Arc<dyn oob::OobVerifier>>,
+    /// Management tokens seen valid, by SHA-256 (revocation goes through this process and
+    /// evicts; expiry is still checked on every request).
+    management_tokens: Arc<RwLock<TokenCache>>,
     device: Option<device::DeviceState>,
+}
+
+/// Valid management tokens by SHA-256, and a count of revocations so that a lookup that raced
+/// with a revocation is not cached.
+#[derive(Default)]
+struct TokenCache {
+    tokens: HashMap<[u8; 32], TokenRecord>,
+    revocations: u64,
 }
 
 impl std::fmt::Debug for AppState {
@@ -80,6 +92,7 @@ impl AppState {
                 clock,
                 dummy_hash,
                 oob: None,
+                management_tokens: Arc::default(),
                 device: None,
             }),
         })
@@ -130,6 +143,46 @@ impl AppState {
     /// The out-of-band verifier, if one is installed.
     pub fn oob(&self) -> Option<&Arc<dyn oob::OobVerifier>> {
         self.inner.oob.as_ref()
+    }
+
+    /// A cached management token.
+    pub(crate) fn cached_token(&self, hash: &[u8; 32]) -> Option<TokenRecord> {
+        self.inner
+            .management_tokens
+            .read()
+            .ok()?
+            .tokens
+            .get(hash)
+            .cloned()
+    }
+
+    /// The revocation count, read before a store lookup and passed to [`Self::cache_token`].
+    pub(crate) fn token_generation(&self) -> u64 {
+        self.inner
+            .management_tokens
+            .read()
+            .map(|c| c.revocations)
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Caches a valid management token (other kinds are never cached: they are revoked inside
+    /// store transactions).
+    pub(crate) fn cache_token(&self, hash: [u8; 32], record: &TokenRecord, generation: u64) {
+        if record.kind == TokenKind::Management && record.revoked_at.is_none() {
+            if let Ok(mut m) = self.inner.management_tokens.write() {
+                if m.revocations == generation {
+                    m.tokens.insert(hash, record.clone());
+                }
+            }
+        }
+    }
+
+    /// Evicts a revoked token from the cache.
+    pub(crate) fn forget_token(&self, id: &str) {
+        if let Ok(mut m) = self.inner.management_tokens.write() {
+            m.revocations = m.revocations.wrapping_add(1);
+            m.tokens.retain(|_, r| r.id != id);
+        }
     }
 
     pub(crate) fn dummy_hash(&self) -> &str {

@@ -1,4 +1,4 @@
-mod cli;
+mod cli_device;
 mod enroll;
 mod full_server;
 mod push;

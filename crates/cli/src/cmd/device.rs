@@ -1,15 +1,13 @@
-//! `tessera device …`: the testers' device simulator (DC-3). Enrolls with a Tessera server from
-//! its enrollment QR, keeps the device keys sealed in the vault (`device` items), answers pushes
-//! as they arrive and approves QR logins. Built on tessera-client.
+//! `tessera device …`: the testers' device simulator (DC-3). The device keys and enrollments
+//! live in the vault as sealed items of kind `device`; the protocol is tessera-client's.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
-use serde::Serialize;
-use tessera_client::{Device, DeviceEvent, EnrollOptions, Enrollment, SubscribeOptions};
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::json;
+use tessera_client::{Device, DeviceEvent, EnrollOptions, Enrollment, KeyStore, SubscribeOptions};
 use tessera_core::device::wire::PushChallenge;
 use tessera_core::device::{Decision, EnrollLink, QrLoginLink, SignatureAlgorithm};
 use tessera_vault::Vault;
@@ -18,118 +16,106 @@ use zeroize::Zeroizing;
 use crate::context::VaultOptions;
 use crate::output::print_json;
 
-/// The vault item kind holding device enrollments.
 const KIND: &str = "device";
 
-/// `tessera device …`
-#[derive(Debug, Args)]
-pub struct DeviceArgs {
+#[derive(Debug, clap::Args)]
+pub struct Args {
     #[command(subcommand)]
-    pub command: DeviceCommand,
+    pub command: Command,
 }
 
-/// The simulator's subcommands.
-#[derive(Debug, Subcommand)]
-pub enum DeviceCommand {
-    /// Enroll this simulated device with a server, from its tessera://enroll link or QR image.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Enroll this simulated device with a server from its `tessera://enroll?…` link or QR code.
     Enroll {
-        /// The `tessera://enroll?…` link.
+        /// The enrollment link.
         #[arg(required_unless_present = "qr", conflicts_with = "qr")]
-        uri: Option<String>,
-        /// An image file with the enrollment QR code.
+        link: Option<String>,
+        /// An image holding the enrollment QR code.
         #[arg(long, value_name = "IMAGE")]
         qr: Option<PathBuf>,
         /// The device name the server shows.
         #[arg(long, default_value = "tessera CLI")]
         name: String,
-        /// Signature algorithm (default: the server's preference).
-        #[arg(long, value_parser = ["ES256", "EdDSA"])]
-        alg: Option<String>,
-        /// Do not add the paired TOTP account to the vault.
+        /// Signature algorithm: ES256 or EdDSA (default: the server's preference).
         #[arg(long)]
-        no_totp: bool,
-        /// Print the result as JSON.
+        algorithm: Option<String>,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
-    /// List the enrolled devices (never their keys).
+    /// List the enrollments of this device.
     List {
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
-    /// Remove an enrolled device: from the server, then from the vault.
+    /// Unenroll from the server and forget the key.
     Remove {
-        /// The device id (see `tessera device list`).
+        /// The device id (see `device list`).
         id: String,
-        /// Only forget it locally (the server is unreachable or already removed it).
+        /// Forget the key without telling the server (it may be unreachable).
         #[arg(long)]
         local_only: bool,
     },
-    /// Receive pushes as they arrive and answer them.
+    /// Answer push challenges as they arrive.
     Watch {
-        /// Only this device (default: every enrolled device).
-        #[arg(long)]
-        device: Option<String>,
-        /// Approve each push (needs --number, the number shown on the sign-in screen).
-        #[arg(long, requires = "number", conflicts_with_all = ["deny", "not_me", "prompt"])]
+        #[command(flatten)]
+        pick: Pick,
+        /// Approve every challenge (with --number).
+        #[arg(long, conflicts_with_all = ["deny", "not_me", "prompt"], requires = "number")]
         approve: bool,
-        /// Deny each push.
-        #[arg(long, conflicts_with_all = ["not_me", "prompt", "number"])]
+        /// Deny every challenge.
+        #[arg(long, conflicts_with_all = ["not_me", "prompt"])]
         deny: bool,
-        /// Answer each push with "this wasn't me".
-        #[arg(long, conflicts_with_all = ["prompt", "number"])]
+        /// Answer "this wasn't me" to every challenge.
+        #[arg(long, conflicts_with = "prompt")]
         not_me: bool,
-        /// Approve each push with this number.
-        #[arg(long, value_name = "N")]
+        /// The number to enter (as read on the sign-in screen).
+        #[arg(long)]
         number: Option<u32>,
-        /// Ask on the terminal for each push.
+        /// Ask on the terminal for each challenge.
         #[arg(long)]
         prompt: bool,
-        /// Stop after this many pushes.
-        #[arg(long, value_name = "N")]
-        count: Option<u64>,
-        /// Stop after this many seconds.
-        #[arg(long, value_name = "SECS")]
+        /// Stop after this many challenges.
+        #[arg(long)]
+        count: Option<usize>,
+        /// Stop when no challenge arrives for this many seconds.
+        #[arg(long)]
         timeout: Option<u64>,
-        /// Poll instead of holding an event stream open.
+        /// Poll instead of keeping an event stream open.
         #[arg(long)]
         poll: bool,
-        /// One JSON object per event on stdout.
+        /// One JSON event per line.
         #[arg(long)]
         json: bool,
     },
-    /// Approve one pending push by its transaction id.
+    /// Approve a pending challenge by transaction id.
     Approve {
         /// The transaction id.
         tx: String,
         /// The number shown on the sign-in screen.
-        #[arg(long, value_name = "N")]
-        number: u32,
-        /// Print JSON.
         #[arg(long)]
-        json: bool,
+        number: u32,
+        #[command(flatten)]
+        pick: Pick,
     },
-    /// Deny one pending push by its transaction id.
+    /// Deny a pending challenge by transaction id.
     Deny {
         /// The transaction id.
         tx: String,
-        /// Report "this wasn't me" (pauses pushes to the user).
+        /// Report it as "this wasn't me" (pauses pushes and is audited).
         #[arg(long)]
         not_me: bool,
-        /// Accepted for symmetry with `approve`; not needed to deny.
-        #[arg(long, value_name = "N")]
-        number: Option<u32>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        pick: Pick,
     },
-    /// Approve (or deny) a QR login shown by a browser.
+    /// Approve (or deny) a QR login from its `tessera://qr-login?…` link or QR code.
     QrLogin {
-        /// The `tessera://qr-login?…` link.
+        /// The QR-login link.
         #[arg(required_unless_present = "qr", conflicts_with = "qr")]
-        uri: Option<String>,
-        /// An image file with the QR code.
+        link: Option<String>,
+        /// An image holding the QR code (e.g. a screenshot of the sign-in page).
         #[arg(long, value_name = "IMAGE")]
         qr: Option<PathBuf>,
         /// Deny instead of approving.
@@ -141,89 +127,271 @@ pub enum DeviceCommand {
     },
 }
 
-/// Runs `tessera device …`.
-pub fn run(args: DeviceArgs, opts: &VaultOptions) -> Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// Which enrollment to act as.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Pick {
+    /// The device id, when this device is enrolled with several servers.
+    #[arg(long = "device", value_name = "ID")]
+    pub device: Option<String>,
+}
+
+/// The vault as a [`KeyStore`].
+struct VaultKeys<'a>(&'a mut Vault);
+
+fn storage(e: tessera_vault::Error) -> tessera_client::Error {
+    tessera_client::Error::Storage(e.to_string())
+}
+
+impl KeyStore for VaultKeys<'_> {
+    fn put(&mut self, id: &str, bytes: &[u8]) -> tessera_client::Result<()> {
+        self.0.put_item(KIND, id, bytes).map_err(storage)
+    }
+    fn get(&self, id: &str) -> tessera_client::Result<Option<Zeroizing<Vec<u8>>>> {
+        self.0.get_item(KIND, id).map_err(storage)
+    }
+    fn ids(&self) -> tessera_client::Result<Vec<String>> {
+        Ok(self
+            .0
+            .list_items(KIND)
+            .map_err(storage)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
+    fn delete(&mut self, id: &str) -> tessera_client::Result<bool> {
+        self.0.delete_item(KIND, id).map_err(storage)
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
+        .context("starting the async runtime")
+}
+
+fn read_link(link: Option<String>, qr: Option<PathBuf>, scheme: &str) -> Result<String> {
+    if let Some(l) = link {
+        return Ok(l.trim().to_owned());
+    }
+    let path = qr.ok_or_else(|| anyhow!("give a link or --qr IMAGE"))?;
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let texts = tessera_core::qr::decode_image_bytes(&bytes)
+        .with_context(|| format!("reading {}", path.display()))?;
+    texts
+        .into_iter()
+        .find(|t| t.to_ascii_lowercase().starts_with(scheme))
+        .ok_or_else(|| anyhow!("no {scheme} QR code found in {}", path.display()))
+}
+
+fn enrollments(vault: &mut Vault) -> Result<Vec<Enrollment>> {
+    let store = VaultKeys(vault);
+    let mut out = Vec::new();
+    for id in store.ids()? {
+        if let Some(e) = store.load(&id)? {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+fn pick(vault: &mut Vault, wanted: Option<&str>) -> Result<Device> {
+    let mut all = enrollments(vault)?;
+    let chosen = match wanted {
+        Some(id) => {
+            let i = all.iter().position(|e| e.device_id == id).ok_or_else(|| {
+                anyhow!("no enrollment with device id `{id}` (see `tessera device list`)")
+            })?;
+            all.swap_remove(i)
+        }
+        None => match all.len() {
+            0 => {
+                bail!("this device is not enrolled with any server: `tessera device enroll <link>`")
+            }
+            1 => all.swap_remove(0),
+            n => bail!("this device has {n} enrollments; choose one with --device ID"),
+        },
+    };
+    Ok(Device::from_enrollment(chosen)?)
+}
+
+fn challenge_json(c: &PushChallenge) -> serde_json::Value {
+    json!({
+        "event": "challenge",
+        "transaction_id": c.transaction_id,
+        "origin": c.origin,
+        "application": c.context.application,
+        "requester_origin": c.context.origin,
+        "ip": c.context.ip,
+        "location": c.context.location,
+        "user_agent": c.context.user_agent,
+        "expires_at": c.expires_at,
+        "number_choices": c.number_choices,
+    })
+}
+
+pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
     match args.command {
-        DeviceCommand::Enroll {
-            uri,
+        Command::Enroll {
+            link,
             qr,
             name,
-            alg,
-            no_totp,
+            algorithm,
             json,
         } => {
-            let text = link_text(uri, qr, "tessera://enroll")?;
-            let link = EnrollLink::parse(&text).context("reading the enrollment link")?;
-            let algorithm = alg.map(|a| a.parse::<SignatureAlgorithm>()).transpose()?;
+            let text = read_link(link, qr, "tessera://enroll")?;
+            let link = EnrollLink::parse(&text)?;
+            let algorithm = match algorithm.as_deref().map(str::to_ascii_uppercase).as_deref() {
+                None => None,
+                Some("ES256") => Some(SignatureAlgorithm::Es256),
+                Some("EDDSA" | "ED25519") => Some(SignatureAlgorithm::Ed25519),
+                Some(other) => bail!("unknown algorithm `{other}` (use ES256 or EdDSA)"),
+            };
             let mut vault = opts.open_or_create()?;
-            let device = rt
-                .block_on(Device::enroll(
-                    &link,
-                    &EnrollOptions {
-                        device_name: name,
-                        platform: "tessera-cli".into(),
-                        algorithm,
-                        user_verification: false,
-                    },
-                ))
-                .context("enrolling")?;
+            let options = EnrollOptions {
+                device_name: name,
+                algorithm,
+                ..EnrollOptions::default()
+            };
+            let device = runtime()?.block_on(Device::enroll(&link, &options))?;
             let e = device.enrollment();
-            vault.put_item(KIND, &e.device_id, &e.to_bytes()?)?;
-            let mut totp_id = None;
-            if let (Some(uri), false) = (&e.otp_uri, no_totp) {
-                let account = tessera_core::uri::parse(uri).context("the paired TOTP")?;
-                totp_id = Some(vault.insert(&account)?);
-            }
-            let row = Row::of(e);
+            VaultKeys(&mut vault).save(e)?;
             if json {
-                print_json(&serde_json::json!({ "device": row, "totp_account": totp_id }))?;
+                print_json(&json!({
+                    "device_id": e.device_id, "origin": e.origin, "user": e.user,
+                    "algorithm": e.key.algorithm().as_str(),
+                    "server_key": e.server_fingerprint(),
+                    "paired_totp": e.otp_uri.is_some(),
+                }))?;
             } else {
                 println!(
-                    "enrolled {} for {} at {} ({})",
-                    row.device_id, row.user, row.origin, row.algorithm
+                    "enrolled {} with {} as {} ({})",
+                    e.device_id,
+                    e.origin,
+                    e.user,
+                    e.key.algorithm().as_str()
                 );
-                if let Some(id) = totp_id {
-                    println!("added the paired TOTP account #{id}");
+            }
+            // Enrolling push also provisions a paired TOTP (A0-4): keep it with the accounts.
+            if let Some(uri) = &e.otp_uri {
+                let account = tessera_core::uri::parse(uri)?;
+                if vault.duplicates_of(&account)?.is_empty() {
+                    let id = vault.insert(&account)?;
+                    if !json {
+                        println!("added the paired TOTP as #{id} {}", account.display_name());
+                    }
                 }
             }
             Ok(())
         }
-        DeviceCommand::List { json } => {
-            let vault = opts.open()?;
-            let rows: Vec<Row> = load_all(&vault)?.iter().map(Row::of).collect();
-            if json {
-                print_json(&rows)?;
-            } else if rows.is_empty() {
-                println!("no enrolled devices (tessera device enroll <link>)");
-            } else {
-                for r in rows {
-                    println!(
-                        "{}  {}  {}  {}  {}",
-                        r.device_id, r.user, r.origin, r.name, r.algorithm
-                    );
-                }
-            }
-            Ok(())
-        }
-        DeviceCommand::Remove { id, local_only } => {
+        Command::List { json } => {
             let mut vault = opts.open()?;
-            let e = load(&vault, &id)?;
-            if !local_only {
-                let device = Device::from_enrollment(e)?;
-                rt.block_on(device.unenroll())
-                    .context("removing the device from the server (--local-only to skip)")?;
+            let all = enrollments(&mut vault)?;
+            if json {
+                let v: Vec<_> = all
+                    .iter()
+                    .map(|e| {
+                        json!({
+                            "device_id": e.device_id, "origin": e.origin, "user": e.user,
+                            "device_name": e.device_name, "algorithm": e.key.algorithm().as_str(),
+                            "server_key": e.server_fingerprint(),
+                        })
+                    })
+                    .collect();
+                return print_json(&v);
             }
-            vault.delete_item(KIND, &id)?;
+            if all.is_empty() {
+                println!("not enrolled with any server");
+            }
+            for e in all {
+                println!(
+                    "{}  {}  {}  {}",
+                    e.device_id,
+                    e.origin,
+                    e.user,
+                    e.key.algorithm().as_str()
+                );
+            }
+            Ok(())
+        }
+        Command::Remove { id, local_only } => {
+            let mut vault = opts.open()?;
+            let device = pick(&mut vault, Some(&id))?;
+            if !local_only {
+                runtime()?
+                    .block_on(device.unenroll())
+                    .context("unenrolling at the server (use --local-only if it is gone)")?;
+            }
+            VaultKeys(&mut vault).delete(&id)?;
             println!("removed {id}");
             Ok(())
         }
-        DeviceCommand::Watch {
-            device,
-            approve: _,
+        Command::Approve {
+            tx,
+            number,
+            pick: p,
+        } => answer_one(opts, &p, &tx, Decision::Approve, Some(number)),
+        Command::Deny {
+            tx,
+            not_me,
+            pick: p,
+        } => answer_one(
+            opts,
+            &p,
+            &tx,
+            if not_me {
+                Decision::NotMe
+            } else {
+                Decision::Deny
+            },
+            None,
+        ),
+        Command::QrLogin {
+            link,
+            qr,
+            deny,
+            json,
+        } => {
+            let text = read_link(link, qr, "tessera://qr-login")?;
+            let link = QrLoginLink::parse(&text)?;
+            let mut vault = opts.open()?;
+            let all = enrollments(&mut vault)?;
+            let e = all
+                .into_iter()
+                .find(|e| e.origin == link.origin)
+                .ok_or_else(|| anyhow!("this device is not enrolled with {}", link.origin))?;
+            let device = Device::from_enrollment(e)?;
+            let decision = if deny {
+                Decision::Deny
+            } else {
+                Decision::Approve
+            };
+            let details = runtime()?.block_on(async {
+                let d = device.qr_details(&link).await?;
+                device.qr_answer(&d, decision).await?;
+                Ok::<_, tessera_client::Error>(d)
+            })?;
+            if json {
+                print_json(&json!({
+                    "lsi": details.lsi, "origin": details.origin,
+                    "requester_origin": details.context.origin, "ip": details.context.ip,
+                    "location": details.context.location, "decision": decision_str(decision),
+                }))
+            } else {
+                println!(
+                    "{} QR login for {} (from {} {})",
+                    if deny { "denied" } else { "approved" },
+                    details.context.origin,
+                    details.context.ip,
+                    details.context.location
+                );
+                Ok(())
+            }
+        }
+        Command::Watch {
+            pick: p,
+            approve,
             deny,
             not_me,
             number,
@@ -233,351 +401,180 @@ pub fn run(args: DeviceArgs, opts: &VaultOptions) -> Result<()> {
             poll,
             json,
         } => {
-            let vault = opts.open()?;
-            let mut enrollments = load_all(&vault)?;
-            if let Some(id) = &device {
-                enrollments.retain(|e| &e.device_id == id);
-            }
-            if enrollments.is_empty() {
-                bail!("no enrolled device to watch (tessera device enroll <link>)");
-            }
-            let policy = if let Some(n) = number {
-                Policy::Approve(n)
-            } else if deny {
-                Policy::Fixed(Decision::Deny)
-            } else if not_me {
-                Policy::Fixed(Decision::NotMe)
-            } else if prompt {
+            let mut vault = opts.open()?;
+            let device = pick(&mut vault, p.device.as_deref())?;
+            drop(vault);
+            let policy = if prompt {
                 Policy::Prompt
+            } else if deny {
+                Policy::Fixed(Decision::Deny, None)
+            } else if not_me {
+                Policy::Fixed(Decision::NotMe, None)
+            } else if approve || number.is_some() {
+                Policy::Fixed(Decision::Approve, number)
             } else {
-                Policy::Show
+                Policy::Report
             };
-            let devices = enrollments
-                .into_iter()
-                .map(Device::from_enrollment)
-                .collect::<tessera_client::Result<Vec<_>>>()?;
-            let work = watch(devices, policy, count, poll, json);
-            match timeout {
-                Some(secs) => rt
-                    .block_on(async { tokio::time::timeout(Duration::from_secs(secs), work).await })
-                    .unwrap_or(Ok(())),
-                None => rt.block_on(work),
-            }
-        }
-        DeviceCommand::Approve { tx, number, json } => {
-            answer_one(&rt, opts, &tx, Decision::Approve, Some(number), json)
-        }
-        DeviceCommand::Deny {
-            tx, not_me, json, ..
-        } => {
-            let d = if not_me {
-                Decision::NotMe
-            } else {
-                Decision::Deny
-            };
-            answer_one(&rt, opts, &tx, d, None, json)
-        }
-        DeviceCommand::QrLogin {
-            uri,
-            qr,
-            deny,
-            json,
-        } => {
-            let text = link_text(uri, qr, "tessera://qr-login")?;
-            let link = QrLoginLink::parse(&text).context("reading the QR-login link")?;
-            let vault = opts.open()?;
-            let enrollment = load_all(&vault)?
-                .into_iter()
-                .find(|e| e.origin == link.origin && e.server_fingerprint() == link.server_key)
-                .with_context(|| {
-                    format!(
-                        "no device enrolled with {} and this server key: refusing the QR code",
-                        link.origin
-                    )
-                })?;
-            let device = Device::from_enrollment(enrollment)?;
-            let decision = if deny {
-                Decision::Deny
-            } else {
-                Decision::Approve
-            };
-            let details = rt.block_on(async {
-                let d = device.qr_details(&link).await?;
-                device.qr_answer(&d, decision).await?;
-                Ok::<_, tessera_client::Error>(d)
-            })?;
-            if json {
-                print_json(&serde_json::json!({
-                    "lsi": details.lsi, "decision": decision, "requester": details.context,
-                }))?;
-            } else {
-                println!(
-                    "{} QR login from {} ({}, {})",
-                    if deny { "denied" } else { "approved" },
-                    details.context.ip,
-                    details.context.user_agent,
-                    if details.context.location.is_empty() {
-                        "location unknown"
-                    } else {
-                        &details.context.location
-                    }
-                );
-            }
-            Ok(())
+            runtime()?.block_on(watch(device, policy, count, timeout, poll, json))
         }
     }
 }
 
-/// A device as listed.
-#[derive(Debug, Serialize)]
-struct Row {
-    device_id: String,
-    user: String,
-    origin: String,
-    name: String,
-    algorithm: String,
-    server_key: String,
-}
-
-impl Row {
-    fn of(e: &Enrollment) -> Row {
-        Row {
-            device_id: e.device_id.clone(),
-            user: e.user.clone(),
-            origin: e.origin.clone(),
-            name: e.device_name.clone(),
-            algorithm: e.key.algorithm().to_string(),
-            server_key: e.server_fingerprint(),
-        }
+fn decision_str(d: Decision) -> &'static str {
+    match d {
+        Decision::Approve => "approve",
+        Decision::Deny => "deny",
+        Decision::NotMe => "not_me",
     }
-}
-
-fn link_text(uri: Option<String>, qr: Option<PathBuf>, prefix: &str) -> Result<String> {
-    if let Some(u) = uri {
-        return Ok(u);
-    }
-    let Some(path) = qr else {
-        bail!("give a link or --qr IMAGE");
-    };
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let texts = tessera_core::qr::decode_image_bytes(&bytes)
-        .with_context(|| format!("reading QR codes in {}", path.display()))?;
-    texts
-        .into_iter()
-        .find(|t| t.starts_with(prefix))
-        .with_context(|| format!("no {prefix} QR code in {}", path.display()))
-}
-
-fn load(vault: &Vault, id: &str) -> Result<Enrollment> {
-    let bytes: Zeroizing<Vec<u8>> = vault
-        .get_item(KIND, id)?
-        .with_context(|| format!("no enrolled device `{id}` (see `tessera device list`)"))?;
-    Ok(Enrollment::from_bytes(&bytes)?)
-}
-
-fn load_all(vault: &Vault) -> Result<Vec<Enrollment>> {
-    vault
-        .list_items(KIND)?
-        .iter()
-        .map(|(_, b)| Enrollment::from_bytes(b).map_err(anyhow::Error::from))
-        .collect()
 }
 
 fn answer_one(
-    rt: &tokio::runtime::Runtime,
     opts: &VaultOptions,
+    p: &Pick,
     tx: &str,
     decision: Decision,
     number: Option<u32>,
-    json: bool,
 ) -> Result<()> {
-    let vault = opts.open()?;
-    let devices = load_all(&vault)?
-        .into_iter()
-        .map(Device::from_enrollment)
-        .collect::<tessera_client::Result<Vec<_>>>()?;
-    let status = rt.block_on(async {
-        for d in &devices {
-            let pending = d.challenges().await?;
-            if let Some(c) = pending.iter().find(|c| c.transaction_id == tx) {
-                return Ok(Some(d.answer(c, decision, number).await?));
-            }
-        }
-        Ok::<_, tessera_client::Error>(None)
+    let mut vault = opts.open()?;
+    let device = pick(&mut vault, p.device.as_deref())?;
+    let status = runtime()?.block_on(async {
+        let pending = device.challenges().await?;
+        let c = pending.into_iter().find(|c| c.transaction_id == tx).ok_or(
+            tessera_client::Error::Invalid("no pending challenge with that transaction id".into()),
+        )?;
+        device.answer(&c, decision, number).await
     })?;
-    let Some(status) = status else {
-        bail!("no pending push `{tx}` for any enrolled device");
-    };
-    if json {
-        print_json(&status)?;
-    } else {
-        println!(
-            "{}: {}{}",
-            status.transaction_id,
-            status.state.as_str(),
-            status.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-        );
-    }
-    Ok(())
+    print_json(&status)
 }
 
 enum Policy {
-    Show,
-    Approve(u32),
-    Fixed(Decision),
+    /// Print challenges, answer nothing.
+    Report,
+    /// Answer every challenge the same way.
+    Fixed(Decision, Option<u32>),
+    /// Ask on the terminal.
     Prompt,
 }
 
-#[derive(Serialize)]
-struct ChallengeEvent<'a> {
-    event: &'static str,
-    device: &'a str,
-    transaction_id: &'a str,
-    application: &'a str,
-    origin: &'a str,
-    ip: &'a str,
-    location: &'a str,
-    user_agent: &'a str,
-    expires_at: u64,
-    number_choices: &'a [u32],
-}
-
-fn ask(c: &PushChallenge) -> Result<(Decision, Option<u32>)> {
-    eprint!(
-        "Sign-in to {} from {} ({}). Number shown (empty: deny, x: this wasn't me): ",
-        c.context.application, c.context.ip, c.context.location
-    );
-    std::io::stderr().flush().ok();
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let line = line.trim();
-    Ok(match line {
-        "" => (Decision::Deny, None),
-        "x" | "X" => (Decision::NotMe, None),
-        n => (
-            Decision::Approve,
-            Some(n.parse().context("the number is two digits")?),
-        ),
-    })
-}
-
 async fn watch(
-    devices: Vec<Device>,
+    device: Device,
     policy: Policy,
-    count: Option<u64>,
+    count: Option<usize>,
+    timeout: Option<u64>,
     poll: bool,
     json: bool,
 ) -> Result<()> {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(usize, DeviceEvent)>(64);
-    let mut subs = Vec::new();
-    for (i, d) in devices.iter().enumerate() {
-        let mut sub = d.subscribe(SubscribeOptions {
-            poll_only: poll,
-            ..SubscribeOptions::default()
-        });
-        let tx = tx.clone();
-        subs.push(tokio::spawn(async move {
-            while let Some(ev) = sub.next_event().await {
-                if tx.send((i, ev)).await.is_err() {
-                    return;
+    let mut sub = device.subscribe(SubscribeOptions {
+        poll_only: poll,
+        ..SubscribeOptions::default()
+    });
+    let mut seen = 0usize;
+    loop {
+        let event = match timeout {
+            Some(secs) => {
+                match tokio::time::timeout(Duration::from_secs(secs), sub.next_event()).await {
+                    Ok(e) => e,
+                    Err(_) => {
+                        if json {
+                            print_json(&json!({"event": "timeout"}))?;
+                        }
+                        return Ok(());
+                    }
                 }
             }
-        }));
-    }
-    drop(tx);
-    let mut answered = 0u64;
-    while let Some((i, ev)) = rx.recv().await {
-        let Some(device) = devices.get(i) else {
-            continue;
+            None => sub.next_event().await,
         };
-        let c = match ev {
-            DeviceEvent::Challenge(c) => *c,
+        let Some(event) = event else {
+            bail!("the challenge receiver stopped");
+        };
+        let c = match event {
             DeviceEvent::Connected => {
                 if json {
-                    print_json(&serde_json::json!({"event": "connected", "device": device.id()}))?;
+                    print_json(&json!({"event": "connected"}))?;
                 } else {
-                    eprintln!("tessera: {} connected", device.id());
+                    eprintln!("tessera: connected, waiting for challenges");
                 }
                 continue;
             }
             DeviceEvent::Disconnected(why) => {
                 if json {
-                    print_json(
-                        &serde_json::json!({"event": "disconnected", "device": device.id(), "reason": why}),
-                    )?;
+                    print_json(&json!({"event": "disconnected", "reason": why}))?;
                 } else {
-                    eprintln!(
-                        "tessera: {} disconnected ({why}); reconnecting",
-                        device.id()
-                    );
+                    eprintln!("tessera: disconnected ({why}); reconnecting");
                 }
                 continue;
             }
+            DeviceEvent::Challenge(c) => *c,
         };
-        let ctx = &c.context;
         if json {
-            print_json(&ChallengeEvent {
-                event: "challenge",
-                device: device.id(),
-                transaction_id: &c.transaction_id,
-                application: &ctx.application,
-                origin: &ctx.origin,
-                ip: &ctx.ip,
-                location: &ctx.location,
-                user_agent: &ctx.user_agent,
-                expires_at: c.expires_at,
-                number_choices: &c.number_choices,
-            })?;
+            print_json(&challenge_json(&c))?;
         } else {
             println!(
-                "push {} for {}: {} ({}) from {} {}",
+                "push {}: {} at {} from {} {} ({})",
                 c.transaction_id,
-                device.enrollment().user,
-                ctx.application,
-                ctx.origin,
-                ctx.ip,
-                ctx.location
+                c.context.application,
+                c.context.origin,
+                c.context.ip,
+                c.context.location,
+                c.context.user_agent
             );
         }
-        let (decision, number) = match &policy {
-            Policy::Show => {
-                answered += 1;
-                if count.is_some_and(|n| answered >= n) {
-                    break;
-                }
-                continue;
-            }
-            Policy::Approve(n) => (Decision::Approve, Some(*n)),
-            Policy::Fixed(d) => (*d, None),
-            Policy::Prompt => ask(&c)?,
+        let answer = match &policy {
+            Policy::Report => None,
+            Policy::Fixed(d, n) => Some((*d, *n)),
+            Policy::Prompt => Some(ask(&c)?),
         };
-        match device.answer(&c, decision, number).await {
-            Ok(st) => {
-                if json {
-                    print_json(
-                        &serde_json::json!({"event": "answered", "transaction_id": st.transaction_id, "decision": decision, "state": st.state, "reason": st.reason}),
-                    )?;
-                } else {
-                    println!("  {} → {}", decision.as_str(), st.state.as_str());
+        if let Some((decision, number)) = answer {
+            match device.answer(&c, decision, number).await {
+                Ok(status) => {
+                    if json {
+                        print_json(
+                            &json!({"event": "answered", "transaction_id": c.transaction_id,
+                            "decision": decision_str(decision), "status": status}),
+                        )?;
+                    } else {
+                        println!("answered {}: {:?}", decision_str(decision), status.state);
+                    }
                 }
-            }
-            Err(e) => {
-                if json {
-                    print_json(
-                        &serde_json::json!({"event": "error", "transaction_id": c.transaction_id, "error": e.to_string()}),
-                    )?;
-                } else {
-                    eprintln!("tessera: warning: answering {}: {e}", c.transaction_id);
+                Err(e) => {
+                    if json {
+                        print_json(
+                            &json!({"event": "error", "transaction_id": c.transaction_id,
+                            "error": e.to_string()}),
+                        )?;
+                    } else {
+                        eprintln!("tessera: answering {} failed: {e}", c.transaction_id);
+                    }
                 }
             }
         }
-        answered += 1;
-        if count.is_some_and(|n| answered >= n) {
-            break;
+        seen += 1;
+        if count.is_some_and(|n| seen >= n) {
+            return Ok(());
         }
     }
-    for s in subs {
-        s.abort();
+}
+
+fn ask(c: &PushChallenge) -> Result<(Decision, Option<u32>)> {
+    let mut err = std::io::stderr();
+    writeln!(
+        err,
+        "Sign-in to {} ({}) from {} {}. Type the number shown on the sign-in screen to approve, \
+         `d` to deny, `n` for \"this wasn't me\":",
+        c.context.application, c.context.origin, c.context.ip, c.context.location
+    )?;
+    if !c.number_choices.is_empty() {
+        writeln!(err, "choices: {:?}", c.number_choices)?;
     }
-    Ok(())
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let t = line.trim();
+    Ok(match t {
+        "d" | "deny" => (Decision::Deny, None),
+        "n" | "not-me" => (Decision::NotMe, None),
+        _ => (
+            Decision::Approve,
+            Some(t.parse().map_err(|_| anyhow!("`{t}` is not a number"))?),
+        ),
+    })
 }

@@ -2,6 +2,7 @@
 
 mod add;
 mod code;
+mod device;
 mod export;
 mod import;
 mod init;
@@ -36,6 +37,8 @@ pub enum Command {
     Export(export::Args),
     /// Find QR codes in an image file and add the accounts they carry.
     Scan(scan::Args),
+    /// The device simulator for testers: enroll, answer pushes, approve QR logins.
+    Device(device::Args),
 }
 
 pub fn run(command: Command, opts: &VaultOptions) -> Result<()> {
@@ -49,6 +52,7 @@ pub fn run(command: Command, opts: &VaultOptions) -> Result<()> {
         Command::Import(a) => import::run(a, opts),
         Command::Export(a) => export::run(a, opts),
         Command::Scan(a) => scan::run(a, opts),
+        Command::Device(a) => device::run(a, opts),
     }
 }
 

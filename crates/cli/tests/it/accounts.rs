@@ -326,3 +326,44 @@ fn tessera_with_pass(env: &Env, pass: &str, args: &[&str]) -> std::process::Outp
         .output()
         .unwrap()
 }
+
+#[test]
+fn keyring_unavailable_is_a_clear_error_and_creates_nothing() {
+    let env = Env::new();
+    let out = Command::new(super::harness::bin())
+        .arg("--vault")
+        .arg(env.vault())
+        .arg("init")
+        .env_remove("TESSERA_PASSPHRASE_FILE")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/tessera-test-bus",
+        )
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("keyring"), "{err}");
+    assert!(
+        err.contains("passphrase file"),
+        "the error says what to do instead: {err}"
+    );
+    assert!(!env.vault().exists(), "no half-made vault");
+    assert_eq!(
+        std::fs::read_dir(env.dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+
+    // A passphrase vault asked to open through the keyring says which key it needs.
+    env.run(&["init"]).success();
+    let out = Command::new(super::harness::bin())
+        .arg("--vault")
+        .arg(env.vault())
+        .arg("list")
+        .env_remove("TESSERA_PASSPHRASE_FILE")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unlocked by passphrase"));
+}

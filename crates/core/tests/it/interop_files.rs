@@ -1,4 +1,5 @@
-//! Every real export file in shared/testdata/imports/ (made by the other apps; see its README),
+//! Every real export file in tests/data/imports/ (made by the other apps; copied from the
+//! project's shared test data, see its README),
 //! imported and checked field by field against the seven accounts the files hold.
 
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use tessera_core::{Account, Algorithm, OtpType};
 
 pub fn testdata(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/imports")
+        .join("tests/data/imports")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }

@@ -215,7 +215,6 @@ pub async fn verify_otp(
     JsonBody(body): JsonBody<OtpBody>,
 ) -> Result<Json<OtpVerified>> {
     caller.management("verify:otp")?;
-    factors::user(&state, &id).await?;
     check_otp(&state, &id, &body.otp).await
 }
 

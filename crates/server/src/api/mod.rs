@@ -116,7 +116,41 @@ fn json_rejection(rejection: JsonRejection) -> Response {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large();
     }
-    Error::InvalidRequest(rejection.body_text()).into_response()
+    Error::InvalidRequest(redact_values(&rejection.body_text())).into_response()
+}
+
+/// Keeps a deserializer's message but hides the values it quotes (`invalid type: integer
+/// `123456``), which may be a code or a password; field and variant names stay.
+pub(crate) fn redact_values(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut prev_outside = "";
+    for (i, part) in msg.split('`').enumerate() {
+        if i % 2 == 0 {
+            out.push_str(part);
+            prev_outside = part;
+        } else if prev_outside.ends_with("field ") || prev_outside.ends_with("variant ") {
+            out.push('`');
+            out.push_str(part);
+            out.push('`');
+        } else {
+            out.push_str("(value hidden)");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rejection_messages_hide_values_but_name_fields() {
+        let m = super::redact_values("otp: invalid type: integer `123456`, expected a string");
+        assert_eq!(
+            m,
+            "otp: invalid type: integer (value hidden), expected a string"
+        );
+        let m = super::redact_values("missing field `otp` at line 1");
+        assert_eq!(m, "missing field `otp` at line 1");
+    }
 }
 
 pub(crate) fn too_large() -> Response {

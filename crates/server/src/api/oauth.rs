@@ -71,7 +71,9 @@ impl FromRequest<AppState> for TokenBody {
                 Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
                     Err(super::too_large())
                 }
-                Err(e) => Err(Error::InvalidRequest(e.body_text()).into_response()),
+                Err(e) => {
+                    Err(Error::InvalidRequest(super::redact_values(&e.body_text())).into_response())
+                }
             }
         } else {
             super::JsonBody::<TokenRequest>::from_request(req, state)
@@ -150,12 +152,17 @@ async fn password_grant(state: &AppState, req: TokenRequest) -> Result<Json<Toke
         state.db(move |s| s.find_user_by_username(&u)).await?
     };
     let dummy = state.dummy_hash().to_owned();
+    let now = state.now();
     let Some((user, hash)) = found else {
+        // Mirror a known user's work: one store write (their attempt reservation), one Argon2id
+        // check, then the same answer.
+        state
+            .db(move |s| s.audit(None, "password_fail", None, "unknown user", now))
+            .await?;
         check_password(pw, dummy).await?;
         return Err(Error::InvalidGrant(WRONG_CREDENTIALS));
     };
     let policy = state.config().lockout.clone();
-    let now = state.now();
     let uid = user.user_id.clone();
     let admitted = state
         .db(move |s| s.reserve_attempt(&uid, Factor::Password, policy, now))
@@ -163,10 +170,16 @@ async fn password_grant(state: &AppState, req: TokenRequest) -> Result<Json<Toke
     let ok = check_password(pw, hash.clone().unwrap_or(dummy)).await? && hash.is_some();
     if !admitted || !ok {
         if admitted {
-            let uid = user.user_id.clone();
-            state
-                .db(move |s| s.audit(Some(&uid), "password_fail", None, "", now))
-                .await?;
+            // Not awaited, so a wrong password costs the same time as an unknown user.
+            let (st, uid) = (state.clone(), user.user_id.clone());
+            tokio::spawn(async move {
+                let res = st
+                    .db(move |s| s.audit(Some(&uid), "password_fail", None, "", now))
+                    .await;
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "audit write failed");
+                }
+            });
         }
         return Err(Error::InvalidGrant(WRONG_CREDENTIALS));
     }

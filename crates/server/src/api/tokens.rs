@@ -100,7 +100,11 @@ pub async fn revoke(
 ) -> Result<StatusCode> {
     caller.management("manage:tokens")?;
     let now = state.now();
-    if state.db(move |s| s.revoke_token(&id, now)).await? {
+    let key = id.clone();
+    let revoked = state.db(move |s| s.revoke_token(&key, now)).await?;
+    // After the commit: lookups that started before it are not cached (generation check).
+    state.forget_token(&id);
+    if revoked {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(Error::NotFound("token"))

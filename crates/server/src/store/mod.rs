@@ -18,6 +18,9 @@ use crate::model::{
 /// verifying transaction with the row's current `last_step`.
 pub type OtpCheck = Box<dyn Fn(&Authenticator, &OtpParams) -> Result<Option<u64>> + Send>;
 
+/// Receives the result of a non-blocking store call.
+pub type Done<T> = Box<dyn FnOnce(Result<T>) + Send>;
+
 /// A token to revoke and a token to create when a verification succeeds (the MFA grants), so
 /// both happen in the verifying transaction and an `mfa_token` completes MFA once.
 #[derive(Debug, Clone)]
@@ -116,6 +119,10 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- verification (atomic with the failure counter and the audit log)
     /// Checks a TOTP code against the user's OTP authenticators.
+    ///
+    /// This is the hot path, so it does not block: it submits the work and calls `done` with the
+    /// outcome once it is durable (`NotFound` for an unknown user). Implementations must not
+    /// block the caller (an async handler).
     fn verify_otp(
         &self,
         user_id: &str,
@@ -123,7 +130,8 @@ pub trait Store: Send + Sync + 'static {
         policy: LockoutConfig,
         on_success: OnSuccess,
         now: u64,
-    ) -> Result<VerifyOutcome>;
+        done: Done<VerifyOutcome>,
+    );
     /// Checks a recovery code (by hash, compared in constant time). `replacement` is the set
     /// (authenticator id, hashes, plain codes) installed when the last unused code is used.
     fn verify_recovery_code(

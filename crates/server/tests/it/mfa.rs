@@ -399,3 +399,111 @@ async fn global_mfa_requirement_applies_to_everyone() {
         (StatusCode::FORBIDDEN, Some("mfa_required"))
     );
 }
+
+/// A stand-in for the device-factor work: approves the oob code "approved".
+struct FakePush;
+
+impl tessera_server::oob::OobVerifier for FakePush {
+    fn verify(
+        &self,
+        _user_id: &str,
+        oob_code: &str,
+        _binding_code: Option<&str>,
+        _now: u64,
+    ) -> tessera_server::Result<tessera_server::model::VerifyOutcome> {
+        use tessera_server::model::VerifyOutcome;
+        Ok(if oob_code == "approved" {
+            VerifyOutcome::Accepted {
+                authenticator_id: "push|dev_fake".into(),
+                confirmed: false,
+                new_recovery_codes: None,
+            }
+        } else {
+            VerifyOutcome::Rejected
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_installed_oob_verifier_completes_the_oob_grant() {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    let clock = Arc::new(super::TestClock(AtomicU64::new(super::T0)));
+    let (state, admin) = tessera_server::open(super::config_in(tmp.path()), clock.clone()).unwrap();
+    let state = state.with_oob(Arc::new(FakePush));
+    let s = Server::serve(state, clock, admin.unwrap(), tmp.path().to_owned()).await;
+    org_user(&s, "gil").await;
+    let oob = "http://auth0.com/oauth/grant-type/mfa-oob";
+    let mfa = mfa_token(&s, "gil").await;
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": oob, "mfa_token": mfa, "oob_code": "denied"})),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant")
+    );
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": oob, "mfa_token": mfa, "oob_code": "approved"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, _) = s
+        .json(Method::GET, "/api/v2/me", v["access_token"].as_str(), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": oob, "mfa_token": mfa, "oob_code": "approved"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "the mfa_token is spent");
+}
+
+#[tokio::test]
+async fn one_mfa_token_completes_mfa_once_even_in_parallel() {
+    let s = std::sync::Arc::new(Server::start().await);
+    let id = s.create_user("hugo", Some("correct horse battery")).await;
+    let (_, secret) = enrolled(&s, &id).await;
+    s.clock.advance(300);
+    let mfa = mfa_token(&s, "hugo").await;
+    let now = s.clock.get();
+    // Two different codes that are both valid now (steps t and t+1, skew 1).
+    let codes = [
+        oathtool(&secret, "SHA1", 6, 30, now),
+        oathtool(&secret, "SHA1", 6, 30, now + 30),
+    ];
+    let mut tasks = Vec::new();
+    for code in codes {
+        let (s, mfa) = (std::sync::Arc::clone(&s), mfa.clone());
+        tasks.push(tokio::spawn(async move {
+            s.json(
+                Method::POST,
+                "/oauth/token",
+                None,
+                Some(json!({"grant_type": OTP, "mfa_token": mfa, "otp": code})),
+            )
+            .await
+            .0
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::OK {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 1, "exactly one access token per mfa_token");
+}

@@ -168,3 +168,48 @@ async fn sets_of_several_codes() {
         "old set void"
     );
 }
+
+/// LG-11: after an admin removes the OTP factor, a user with recovery codes left must first
+/// verify with one, then may set up a new primary factor.
+#[tokio::test]
+async fn after_admin_removes_otp_a_recovery_code_leads_back_to_enrollment() {
+    let s = Server::start().await;
+    let id = s.create_user("iris", Some("correct horse battery")).await;
+    let (a, _) = enrolled(&s, &id).await;
+    let code = a["recovery_codes"][0].as_str().unwrap().to_owned();
+    let otp_path = format!(
+        "/api/v2/users/{id}/authentication-methods/{}",
+        a["id"].as_str().unwrap().replace('|', "%7C")
+    );
+    assert_eq!(
+        s.admin_json(Method::DELETE, &otp_path, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+
+    let mfa = mfa_token(&s, "iris").await;
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(&mfa),
+            Some(json!({"authenticator_types": ["otp"]})),
+        )
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::FORBIDDEN,
+        "recovery codes left: verify with one first"
+    );
+    let (st, tok) = recover(&s, &mfa, &code).await;
+    assert_eq!(st, StatusCode::OK, "{tok}");
+    let access = tok["access_token"].as_str().unwrap();
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/mfa/associate",
+            Some(access),
+            Some(json!({"authenticator_types": ["otp"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}

@@ -312,3 +312,32 @@ async fn errors_share_one_shape_and_bodies_are_limited() {
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(error_code(&v), "invalid_request");
 }
+
+#[tokio::test]
+async fn rejected_bodies_never_echo_values() {
+    let s = Server::start().await;
+    let id = s.create_user("vic", None).await;
+    let (st, v) = s
+        .admin_json(
+            Method::POST,
+            &format!("/api/v2/users/{id}/otp-verification"),
+            Some(json!({"otp": 987654})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(!v.to_string().contains("987654"), "{v}");
+    assert!(
+        v["error_description"].as_str().unwrap().contains("otp"),
+        "{v}"
+    );
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(json!({"grant_type": "password", "username": "vic", "password": 12345678})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(!v.to_string().contains("12345678"), "{v}");
+}
