@@ -257,6 +257,27 @@ impl OobVerifier for DeviceState {
     }
 }
 
+/// Seals the device factor's identity key with the server's master key.
+struct MasterKeySealer(AppState);
+
+/// Binds the sealed blob to its purpose.
+const IDENTITY_CONTEXT: &[u8] = b"tessera-server/device-identity";
+
+impl crate::device::Sealer for MasterKeySealer {
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.0
+            .key()
+            .seal(plaintext, IDENTITY_CONTEXT)
+            .map_err(|_| DeviceError::Crypto)
+    }
+    fn open(&self, sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        self.0
+            .key()
+            .open(sealed, IDENTITY_CONTEXT)
+            .map_err(|_| DeviceError::Crypto)
+    }
+}
+
 /// Builds the device factor beside `app`: its tables in the server's database file (`db`), the
 /// server's clock, [`ServerDirectory`] for users; installs it as the `mfa-oob` verifier.
 pub fn install(
@@ -267,6 +288,7 @@ pub fn install(
 ) -> Result<AppState> {
     let store = SqliteDeviceStore::open(db)?;
     let directory = Arc::new(ServerDirectory::new(app.clone()));
-    let device = DeviceState::new(config, Arc::new(store), directory, clock)?;
+    let sealer = MasterKeySealer(app.clone());
+    let device = DeviceState::new_sealed(config, Arc::new(store), directory, clock, &sealer)?;
     Ok(app.with_oob(Arc::new(device.clone())).with_device(device))
 }
