@@ -252,7 +252,9 @@ impl OobVerifier for DeviceState {
                 confirmed: false,
                 new_recovery_codes: None,
             },
-            PushState::Pending | PushState::Denied | PushState::Expired => VerifyOutcome::Rejected,
+            // Auth0's answer while the user has not decided: the client polls again.
+            PushState::Pending => return Err(crate::Error::AuthorizationPending),
+            PushState::Denied | PushState::Expired => VerifyOutcome::Rejected,
         })
     }
 }
