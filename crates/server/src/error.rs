@@ -39,6 +39,9 @@ pub enum Error {
     /// OAuth: the grant type is not (yet) supported, e.g. `mfa-oob` before the device factor.
     #[error("grant type `{0}` is not supported")]
     UnsupportedGrantType(String),
+    /// OAuth `mfa-oob`: the push is still pending; repeat the request in a few seconds.
+    #[error("authorization pending: repeat the request in a few seconds")]
+    AuthorizationPending,
     /// Too many failed attempts: the factor is delayed or locked.
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
@@ -97,6 +100,7 @@ impl Error {
             Error::MfaRequired(_) => (StatusCode::FORBIDDEN, "mfa_required"),
             Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::AuthorizationPending => (StatusCode::BAD_REQUEST, "authorization_pending"),
             Error::Config(_) | Error::Storage(_) | Error::Crypto | Error::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
             }

@@ -140,8 +140,8 @@ async fn an_approved_push_completes_the_auth0_mfa_oob_grant() {
     let tx = push["transaction_id"].as_str().unwrap().to_owned();
     let grant = json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token": mfa_token, "oob_code": tx});
 
-    // Pending: not yet.
-    let (st, _) = s
+    // Pending: Auth0's `authorization_pending`, and the mfa_token stays usable.
+    let (st, v) = s
         .call(
             reqwest::Method::POST,
             "/oauth/token",
@@ -149,7 +149,11 @@ async fn an_approved_push_completes_the_auth0_mfa_oob_grant() {
             Some(grant.clone()),
         )
         .await;
-    assert_eq!(st, 403);
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("authorization_pending")),
+        "{v}"
+    );
 
     let c = device
         .next_challenge(Duration::from_secs(10))

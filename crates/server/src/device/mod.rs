@@ -159,6 +159,14 @@ impl DeviceConfig {
     }
 }
 
+/// Seals the identity key at rest (the server implements it with its master key).
+pub trait Sealer: Send + Sync + 'static {
+    /// Encrypts and authenticates `plaintext`.
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>>;
+    /// Opens what [`Sealer::seal`] produced.
+    fn open(&self, sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>>;
+}
+
 /// The server's Ed25519 identity key: signs every challenge it hands to devices, which pin its
 /// fingerprint at enrollment.
 #[derive(Debug)]
@@ -168,7 +176,8 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Loads the identity from the store, creating it on first start.
+    /// Loads the identity from the store, creating it on first start (kept in clear: tests
+    /// and the in-memory setups; the server uses [`Identity::load_or_create_sealed`]).
     pub fn load_or_create(store: &dyn DeviceStore) -> Result<Self> {
         let pkcs8 = match store.meta("identity_pkcs8")? {
             Some(p) => p,
@@ -178,7 +187,24 @@ impl Identity {
                 store.meta_set_if_absent("identity_pkcs8", fresh.pkcs8())?
             }
         };
-        let key = DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, &pkcs8)
+        Self::from_pkcs8(&pkcs8)
+    }
+
+    /// Loads the identity sealed by `sealer`, creating (and sealing) it on first start.
+    pub fn load_or_create_sealed(store: &dyn DeviceStore, sealer: &dyn Sealer) -> Result<Self> {
+        let sealed = match store.meta("identity_sealed")? {
+            Some(s) => s,
+            None => {
+                let fresh = DeviceKey::generate(SignatureAlgorithm::Ed25519)
+                    .map_err(|_| DeviceError::Crypto)?;
+                store.meta_set_if_absent("identity_sealed", &sealer.seal(fresh.pkcs8())?)?
+            }
+        };
+        Self::from_pkcs8(&sealer.open(&sealed)?)
+    }
+
+    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
+        let key = DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, pkcs8)
             .map_err(|_| DeviceError::Crypto)?;
         let fingerprint = fingerprint(key.public_key());
         Ok(Identity { key, fingerprint })
@@ -240,6 +266,29 @@ impl DeviceState {
     ) -> Result<Self> {
         config.validate()?;
         let identity = Identity::load_or_create(store.as_ref())?;
+        Self::with_identity(config, store, directory, clock, identity)
+    }
+
+    /// A state whose identity key is sealed at rest by `sealer`.
+    pub fn new_sealed(
+        config: DeviceConfig,
+        store: Arc<dyn DeviceStore>,
+        directory: Arc<dyn Directory>,
+        clock: Arc<dyn Clock>,
+        sealer: &dyn Sealer,
+    ) -> Result<Self> {
+        config.validate()?;
+        let identity = Identity::load_or_create_sealed(store.as_ref(), sealer)?;
+        Self::with_identity(config, store, directory, clock, identity)
+    }
+
+    fn with_identity(
+        config: DeviceConfig,
+        store: Arc<dyn DeviceStore>,
+        directory: Arc<dyn Directory>,
+        clock: Arc<dyn Clock>,
+        identity: Identity,
+    ) -> Result<Self> {
         Ok(DeviceState {
             inner: Arc::new(Inner {
                 config,
@@ -412,6 +461,29 @@ mod tests {
             ..DeviceConfig::default()
         };
         assert!(plain.validate().is_err());
+    }
+
+    struct Xor;
+    impl Sealer for Xor {
+        fn seal(&self, p: &[u8]) -> Result<Vec<u8>> {
+            Ok(p.iter().map(|b| b ^ 0x5a).collect())
+        }
+        fn open(&self, s: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+            Ok(zeroize::Zeroizing::new(
+                s.iter().map(|b| b ^ 0x5a).collect(),
+            ))
+        }
+    }
+
+    #[test]
+    fn a_sealed_identity_is_not_stored_in_clear() {
+        let s = SqliteDeviceStore::in_memory().unwrap();
+        let a = Identity::load_or_create_sealed(&s, &Xor).unwrap();
+        let b = Identity::load_or_create_sealed(&s, &Xor).unwrap();
+        assert_eq!(a.public_key(), b.public_key());
+        assert!(s.meta("identity_pkcs8").unwrap().is_none());
+        let stored = s.meta("identity_sealed").unwrap().unwrap();
+        assert!(DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, &stored).is_err());
     }
 
     #[test]

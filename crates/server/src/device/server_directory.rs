@@ -252,8 +252,31 @@ impl OobVerifier for DeviceState {
                 confirmed: false,
                 new_recovery_codes: None,
             },
-            PushState::Pending | PushState::Denied | PushState::Expired => VerifyOutcome::Rejected,
+            // Auth0's answer while the user has not decided: the client polls again.
+            PushState::Pending => return Err(crate::Error::AuthorizationPending),
+            PushState::Denied | PushState::Expired => VerifyOutcome::Rejected,
         })
+    }
+}
+
+/// Seals the device factor's identity key with the server's master key.
+struct MasterKeySealer(AppState);
+
+/// Binds the sealed blob to its purpose.
+const IDENTITY_CONTEXT: &[u8] = b"tessera-server/device-identity";
+
+impl crate::device::Sealer for MasterKeySealer {
+    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.0
+            .key()
+            .seal(plaintext, IDENTITY_CONTEXT)
+            .map_err(|_| DeviceError::Crypto)
+    }
+    fn open(&self, sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        self.0
+            .key()
+            .open(sealed, IDENTITY_CONTEXT)
+            .map_err(|_| DeviceError::Crypto)
     }
 }
 
@@ -267,6 +290,7 @@ pub fn install(
 ) -> Result<AppState> {
     let store = SqliteDeviceStore::open(db)?;
     let directory = Arc::new(ServerDirectory::new(app.clone()));
-    let device = DeviceState::new(config, Arc::new(store), directory, clock)?;
+    let sealer = MasterKeySealer(app.clone());
+    let device = DeviceState::new_sealed(config, Arc::new(store), directory, clock, &sealer)?;
     Ok(app.with_oob(Arc::new(device.clone())).with_device(device))
 }
