@@ -66,7 +66,8 @@ if [ -f ui/package.json ] && [ -d ui/node_modules ]; then
   (cd ui && npm run build --silent >/dev/null)
 fi
 
-if [ -d src-tauri ] && grep -q tauri src-tauri/Cargo.toml 2>/dev/null && ! command -v tauri-driver >/dev/null 2>&1; then
+# The real-window tests drive the app through tauri-driver (WebKitWebDriver underneath).
+if [ -d src-tauri ] && grep -q '^tauri = ' Cargo.toml 2>/dev/null && ! command -v tauri-driver >/dev/null 2>&1; then
   echo "install-deps: cargo install tauri-driver"
   cargo install tauri-driver --locked --quiet
 fi

@@ -131,6 +131,41 @@ impl Vault {
         path.exists()
     }
 
+    /// How the vault at `path` is unlocked (`"keyring"` or `"passphrase"`), read from its
+    /// metadata without any key: the lock screen asks for a passphrase only when it needs one.
+    pub fn key_source_of(path: &Path) -> Result<&'static str> {
+        if !path.exists() {
+            return Err(Error::Missing(path.to_owned()));
+        }
+        let mut head = [0u8; 16];
+        let n = fs::File::open(path)
+            .and_then(|mut f| read_up_to(&mut f, &mut head))
+            .map_err(io(format!("reading {}", path.display())))?;
+        if n < 16 || &head != SQLITE_MAGIC {
+            return Err(Error::NotAVault(path.to_owned()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if app_id != APPLICATION_ID {
+            return Err(Error::NotAVault(path.to_owned()));
+        }
+        let source: Option<Vec<u8>> = conn
+            .query_row("SELECT value FROM meta WHERE name = 'key_source'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match source.as_deref() {
+            Some(b"keyring") => Ok("keyring"),
+            Some(b"passphrase") => Ok("passphrase"),
+            Some(_) => Err(Error::Corrupt("unknown key source".into())),
+            None => Err(Error::Corrupt("metadata `key_source` is missing".into())),
+        }
+    }
+
     /// Creates a new, empty vault protected by `source` with default KDF parameters.
     pub fn create(path: &Path, source: &KeySource, clock: Arc<dyn Clock>) -> Result<Vault> {
         Vault::create_with(path, source, KdfParams::default(), clock)

@@ -2,7 +2,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use tessera_core::{backup, migration, uri, Account};
+use tessera_core::{backup, Account};
 use zeroize::Zeroize;
 
 use crate::context::VaultOptions;
@@ -47,123 +47,94 @@ pub struct Args {
     pub verify: bool,
 }
 
+impl ExportFormat {
+    fn core(self) -> tessera_core::export::ExportFormat {
+        use tessera_core::export::ExportFormat as F;
+        match self {
+            ExportFormat::UriList => F::UriList,
+            ExportFormat::Migration => F::Migration,
+            ExportFormat::MigrationHtml => F::MigrationHtml,
+            ExportFormat::MigrationPng => F::MigrationPng,
+            ExportFormat::Aegis => F::Aegis,
+            ExportFormat::AegisEncrypted => F::AegisEncrypted,
+            ExportFormat::Backup => F::Backup,
+        }
+    }
+}
+
 pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
+    let format = args.format.core();
     if args.file.exists() && !args.force && args.format != ExportFormat::MigrationPng {
         bail!(
             "{} already exists; pass --force to replace it",
             args.file.display()
         );
     }
+    let mut password = match (&args.password_file, format.needs_password()) {
+        (Some(file), true) => Some(read_first_line(file)?),
+        (None, true) if args.format == ExportFormat::Backup => {
+            bail!("a backup needs a password: give --password-file FILE")
+        }
+        (None, true) => {
+            bail!("an encrypted Aegis export needs a password: give --password-file FILE")
+        }
+        (_, false) => None,
+    };
     let vault = opts.open()?;
     let accounts: Vec<Account> = vault.list()?.into_iter().map(|s| s.account).collect();
-    let (bytes, skipped) = match args.format {
-        ExportFormat::UriList => {
-            let mut text = String::new();
-            for a in &accounts {
-                text.push_str(&uri::to_uri(a));
-                text.push('\n');
+    let rendered = tessera_core::export::render(format, &accounts, password.as_deref());
+    if let (Ok(r), Some(pw), true) = (&rendered, &password, args.verify) {
+        if let (ExportFormat::Backup, Some(bytes)) = (args.format, r.files.first()) {
+            let check = backup::test_restore(bytes, pw, &accounts);
+            let check = check.context("test restore of the new backup")?;
+            if check.identical != accounts.len() || check.in_backup != accounts.len() {
+                password.zeroize();
+                bail!("test restore found differences: {check:?}");
             }
-            (text.into_bytes(), Vec::new())
         }
-        ExportFormat::Migration => {
-            let (carried, skipped): (Vec<&Account>, Vec<&Account>) = accounts
-                .iter()
-                .partition(|a| migration::check_exportable(a).is_ok());
-            let carried: Vec<Account> = carried.into_iter().cloned().collect();
-            let mut text = String::new();
-            for u in migration::encode(&carried)? {
-                text.push_str(&u);
-                text.push('\n');
-            }
-            let skipped = skipped
-                .into_iter()
-                .map(|a| {
-                    let why = migration::check_exportable(a)
-                        .err()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default();
-                    format!("{} ({why})", a.display_name())
-                })
-                .collect();
-            (text.into_bytes(), skipped)
-        }
-        ExportFormat::MigrationHtml | ExportFormat::MigrationPng => {
-            let g = tessera_core::export::google::export(&accounts)?;
-            let skipped = g
-                .skipped
-                .iter()
-                .map(|s| format!("{} ({})", s.name, s.reason))
-                .collect();
-            if args.format == ExportFormat::MigrationPng {
-                let stem = args
-                    .file
-                    .to_string_lossy()
-                    .trim_end_matches(".png")
-                    .to_owned();
-                for (i, png) in g.pngs.iter().enumerate() {
-                    let path = PathBuf::from(format!("{stem}-{}.png", i + 1));
-                    if path.exists() && !args.force {
-                        bail!(
-                            "{} already exists; pass --force to replace it",
-                            path.display()
-                        );
-                    }
-                    write_private(&path, png, args.force)?;
-                    println!("wrote {}", path.display());
-                }
-                eprintln!(
-                    "tessera: warning: the QR codes hold your secrets in plaintext; delete them when done"
+    }
+    password.zeroize();
+    let rendered = rendered?;
+    let skipped: Vec<String> = rendered
+        .skipped
+        .iter()
+        .map(|s| format!("{} ({})", s.name, s.reason))
+        .collect();
+    let written = accounts.len() - skipped.len();
+    if args.format == ExportFormat::MigrationPng {
+        let stem = args
+            .file
+            .to_string_lossy()
+            .trim_end_matches(".png")
+            .to_owned();
+        for (i, png) in rendered.files.iter().enumerate() {
+            let path = PathBuf::from(format!("{stem}-{}.png", i + 1));
+            if path.exists() && !args.force {
+                bail!(
+                    "{} already exists; pass --force to replace it",
+                    path.display()
                 );
-                println!(
-                    "exported {} accounts as {} QR codes",
-                    accounts.len() - g.skipped.len(),
-                    g.pngs.len()
-                );
-                return Ok(());
             }
-            (g.html().into_bytes(), skipped)
+            write_private(&path, png, args.force)?;
+            println!("wrote {}", path.display());
         }
-        ExportFormat::Aegis => (tessera_core::export::aegis::plain(&accounts)?, Vec::new()),
-        ExportFormat::AegisEncrypted => {
-            let Some(file) = &args.password_file else {
-                bail!("an encrypted Aegis export needs a password: give --password-file FILE");
-            };
-            let mut password = read_first_line(file)?;
-            let out = tessera_core::export::aegis::encrypted(&accounts, &password);
-            password.zeroize();
-            (out?, Vec::new())
-        }
-        ExportFormat::Backup => {
-            let Some(file) = &args.password_file else {
-                bail!("a backup needs a password: give --password-file FILE");
-            };
-            let mut password = read_first_line(file)?;
-            let sealed = backup::seal(&accounts, &password);
-            if args.verify {
-                if let Ok(bytes) = &sealed {
-                    let check = backup::test_restore(bytes, &password, &accounts);
-                    password.zeroize();
-                    let check = check.context("test restore of the new backup")?;
-                    if check.identical != accounts.len() || check.in_backup != accounts.len() {
-                        bail!("test restore found differences: {check:?}");
-                    }
-                }
-            }
-            password.zeroize();
-            (sealed?, Vec::new())
-        }
-    };
+        eprintln!(
+            "tessera: warning: the QR codes hold your secrets in plaintext; delete them when done"
+        );
+        println!(
+            "exported {written} accounts as {} QR codes",
+            rendered.files.len()
+        );
+        return Ok(());
+    }
+    let bytes = rendered.files.concat();
     write_private(&args.file, &bytes, args.force)?;
-    if !matches!(
-        args.format,
-        ExportFormat::Backup | ExportFormat::AegisEncrypted
-    ) {
+    if format.is_plaintext() {
         eprintln!(
             "tessera: warning: {} holds your secrets in plaintext; keep it safe and delete it when done",
             args.file.display()
         );
     }
-    let written = accounts.len() - skipped.len();
     println!(
         "exported {written} accounts to {}{}",
         args.file.display(),

@@ -40,6 +40,24 @@ fn wrong_key_source() {
 }
 
 #[test]
+fn key_source_is_read_without_a_key() {
+    let t = Tmp::new();
+    assert!(matches!(
+        Vault::key_source_of(&t.path()),
+        Err(Error::Missing(_))
+    ));
+    drop(t.create());
+    let before = t.bytes();
+    assert_eq!(Vault::key_source_of(&t.path()).unwrap(), "passphrase");
+    assert_eq!(t.bytes(), before, "reading the key source must not write");
+    std::fs::write(t.path(), b"hello world, just text").unwrap();
+    assert!(matches!(
+        Vault::key_source_of(&t.path()),
+        Err(Error::NotAVault(_))
+    ));
+}
+
+#[test]
 fn not_a_vault() {
     let t = Tmp::new();
     for content in [&b""[..], b"hello world, just text", &[0u8; 4096]] {

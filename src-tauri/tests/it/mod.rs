@@ -1,0 +1,7 @@
+mod accounts;
+mod device;
+mod harness;
+mod lock;
+mod policy;
+mod scan;
+mod transfer;
