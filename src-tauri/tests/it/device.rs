@@ -178,6 +178,7 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
     assert_eq!((f["kind"].as_str(), f["problem"].clone()), (Some("qr_login"), json!(null)), "{f}");
     let details = app.ok("qr_login_details", json!({"link": f["handle"]}));
     assert_eq!(details["application"], "QR login", "{details}");
+    assert_eq!(details["ip"], "127.0.0.1", "the app shows who asked: {details}");
     assert_eq!(details["origin"], server.url, "the app shows where the sign-in happens");
     app.ok("qr_login_answer", json!({"handle": details["handle"], "approve": true}));
     assert_eq!(app.err("qr_login_answer", json!({"handle": details["handle"], "approve": true})).0, "not_found");
