@@ -1,5 +1,5 @@
 //! The Tauri commands: adapters that take the UI's arguments, call one [`Desktop`] method and
-//! return its result (errors as `{code, message}`). The contract is docs/desktop.md.
+//! return its result (errors as `{code, message}`). The contract is docs/desktop.md ("The IPC contract").
 //!
 //! Every command is `async`, so none runs on the UI thread; the slow ones (Argon2id unlock,
 //! screen capture, import with a KDF) also move to a blocking thread.

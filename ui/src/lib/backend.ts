@@ -1,4 +1,4 @@
-// The typed face of the Rust backend: one function per command of docs/desktop-contract.md, with
+// The typed face of the Rust backend: one function per command of docs/desktop.md, with
 // the argument objects spelled exactly as the contract writes them (snake_case), one wrapper per
 // event, and the few platform calls the UI needs (dialogs, window, drag and drop).
 //
