@@ -6,7 +6,12 @@
 //! - `screen_capture_and_decode`: the whole scan, capture included, when a display is there
 //!   (under Xvfb: `scripts/with-session.sh cargo bench -p tessera-desktop`).
 // A benchmark's setup may unwrap: a panic there is a broken benchmark.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::sync::Arc;
 
@@ -53,15 +58,13 @@ fn bench(c: &mut Criterion) {
         iterations: 1,
         parallelism: 1,
     };
-    let mut v = Vault::create_with(&paths.vault, &key, kdf, clock.clone())
-        .unwrap();
+    let mut v = Vault::create_with(&paths.vault, &key, kdf, clock.clone()).unwrap();
     let accounts: Vec<Account> = (0..1000)
         .map(|i| {
             Account::totp(
                 format!("Issuer {i}"),
                 format!("user{i}@example.com"),
-                Secret::from_bytes(format!("bench-secret-{i:012}").into_bytes())
-                    .unwrap(),
+                Secret::from_bytes(format!("bench-secret-{i:012}").into_bytes()).unwrap(),
             )
         })
         .collect();
@@ -84,8 +87,7 @@ fn bench(c: &mut Criterion) {
     let frame = frame_with_qr("otpauth://totp/Bench:user?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
     g.bench_function("screen_decode_1920x1080", |b| {
         b.iter(|| {
-            let texts = scan::decode_frames(std::slice::from_ref(&frame))
-                .unwrap();
+            let texts = scan::decode_frames(std::slice::from_ref(&frame)).unwrap();
             assert_eq!(texts.len(), 1);
         })
     });

@@ -201,7 +201,8 @@ impl Desktop {
 
     /// Records user activity (resets the idle timer).
     pub fn touch(&self) {
-        self.last_activity.store(self.clock.now_unix(), Ordering::Relaxed);
+        self.last_activity
+            .store(self.clock.now_unix(), Ordering::Relaxed);
     }
 
     /// Called every few seconds: locks after the idle time and expires pushes.
@@ -533,8 +534,8 @@ impl Desktop {
 
     /// Decodes an image file's bytes.
     pub fn scan_image_bytes(&self, source: String, bytes: &[u8]) -> Result<ScanResult> {
-        let texts = qr::decode_image_bytes(bytes)
-            .map_err(|e| Error::Invalid(format!("{source}: {e}")))?;
+        let texts =
+            qr::decode_image_bytes(bytes).map_err(|e| Error::Invalid(format!("{source}: {e}")))?;
         self.scanned(source, texts)
     }
 
@@ -550,9 +551,10 @@ impl Desktop {
         }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
-        let name = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         self.scan_image_bytes(name, &bytes)
     }
 
@@ -563,9 +565,10 @@ impl Desktop {
             return Ok(t.to_owned());
         }
         self.with_session(|s| {
-            s.scans.get(t).cloned().ok_or_else(|| {
-                Error::NotFound("that scan result is gone; scan again".into())
-            })
+            s.scans
+                .get(t)
+                .cloned()
+                .ok_or_else(|| Error::NotFound("that scan result is gone; scan again".into()))
         })
     }
 
@@ -619,18 +622,23 @@ impl Desktop {
         let meta = std::fs::metadata(path)
             .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
         if meta.len() > 64 * 1024 * 1024 {
-            return Err(Error::Invalid(format!("{} is larger than 64 MiB", path.display())));
+            return Err(Error::Invalid(format!(
+                "{} is larger than 64 MiB",
+                path.display()
+            )));
         }
         let bytes = Zeroizing::new(
-            std::fs::read(path).map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?,
+            std::fs::read(path)
+                .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?,
         );
         let report = import::import(&bytes, format, password.as_deref().map(String::as_str))?;
         self.with_session(|s| {
             let existing: Vec<Account> = s.vault.list()?.into_iter().map(|a| a.account).collect();
-            let dups: std::collections::HashSet<usize> = import::find_duplicates(&existing, &report.accounts)
-                .into_iter()
-                .map(|(_, j)| j)
-                .collect();
+            let dups: std::collections::HashSet<usize> =
+                import::find_duplicates(&existing, &report.accounts)
+                    .into_iter()
+                    .map(|(_, j)| j)
+                    .collect();
             let preview = ImportPreview {
                 format: report.format.as_str().to_owned(),
                 entries: report
@@ -663,9 +671,9 @@ impl Desktop {
     pub fn import_commit(&self, keep_duplicates: bool) -> Result<AddResult> {
         self.touch();
         let report = self.with_session(|s| {
-            s.pending_import
-                .take()
-                .ok_or_else(|| Error::NotFound("there is no import to finish; choose a file".into()))
+            s.pending_import.take().ok_or_else(|| {
+                Error::NotFound("there is no import to finish; choose a file".into())
+            })
         })?;
         let mut result = self.insert_new(&report.accounts, keep_duplicates)?;
         result.warnings.extend(
@@ -707,18 +715,17 @@ impl Desktop {
         }
         let pw = password.as_deref().map(String::as_str);
         let rendered = render(format, &accounts, pw)?;
-        let targets: Vec<std::path::PathBuf> = if rendered.files.len() == 1
-            && format != ExportFormat::MigrationPng
-        {
-            vec![path.to_owned()]
-        } else {
-            let stem = path.to_string_lossy().trim_end_matches(".png").to_owned();
-            (1..=rendered.files.len())
-                .map(|i| format!("{stem}-{i}.png").into())
-                .collect()
-        };
+        let targets: Vec<std::path::PathBuf> =
+            if rendered.files.len() == 1 && format != ExportFormat::MigrationPng {
+                vec![path.to_owned()]
+            } else {
+                let stem = path.to_string_lossy().trim_end_matches(".png").to_owned();
+                (1..=rendered.files.len())
+                    .map(|i| format!("{stem}-{i}.png").into())
+                    .collect()
+            };
         for (target, bytes) in targets.iter().zip(&rendered.files) {
-            write_atomically(target, bytes, true)?;
+            write_atomically(target, bytes)?;
         }
         let verified = match (format, pw, rendered.files.first()) {
             (ExportFormat::Backup, Some(pw), Some(bytes)) => {
@@ -830,7 +837,11 @@ fn icon_slug(issuer: &str) -> Option<String> {
 }
 
 /// What a QR text is, a label for it, and why it cannot be used (if so).
-fn classify(text: &str, policy: &Policy, enrolled: &[String]) -> (ScanKind, String, Option<String>) {
+fn classify(
+    text: &str,
+    policy: &Policy,
+    enrolled: &[String],
+) -> (ScanKind, String, Option<String>) {
     use tessera_core::device::{EnrollLink, QrLoginLink};
     let lower = text.get(..20).unwrap_or(text).to_ascii_lowercase();
     if lower.starts_with("tessera://enroll") {
@@ -843,7 +854,11 @@ fn classify(text: &str, policy: &Policy, enrolled: &[String]) -> (ScanKind, Stri
                     problem,
                 )
             }
-            Err(e) => (ScanKind::Enroll, "An enrollment code".into(), Some(e.to_string())),
+            Err(e) => (
+                ScanKind::Enroll,
+                "An enrollment code".into(),
+                Some(e.to_string()),
+            ),
         };
     }
     if lower.starts_with("tessera://qr-login") {
@@ -855,9 +870,17 @@ fn classify(text: &str, policy: &Policy, enrolled: &[String]) -> (ScanKind, Stri
                         l.origin
                     )
                 });
-                (ScanKind::QrLogin, format!("Sign-in request from {}", l.origin), problem)
+                (
+                    ScanKind::QrLogin,
+                    format!("Sign-in request from {}", l.origin),
+                    problem,
+                )
             }
-            Err(e) => (ScanKind::QrLogin, "A sign-in code".into(), Some(e.to_string())),
+            Err(e) => (
+                ScanKind::QrLogin,
+                "A sign-in code".into(),
+                Some(e.to_string()),
+            ),
         };
     }
     match qr::classify(text) {
@@ -887,7 +910,11 @@ fn classify(text: &str, policy: &Policy, enrolled: &[String]) -> (ScanKind, Stri
 fn other_label(text: &str) -> String {
     match text.split_once("://") {
         Some((scheme, rest)) if scheme.len() <= 16 => {
-            let host: String = rest.chars().take_while(|c| !"/?#".contains(*c)).take(64).collect();
+            let host: String = rest
+                .chars()
+                .take_while(|c| !"/?#".contains(*c))
+                .take(64)
+                .collect();
             format!("A {scheme} link to {host}")
         }
         _ => "Text that is not an authenticator code".into(),
@@ -927,11 +954,18 @@ mod tests {
         d.touch(); // the user did something
         clock.advance(299);
         d.tick();
-        assert_eq!(d.status().state, LockState::Unlocked, "activity restarted the timer");
+        assert_eq!(
+            d.status().state,
+            LockState::Unlocked,
+            "activity restarted the timer"
+        );
         clock.advance(1);
         d.tick();
         assert_eq!(d.status().state, LockState::Locked);
-        assert!(lock(&seen).contains(&"status:Locked".to_owned()), "the UI was told");
+        assert!(
+            lock(&seen).contains(&"status:Locked".to_owned()),
+            "the UI was told"
+        );
         assert!(matches!(d.list_accounts(), Err(Error::Locked)));
     }
 

@@ -21,9 +21,7 @@ use crate::wire::{
 type D<'a> = State<'a, Arc<Desktop>>;
 
 /// Runs blocking work off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tauri::async_runtime::spawn_blocking(f)
         .await
         .map_err(|e| Error::Internal(format!("a background task failed: {e}")))?
@@ -215,11 +213,7 @@ pub async fn export_accounts(
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn enroll(
-    d: D<'_>,
-    link: String,
-    device_name: Option<String>,
-) -> Result<EnrollmentView> {
+pub async fn enroll(d: D<'_>, link: String, device_name: Option<String>) -> Result<EnrollmentView> {
     d.enroll(&link, device_name).await
 }
 

@@ -6,7 +6,6 @@
 //! | settings | `~/.config/tessera/settings.json` | `TESSERA_CONFIG_DIR` (a directory) |
 //! | policy | [`crate::policy::default_path`] (`/etc/tessera/policy.json`) | `TESSERA_POLICY` |
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -29,7 +28,11 @@ pub struct Paths {
 impl Paths {
     /// From the environment, falling back to the OS's usual places.
     pub fn from_env() -> Result<Paths> {
-        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         let vault = match var("TESSERA_VAULT") {
             Some(p) => p,
             None => tessera_vault::default_path().map_err(Error::from)?,
@@ -77,8 +80,8 @@ impl Paths {
                 path.display()
             )));
         }
-        let bytes =
-            std::fs::read(&path).map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
+        let bytes = std::fs::read(&path)
+            .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| Error::Invalid(format!("{} is not valid: {e}", path.display())))
     }
@@ -90,46 +93,13 @@ impl Paths {
             .map_err(|e| Error::Io(format!("creating {}: {e}", self.config_dir.display())))?;
         let bytes = serde_json::to_vec_pretty(settings)
             .map_err(|e| Error::Internal(format!("encoding settings: {e}")))?;
-        write_atomically(&path, &bytes, false)
+        write_atomically(&path, &bytes)
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory, fsynced and renamed
-/// into place, so a crash leaves the old file or the new one. `private` makes it mode 0600.
-/// With `replace = false` semantics handled by the caller; this always replaces.
-pub fn write_atomically(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(if private { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    let result = (|| -> std::io::Result<()> {
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| Error::Io(format!("writing {}: {e}", path.display())))
+/// Writes a private file (mode 0600) completely or not at all, replacing what was there.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    tessera_vault::write_private(path, bytes, true).map_err(Error::from)
 }
 
 #[cfg(test)]
@@ -152,6 +122,10 @@ mod tests {
         let e = paths.load_settings().unwrap_err();
         assert!(e.to_string().contains("settings.json is not valid"), "{e}");
         std::fs::write(paths.settings_file(), br#"{"colour": "red"}"#).unwrap();
-        assert!(paths.load_settings().unwrap_err().to_string().contains("colour"));
+        assert!(paths
+            .load_settings()
+            .unwrap_err()
+            .to_string()
+            .contains("colour"));
     }
 }

@@ -150,11 +150,15 @@ impl Live {
     fn on_event(&self, device_id: &str, event: DeviceEvent) {
         match event {
             DeviceEvent::Connected => {
-                lock(&self.inner).connected.insert(device_id.to_owned(), true);
+                lock(&self.inner)
+                    .connected
+                    .insert(device_id.to_owned(), true);
             }
             DeviceEvent::Disconnected(why) => {
                 tracing::info!("push channel {device_id} disconnected: {why}");
-                lock(&self.inner).connected.insert(device_id.to_owned(), false);
+                lock(&self.inner)
+                    .connected
+                    .insert(device_id.to_owned(), false);
             }
             DeviceEvent::Challenge(c) => self.on_challenge(device_id, *c),
         }
@@ -166,7 +170,8 @@ impl Live {
         }
         let view = {
             let mut inner = lock(&self.inner);
-            if inner.done.contains(&c.transaction_id) || inner.pushes.contains_key(&c.transaction_id)
+            if inner.done.contains(&c.transaction_id)
+                || inner.pushes.contains_key(&c.transaction_id)
             {
                 return;
             }
@@ -187,7 +192,12 @@ impl Live {
         let mut v: Vec<PushView> = inner
             .pushes
             .values()
-            .filter_map(|(d, c)| inner.devices.get(d).map(|dev| push_view(dev.enrollment(), c)))
+            .filter_map(|(d, c)| {
+                inner
+                    .devices
+                    .get(d)
+                    .map(|dev| push_view(dev.enrollment(), c))
+            })
             .collect();
         v.sort_by_key(|p| p.expires_at);
         v
@@ -271,7 +281,11 @@ fn record(vault: &mut Vault, entry: HistoryEntry) {
     let key = format!("{:020}-{}", entry.at, entry.transaction_id);
     let result = serde_json::to_vec(&entry)
         .map_err(|e| e.to_string())
-        .and_then(|bytes| vault.put_item(HISTORY_KIND, &key, &bytes).map_err(|e| e.to_string()));
+        .and_then(|bytes| {
+            vault
+                .put_item(HISTORY_KIND, &key, &bytes)
+                .map_err(|e| e.to_string())
+        });
     if let Err(e) = result {
         tracing::warn!("could not record the answer in the history: {e}");
         return;
@@ -292,8 +306,7 @@ pub(crate) fn start(session: &mut Session) -> Result<()> {
     for id in store.ids().map_err(Error::from)? {
         match store.load(&id) {
             Ok(Some(e)) => {
-                let device =
-                    Device::from_enrollment_with_clock(e, session.live.clock.clone())?;
+                let device = Device::from_enrollment_with_clock(e, session.live.clock.clone())?;
                 session.live.add(device);
             }
             Ok(None) => {}
@@ -305,17 +318,12 @@ pub(crate) fn start(session: &mut Session) -> Result<()> {
 
 fn enrollment_view(live: &Live, e: &Enrollment) -> EnrollmentView {
     EnrollmentView {
-        device_id: e.device_id.clone(),
-        origin: e.origin.clone(),
-        user: e.user.clone(),
-        device_name: e.device_name.clone(),
-        algorithm: e.key.algorithm().as_str().to_owned(),
-        server_fingerprint: e.server_fingerprint(),
         connected: lock(&live.inner)
             .connected
             .get(&e.device_id)
             .copied()
             .unwrap_or(false),
+        ..enrollment_view_bare(e)
     }
 }
 
@@ -520,10 +528,9 @@ impl Desktop {
         let live = self.live()?;
         let (device, details) = {
             let mut inner = lock(&live.inner);
-            let (d, details) = inner
-                .qr
-                .remove(handle)
-                .ok_or_else(|| Error::NotFound("that sign-in request is gone; scan again".into()))?;
+            let (d, details) = inner.qr.remove(handle).ok_or_else(|| {
+                Error::NotFound("that sign-in request is gone; scan again".into())
+            })?;
             let device = inner
                 .devices
                 .get(&d)
@@ -535,7 +542,11 @@ impl Desktop {
         if details.expires_at <= now {
             return Err(Error::Expired("the sign-in request has expired".into()));
         }
-        let d = if approve { Decision::Approve } else { Decision::Deny };
+        let d = if approve {
+            Decision::Approve
+        } else {
+            Decision::Deny
+        };
         let result = device.qr_answer(&details, d).await;
         let outcome = match (&result, approve) {
             (Ok(()), true) => "approved",

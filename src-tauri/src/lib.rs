@@ -136,7 +136,11 @@ fn show_push<R: Runtime>(app: &AppHandle<R>, p: &PushView) {
     static N: AtomicU64 = AtomicU64::new(1);
     let body = format!(
         "{} at {} from {} — open Tessera and type the number shown",
-        if p.application.is_empty() { "A sign-in" } else { &p.application },
+        if p.application.is_empty() {
+            "A sign-in"
+        } else {
+            &p.application
+        },
         p.origin,
         p.location.as_deref().unwrap_or(&p.ip),
     );
@@ -218,7 +222,9 @@ pub fn run() {
     };
     let builder = tauri::Builder::default()
         // First: a second launch focuses the running app instead of opening another vault.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| show_main(app)))
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            show_main(app)
+        }))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_dialog::init());
     let result = register(builder, paths, true).run(tauri::generate_context!());

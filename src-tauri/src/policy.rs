@@ -101,7 +101,10 @@ impl Policy {
                 max_auto_lock_mins: Some(FAIL_CLOSED_AUTO_LOCK_MINS),
                 disable_export: true,
                 disable_manual_entry: true,
-                error: Some(format!("the policy file {} is invalid: {why}", path.display())),
+                error: Some(format!(
+                    "the policy file {} is invalid: {why}",
+                    path.display()
+                )),
             },
         }
     }
@@ -161,13 +164,15 @@ impl Policy {
     /// Refuses settings the policy forbids (what the user asks for explicitly).
     pub fn check_settings(&self, s: &Settings) -> Result<()> {
         if self.view.require_app_lock && s.auto_lock_mins == 0 {
-            return Err(Error::Policy(self.because("the app lock cannot be turned off")));
+            return Err(Error::Policy(
+                self.because("the app lock cannot be turned off"),
+            ));
         }
         if let Some(max) = self.view.max_auto_lock_mins {
             if s.auto_lock_mins == 0 || s.auto_lock_mins > max {
-                return Err(Error::Policy(self.because(&format!(
-                    "auto-lock can be at most {max} minutes"
-                ))));
+                return Err(Error::Policy(
+                    self.because(&format!("auto-lock can be at most {max} minutes")),
+                ));
             }
         }
         Ok(())
@@ -193,7 +198,10 @@ fn read(path: &Path) -> std::result::Result<Option<PolicyView>, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read it ({e})"))?;
     let file: PolicyFile = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
     if file.version != 1 {
-        return Err(format!("`version` is {}; this Tessera reads version 1", file.version));
+        return Err(format!(
+            "`version` is {}; this Tessera reads version 1",
+            file.version
+        ));
     }
     let organization = match file.organization.map(|o| o.trim().to_owned()) {
         Some(o) if o.is_empty() => return Err("`organization` is empty".into()),
@@ -287,10 +295,22 @@ mod tests {
         for (text, says) in [
             ("{not json", "key must be a string"),
             (r#"{"version":2}"#, "`version` is 2"),
-            (r#"{"version":1,"disable_exports":true}"#, "unknown field `disable_exports`"),
-            (r#"{"version":1,"allowed_origins":["http://evil.example"]}"#, "allowed_origins"),
-            (r#"{"version":1,"max_auto_lock_mins":0}"#, "max_auto_lock_mins"),
-            (r#"{"version":1,"organization":"  "}"#, "`organization` is empty"),
+            (
+                r#"{"version":1,"disable_exports":true}"#,
+                "unknown field `disable_exports`",
+            ),
+            (
+                r#"{"version":1,"allowed_origins":["http://evil.example"]}"#,
+                "allowed_origins",
+            ),
+            (
+                r#"{"version":1,"max_auto_lock_mins":0}"#,
+                "max_auto_lock_mins",
+            ),
+            (
+                r#"{"version":1,"organization":"  "}"#,
+                "`organization` is empty",
+            ),
             (r#"{"version":1,"disable_export":"yes"}"#, "invalid type"),
         ] {
             let p = load(text);

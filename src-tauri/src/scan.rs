@@ -18,8 +18,8 @@ pub struct Frame {
 
 /// Captures every monitor.
 pub fn capture_screens() -> Result<Vec<Frame>> {
-    let monitors = xcap::Monitor::all()
-        .map_err(|e| Error::Scan(format!("cannot list the screens: {e}")))?;
+    let monitors =
+        xcap::Monitor::all().map_err(|e| Error::Scan(format!("cannot list the screens: {e}")))?;
     if monitors.is_empty() {
         return Err(Error::Scan("no screen to capture".into()));
     }
@@ -49,10 +49,12 @@ pub fn decode_frames(frames: &[Frame]) -> Result<Vec<String>> {
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(tessera_core::Error::Malformed {
-                        what: "image",
-                        reason: "the decoder failed".into(),
-                    }))
+                    .unwrap_or_else(|_| {
+                        Err(tessera_core::Error::Malformed {
+                            what: "image",
+                            reason: "the decoder failed".into(),
+                        })
+                    })
                     .map_err(Error::from)
             })
             .collect()

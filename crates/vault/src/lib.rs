@@ -134,29 +134,13 @@ impl Vault {
     /// How the vault at `path` is unlocked (`"keyring"` or `"passphrase"`), read from its
     /// metadata without any key: the lock screen asks for a passphrase only when it needs one.
     pub fn key_source_of(path: &Path) -> Result<&'static str> {
-        if !path.exists() {
-            return Err(Error::Missing(path.to_owned()));
-        }
-        let mut head = [0u8; 16];
-        let n = fs::File::open(path)
-            .and_then(|mut f| read_up_to(&mut f, &mut head))
-            .map_err(io(format!("reading {}", path.display())))?;
-        if n < 16 || &head != SQLITE_MAGIC {
-            return Err(Error::NotAVault(path.to_owned()));
-        }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        if app_id != APPLICATION_ID {
-            return Err(Error::NotAVault(path.to_owned()));
-        }
+        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let source: Option<Vec<u8>> = conn
-            .query_row("SELECT value FROM meta WHERE name = 'key_source'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'key_source'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         match source.as_deref() {
             Some(b"keyring") => Ok("keyring"),
@@ -247,25 +231,7 @@ impl Vault {
 
     /// Opens an existing vault. Never creates, repairs or rewrites one.
     pub fn open(path: &Path, source: &KeySource, clock: Arc<dyn Clock>) -> Result<Vault> {
-        if !path.exists() {
-            return Err(Error::Missing(path.to_owned()));
-        }
-        let mut head = [0u8; 16];
-        let n = fs::File::open(path)
-            .and_then(|mut f| read_up_to(&mut f, &mut head))
-            .map_err(io(format!("reading {}", path.display())))?;
-        if n < 16 || &head != SQLITE_MAGIC {
-            return Err(Error::NotAVault(path.to_owned()));
-        }
-        let mut conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-        if app_id != APPLICATION_ID {
-            return Err(Error::NotAVault(path.to_owned()));
-        }
+        let mut conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(Error::NewerVersion {
@@ -681,6 +647,77 @@ fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "vault".into())
+}
+
+/// Opens an existing file as a Tessera vault's database: it must be SQLite (checked on the
+/// bytes first, so SQLite never touches another kind of file) with our application id.
+fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
+    if !path.exists() {
+        return Err(Error::Missing(path.to_owned()));
+    }
+    let mut head = [0u8; 16];
+    let n = fs::File::open(path)
+        .and_then(|mut f| read_up_to(&mut f, &mut head))
+        .map_err(io(format!("reading {}", path.display())))?;
+    if n < 16 || &head != SQLITE_MAGIC {
+        return Err(Error::NotAVault(path.to_owned()));
+    }
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let app_id: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if app_id != APPLICATION_ID {
+        return Err(Error::NotAVault(path.to_owned()));
+    }
+    Ok(conn)
+}
+
+/// Writes a file readable only by its owner (mode 0600 on Unix), completely or not at all:
+/// a temporary file beside it, fsynced, then renamed over `path` (`replace`) or hard-linked to
+/// it (refusing an existing file, [`Error::AlreadyExists`]). For exports and settings.
+pub fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let result = (|| -> Result<()> {
+        let mut f = opts
+            .open(&tmp)
+            .map_err(io(format!("creating {}", tmp.display())))?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(io(format!("writing {}", path.display())))?;
+        let placed = if replace {
+            fs::rename(&tmp, path)
+        } else {
+            fs::hard_link(&tmp, path)
+        };
+        placed.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::AlreadyExists(path.to_owned())
+            } else {
+                Error::Io {
+                    context: format!("writing {}", path.display()),
+                    source: e,
+                }
+            }
+        })?;
+        sync_dir(&dir);
+        Ok(())
+    })();
+    let _ = fs::remove_file(&tmp);
+    result
 }
 
 fn read_up_to(f: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -40,14 +40,23 @@ fn duplicates_are_named_and_bad_uris_say_which_field() {
     assert_eq!(r["duplicates"], json!(["GitHub (alice)"]));
     for (uri, says) in [
         ("otpauth://totp/X:y?secret=not*base32", "secret"),
-        ("otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&algorithm=MD5", "algorithm"),
-        ("otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&digits=0", "digits"),
+        (
+            "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&algorithm=MD5",
+            "algorithm",
+        ),
+        (
+            "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&digits=0",
+            "digits",
+        ),
         ("https://example.com", "otpauth"),
     ] {
         let (code, msg) = app.err("add_uri", json!({"uri": uri}));
         assert_eq!(code, "invalid", "{uri}");
         assert!(msg.to_lowercase().contains(says), "{uri}: {msg}");
-        assert!(!msg.contains("JBSWY3DPEHPK3PXP"), "an error never echoes the secret");
+        assert!(
+            !msg.contains("JBSWY3DPEHPK3PXP"),
+            "an error never echoes the secret"
+        );
     }
     assert_eq!(app.accounts().len(), 1, "nothing malformed was stored");
 }
@@ -55,9 +64,15 @@ fn duplicates_are_named_and_bad_uris_say_which_field() {
 #[test]
 fn weak_secrets_are_added_with_a_warning() {
     let app = App::unlocked();
-    let r = app.ok("add_uri", json!({"uri": "otpauth://totp/Old:bob?secret=JBSWY3DPEHPK3PXP"}));
+    let r = app.ok(
+        "add_uri",
+        json!({"uri": "otpauth://totp/Old:bob?secret=JBSWY3DPEHPK3PXP"}),
+    );
     let w = r["warnings"].as_array().unwrap();
-    assert!(w.iter().any(|w| w.as_str().unwrap().contains("80 bits")), "{w:?}");
+    assert!(
+        w.iter().any(|w| w.as_str().unwrap().contains("80 bits")),
+        "{w:?}"
+    );
     assert_eq!(app.account("Old")["weak"], true);
 }
 
@@ -68,12 +83,25 @@ fn manual_entry_validates_like_the_cli() {
                       "otp_type": "hotp", "algorithm": null, "digits": 8, "period": null, "counter": 5});
     app.ok("add_manual", json!({"account": base}));
     let a = app.account("Bank");
-    assert_eq!((a["otp_type"].as_str(), a["digits"].as_u64(), a["counter"].as_u64()), (Some("hotp"), Some(8), Some(5)));
+    assert_eq!(
+        (
+            a["otp_type"].as_str(),
+            a["digits"].as_u64(),
+            a["counter"].as_u64()
+        ),
+        (Some("hotp"), Some(8), Some(5))
+    );
     assert_eq!(a["code"], json!(null), "HOTP shows no code until asked");
     // The next code is oathtool's for counter 5, and the counter moves on.
     let v = app.ok("next_hotp", json!({"id": a["id"]}));
     let out = std::process::Command::new("oathtool")
-        .args(["--hotp", "-b", "--digits=8", "--counter=5", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"])
+        .args([
+            "--hotp",
+            "-b",
+            "--digits=8",
+            "--counter=5",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        ])
         .output()
         .unwrap();
     assert_eq!(v["code"], String::from_utf8(out.stdout).unwrap().trim());
@@ -106,24 +134,45 @@ fn manual_entry_validates_like_the_cli() {
 fn edit_move_favourite_sort_and_delete() {
     let app = App::unlocked();
     for issuer in ["Charlie", "alpha", "Bravo"] {
-        app.ok("add_uri", json!({"uri": format!("otpauth://totp/{issuer}:u?secret={SECRET}&issuer={issuer}")}));
+        app.ok(
+            "add_uri",
+            json!({"uri": format!("otpauth://totp/{issuer}:u?secret={SECRET}&issuer={issuer}")}),
+        );
     }
     let names = |app: &App| -> Vec<String> {
-        app.accounts().iter().map(|a| a["issuer"].as_str().unwrap().to_owned()).collect()
+        app.accounts()
+            .iter()
+            .map(|a| a["issuer"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(names(&app), ["Charlie", "alpha", "Bravo"], "manual order is insertion order");
+    assert_eq!(
+        names(&app),
+        ["Charlie", "alpha", "Bravo"],
+        "manual order is insertion order"
+    );
     let bravo = app.account("Bravo")["id"].clone();
     app.ok("move_account", json!({"id": bravo, "delta": -1}));
     assert_eq!(names(&app), ["Charlie", "Bravo", "alpha"]);
     app.ok("move_account", json!({"id": bravo, "delta": -1}));
     assert_eq!(names(&app), ["Bravo", "Charlie", "alpha"]);
     app.ok("move_account", json!({"id": bravo, "delta": -1}));
-    assert_eq!(names(&app), ["Bravo", "Charlie", "alpha"], "the top stays the top");
+    assert_eq!(
+        names(&app),
+        ["Bravo", "Charlie", "alpha"],
+        "the top stays the top"
+    );
 
     let alpha = app.account("alpha")["id"].clone();
     app.ok("update_account", json!({"id": alpha, "edit": {"issuer": " Alpha ", "name": "ann", "groups": ["work", " "], "note": "n", "favourite": true}}));
     let a = app.account("Alpha");
-    assert_eq!((a["name"].as_str(), a["groups"].clone(), a["favourite"].as_bool()), (Some("ann"), json!(["work"]), Some(true)));
+    assert_eq!(
+        (
+            a["name"].as_str(),
+            a["groups"].clone(),
+            a["favourite"].as_bool()
+        ),
+        (Some("ann"), json!(["work"]), Some(true))
+    );
     assert_eq!(names(&app)[0], "Alpha", "favourites first");
 
     let mut s = app.ok("status", json!({}))["settings"].clone();
@@ -133,7 +182,10 @@ fn edit_move_favourite_sort_and_delete() {
 
     app.ok("delete_account", json!({"id": bravo}));
     assert_eq!(names(&app), ["Alpha", "Charlie"]);
-    assert_eq!(app.err("delete_account", json!({"id": bravo})).0, "not_found");
+    assert_eq!(
+        app.err("delete_account", json!({"id": bravo})).0,
+        "not_found"
+    );
 }
 
 #[test]
@@ -143,7 +195,10 @@ fn copy_writes_the_code_to_the_clipboard_and_records_use() {
         return;
     }
     let app = App::unlocked();
-    app.ok("add_uri", json!({"uri": format!("otpauth://totp/Clip:c?secret={SECRET}")}));
+    app.ok(
+        "add_uri",
+        json!({"uri": format!("otpauth://totp/Clip:c?secret={SECRET}")}),
+    );
     let a = app.account("Clip");
     assert_eq!(a["last_used_at"], json!(null));
     let r = app.ok("copy_code", json!({"id": a["id"]}));
@@ -164,16 +219,27 @@ fn copy_writes_the_code_to_the_clipboard_and_records_use() {
     let mut cleared = false;
     for _ in 0..50 {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let now = arboard::Clipboard::new().and_then(|mut c| c.get_text()).unwrap_or_default();
+        let now = arboard::Clipboard::new()
+            .and_then(|mut c| c.get_text())
+            .unwrap_or_default();
         if now != code {
             cleared = true;
             break;
         }
     }
-    assert!(cleared, "the clipboard still holds the code after its clear time");
+    assert!(
+        cleared,
+        "the clipboard still holds the code after its clear time"
+    );
     app.ok("copy_code", json!({"id": a["id"]}));
-    arboard::Clipboard::new().unwrap().set_text("something else").unwrap();
+    arboard::Clipboard::new()
+        .unwrap()
+        .set_text("something else")
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1800));
     let now = arboard::Clipboard::new().unwrap().get_text().unwrap();
-    assert_eq!(now, "something else", "what the user copied since is left alone");
+    assert_eq!(
+        now, "something else",
+        "what the user copied since is left alone"
+    );
 }

@@ -45,12 +45,22 @@ impl Server {
             });
             (url, first.unwrap(), tx)
         });
-        Server { url, admin, rt, http: reqwest::Client::new(), _dir: dir, _stop: stop }
+        Server {
+            url,
+            admin,
+            rt,
+            http: reqwest::Client::new(),
+            _dir: dir,
+            _stop: stop,
+        }
     }
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
         self.rt.block_on(async {
-            let mut req = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.admin);
+            let mut req = self
+                .http
+                .request(method, format!("{}{path}", self.url))
+                .bearer_auth(&self.admin);
             if let Some(b) = body {
                 req = req.json(&b);
             }
@@ -61,12 +71,20 @@ impl Server {
     }
 
     fn user(&self, name: &str) {
-        let (st, v) = self.call(reqwest::Method::POST, "/api/v2/users", Some(json!({"username": name, "password": "correct horse battery"})));
+        let (st, v) = self.call(
+            reqwest::Method::POST,
+            "/api/v2/users",
+            Some(json!({"username": name, "password": "correct horse battery"})),
+        );
         assert_eq!(st, 201, "{v}");
     }
 
     fn offer(&self, user: &str) -> String {
-        let (st, v) = self.call(reqwest::Method::POST, "/device/v1/enroll/offers", Some(json!({"user": user})));
+        let (st, v) = self.call(
+            reqwest::Method::POST,
+            "/device/v1/enroll/offers",
+            Some(json!({"user": user})),
+        );
         assert_eq!(st, 201, "{v}");
         v["link"].as_str().unwrap().to_owned()
     }
@@ -79,7 +97,10 @@ impl Server {
                         "ip": "203.0.113.9", "location": "Lisbon, PT", "user_agent": "Firefox"}})),
         );
         assert_eq!(st, 201, "{v}");
-        (v["transaction_id"].as_str().unwrap().to_owned(), v["number"].as_u64().unwrap() as u32)
+        (
+            v["transaction_id"].as_str().unwrap().to_owned(),
+            v["number"].as_u64().unwrap() as u32,
+        )
     }
 
     fn push_state(&self, tx: &str) -> Value {
@@ -94,10 +115,18 @@ fn wait_for_push(app: &App, tx: &str) -> Value {
     let start = Instant::now();
     loop {
         let pending = app.ok("pending_pushes", json!({}));
-        if let Some(p) = pending.as_array().unwrap().iter().find(|p| p["transaction_id"] == tx) {
+        if let Some(p) = pending
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["transaction_id"] == tx)
+        {
             return p.clone();
         }
-        assert!(start.elapsed() < Duration::from_secs(20), "the push never reached the app");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the push never reached the app"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -114,47 +143,105 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
     let scan = app.ok("scan_image_file", json!({"path": png}));
     let found = &scan["found"][0];
     assert_eq!(found["kind"], "enroll");
-    assert!(found["label"].as_str().unwrap().contains(&server.url), "{found}");
-    let e = app.ok("enroll", json!({"link": found["handle"], "device_name": "Test laptop"}));
-    assert_eq!((e["origin"].as_str(), e["user"].as_str()), (Some(server.url.as_str()), Some("alice")));
+    assert!(
+        found["label"].as_str().unwrap().contains(&server.url),
+        "{found}"
+    );
+    let e = app.ok(
+        "enroll",
+        json!({"link": found["handle"], "device_name": "Test laptop"}),
+    );
+    assert_eq!(
+        (e["origin"].as_str(), e["user"].as_str()),
+        (Some(server.url.as_str()), Some("alice"))
+    );
     let list = app.ok("list_enrollments", json!({}));
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (st, devices) = server.call(reqwest::Method::GET, "/api/v1/users/alice/devices", None);
     assert_eq!(st, 200, "{devices}");
-    assert!(devices.to_string().contains("Test laptop"), "the server lists the device: {devices}");
+    assert!(
+        devices.to_string().contains("Test laptop"),
+        "the server lists the device: {devices}"
+    );
     // The paired TOTP the server provisioned is now an account.
     assert_eq!(app.accounts().len(), 1, "paired TOTP added");
     // Enrolling twice with the same server is refused.
     let again = server.offer("alice");
-    assert_eq!(app.err("enroll", json!({"link": again, "device_name": null})).0, "invalid");
+    assert_eq!(
+        app.err("enroll", json!({"link": again, "device_name": null}))
+            .0,
+        "invalid"
+    );
 
     // A push: the app shows who asks; approving needs the number.
     let (tx, number) = server.push("alice");
     let p = wait_for_push(&app, &tx);
-    assert_eq!((p["application"].as_str(), p["ip"].as_str(), p["location"].as_str()), (Some("Payroll"), Some("203.0.113.9"), Some("Lisbon, PT")));
-    assert_eq!(app.err("answer_push", json!({"transaction_id": tx, "decision": "approve", "number": null})).0, "invalid");
-    let outcome = app.ok("answer_push", json!({"transaction_id": tx, "decision": "approve", "number": number}));
+    assert_eq!(
+        (
+            p["application"].as_str(),
+            p["ip"].as_str(),
+            p["location"].as_str()
+        ),
+        (Some("Payroll"), Some("203.0.113.9"), Some("Lisbon, PT"))
+    );
+    assert_eq!(
+        app.err(
+            "answer_push",
+            json!({"transaction_id": tx, "decision": "approve", "number": null})
+        )
+        .0,
+        "invalid"
+    );
+    let outcome = app.ok(
+        "answer_push",
+        json!({"transaction_id": tx, "decision": "approve", "number": number}),
+    );
     assert_eq!(outcome, "approved");
     assert_eq!(server.push_state(&tx)["state"], "approved");
-    assert!(app.ok("pending_pushes", json!({})).as_array().unwrap().is_empty());
-    assert_eq!(app.err("answer_push", json!({"transaction_id": tx, "decision": "approve", "number": number})).0, "not_found");
+    assert!(app
+        .ok("pending_pushes", json!({}))
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        app.err(
+            "answer_push",
+            json!({"transaction_id": tx, "decision": "approve", "number": number})
+        )
+        .0,
+        "not_found"
+    );
 
     // A wrong number never approves.
     let (tx2, number2) = server.push("alice");
     wait_for_push(&app, &tx2);
     let wrong = if number2 == 10 { 11 } else { 10 };
-    let outcome = app.call("answer_push", json!({"transaction_id": tx2, "decision": "approve", "number": wrong}));
+    let outcome = app.call(
+        "answer_push",
+        json!({"transaction_id": tx2, "decision": "approve", "number": wrong}),
+    );
     assert_ne!(outcome, Ok(json!("approved")));
     assert_eq!(server.push_state(&tx2)["state"], "denied");
 
     // Deny.
     let (tx3, _) = server.push("alice");
     wait_for_push(&app, &tx3);
-    assert_eq!(app.ok("answer_push", json!({"transaction_id": tx3, "decision": "deny", "number": null})), "denied");
+    assert_eq!(
+        app.ok(
+            "answer_push",
+            json!({"transaction_id": tx3, "decision": "deny", "number": null})
+        ),
+        "denied"
+    );
     assert_eq!(server.push_state(&tx3)["state"], "denied");
 
     let history = app.ok("push_history", json!({}));
-    let outcomes: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(outcomes.len(), 3, "{history}");
     assert!(outcomes.contains(&"approved") && outcomes.contains(&"denied"));
 
@@ -163,11 +250,22 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
     app.ok("unlock", json!({"passphrase": super::harness::PASS}));
     let (tx4, number4) = server.push("alice");
     wait_for_push(&app, &tx4);
-    assert_eq!(app.ok("answer_push", json!({"transaction_id": tx4, "decision": "approve", "number": number4})), "approved");
+    assert_eq!(
+        app.ok(
+            "answer_push",
+            json!({"transaction_id": tx4, "decision": "approve", "number": number4})
+        ),
+        "approved"
+    );
 
     // QR login: the sign-in page's session, approved from the app.
     let (st, session) = server.rt.block_on(async {
-        let resp = server.http.post(format!("{}/qr-login/sessions", server.url)).send().await.unwrap();
+        let resp = server
+            .http
+            .post(format!("{}/qr-login/sessions", server.url))
+            .send()
+            .await
+            .unwrap();
         (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
     });
     assert_eq!(st, 201, "{session}");
@@ -175,18 +273,42 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
     let png = super::harness::qrencode(app.dir.path(), "qr-login.png", qr_link);
     let scan = app.ok("scan_image_file", json!({"path": png}));
     let f = &scan["found"][0];
-    assert_eq!((f["kind"].as_str(), f["problem"].clone()), (Some("qr_login"), json!(null)), "{f}");
+    assert_eq!(
+        (f["kind"].as_str(), f["problem"].clone()),
+        (Some("qr_login"), json!(null)),
+        "{f}"
+    );
     let details = app.ok("qr_login_details", json!({"link": f["handle"]}));
     assert_eq!(details["application"], "QR login", "{details}");
-    assert_eq!(details["ip"], "127.0.0.1", "the app shows who asked: {details}");
-    assert_eq!(details["origin"], server.url, "the app shows where the sign-in happens");
-    app.ok("qr_login_answer", json!({"handle": details["handle"], "approve": true}));
-    assert_eq!(app.err("qr_login_answer", json!({"handle": details["handle"], "approve": true})).0, "not_found");
+    assert_eq!(
+        details["ip"], "127.0.0.1",
+        "the app shows who asked: {details}"
+    );
+    assert_eq!(
+        details["origin"], server.url,
+        "the app shows where the sign-in happens"
+    );
+    app.ok(
+        "qr_login_answer",
+        json!({"handle": details["handle"], "approve": true}),
+    );
+    assert_eq!(
+        app.err(
+            "qr_login_answer",
+            json!({"handle": details["handle"], "approve": true})
+        )
+        .0,
+        "not_found"
+    );
 
     // Unenroll: the server forgets the device.
     let id = e["device_id"].as_str().unwrap();
     app.ok("unenroll", json!({"device_id": id, "local_only": false}));
-    assert!(app.ok("list_enrollments", json!({})).as_array().unwrap().is_empty());
+    assert!(app
+        .ok("list_enrollments", json!({}))
+        .as_array()
+        .unwrap()
+        .is_empty());
     let (_, devices) = server.call(reqwest::Method::GET, "/api/v1/users/alice/devices", None);
     assert!(!devices.to_string().contains("Test laptop"), "{devices}");
 }
@@ -196,12 +318,23 @@ fn a_qr_login_from_a_server_never_enrolled_with_is_refused() {
     let server = Server::start();
     let app = App::unlocked();
     let (_, session) = server.rt.block_on(async {
-        let resp = server.http.post(format!("{}/qr-login/sessions", server.url)).send().await.unwrap();
+        let resp = server
+            .http
+            .post(format!("{}/qr-login/sessions", server.url))
+            .send()
+            .await
+            .unwrap();
         (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
     });
     let link = session["link"].as_str().unwrap();
     let png = super::harness::qrencode(app.dir.path(), "q.png", link);
     let scan = app.ok("scan_image_file", json!({"path": png}));
-    assert!(scan["found"][0]["problem"].as_str().unwrap().contains("not enrolled"));
-    assert_eq!(app.err("qr_login_details", json!({"link": link})).0, "policy");
+    assert!(scan["found"][0]["problem"]
+        .as_str()
+        .unwrap()
+        .contains("not enrolled"));
+    assert_eq!(
+        app.err("qr_login_details", json!({"link": link})).0,
+        "policy"
+    );
 }

@@ -115,7 +115,13 @@ impl App {
 pub const PASS: &str = "correct horse battery staple";
 
 /// `oathtool --totp` at a given time.
-pub fn oathtool_totp(secret_b32: &str, algorithm: &str, digits: u8, period: u32, at: u64) -> String {
+pub fn oathtool_totp(
+    secret_b32: &str,
+    algorithm: &str,
+    digits: u8,
+    period: u32,
+    at: u64,
+) -> String {
     let out = Command::new("oathtool")
         .arg(format!("--totp={algorithm}"))
         .arg("-b")
@@ -125,7 +131,11 @@ pub fn oathtool_totp(secret_b32: &str, algorithm: &str, digits: u8, period: u32,
         .arg(secret_b32)
         .output()
         .expect("oathtool (Debian package oathtool) must be installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 

@@ -13,20 +13,35 @@ fn first_run_creates_a_passphrase_vault_that_locks_and_unlocks() {
     assert_eq!(app.err("unlock", json!({"passphrase": PASS})).0, "no_vault");
     assert!(!app.vault_path().exists());
 
-    assert_eq!(app.err("create_vault", json!({"passphrase": ""})).0, "invalid");
+    assert_eq!(
+        app.err("create_vault", json!({"passphrase": ""})).0,
+        "invalid"
+    );
     let st = app.ok("create_vault", json!({"passphrase": PASS}));
-    assert_eq!((st["state"].as_str(), st["key_kind"].as_str()), (Some("unlocked"), Some("passphrase")));
-    app.ok("add_uri", json!({"uri": "otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}));
+    assert_eq!(
+        (st["state"].as_str(), st["key_kind"].as_str()),
+        (Some("unlocked"), Some("passphrase"))
+    );
+    app.ok(
+        "add_uri",
+        json!({"uri": "otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}),
+    );
 
     let st = app.ok("lock", json!({}));
     assert_eq!(st["state"], "locked");
     assert_eq!(app.err("list_accounts", json!({})).0, "locked");
     assert_eq!(app.err("copy_code", json!({"id": 1})).0, "locked");
     let (code, msg) = app.err("unlock", json!({"passphrase": "wrong"}));
-    assert_eq!((code.as_str(), msg.as_str()), ("wrong_passphrase", "wrong passphrase"));
+    assert_eq!(
+        (code.as_str(), msg.as_str()),
+        ("wrong_passphrase", "wrong passphrase")
+    );
     assert_eq!(app.err("unlock", json!({"passphrase": null})).0, "invalid");
     // A second create never replaces the vault.
-    assert_eq!(app.err("create_vault", json!({"passphrase": "other"})).0, "invalid");
+    assert_eq!(
+        app.err("create_vault", json!({"passphrase": "other"})).0,
+        "invalid"
+    );
 
     app.ok("unlock", json!({"passphrase": PASS}));
     assert_eq!(app.accounts().len(), 1);
@@ -47,7 +62,10 @@ fn keyring_vault_unlocks_without_a_passphrase() {
     let app = App::new();
     let st = app.ok("create_vault", json!({"passphrase": null}));
     assert_eq!(st["key_kind"], "keyring");
-    app.ok("add_uri", json!({"uri": "otpauth://totp/K:k?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}));
+    app.ok(
+        "add_uri",
+        json!({"uri": "otpauth://totp/K:k?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}),
+    );
     app.ok("lock", json!({}));
     assert_eq!(app.ok("status", json!({}))["key_kind"], "keyring");
     app.ok("unlock", json!({"passphrase": null}));
@@ -62,7 +80,10 @@ fn keyring_vault_unlocks_without_a_passphrase() {
 fn settings_are_saved_validated_and_survive_a_restart() {
     let app = App::unlocked();
     let mut s = app.ok("status", json!({}))["settings"].clone();
-    assert_eq!(s["clipboard_clear_secs"], 30, "the default clears after 30 s");
+    assert_eq!(
+        s["clipboard_clear_secs"], 30,
+        "the default clears after 30 s"
+    );
     s["clipboard_clear_secs"] = json!(12);
     s["theme"] = json!("dark");
     s["sort"] = json!("issuer");

@@ -10,17 +10,32 @@ fn a_policy_disables_export_and_manual_entry_and_caps_auto_lock() {
     ));
     let st = app.ok("create_vault", json!({"passphrase": PASS}));
     let p = &st["policy"];
-    assert_eq!((p["managed"].as_bool(), p["organization"].as_str()), (Some(true), Some("Example Corp")));
-    assert_eq!(st["settings"]["auto_lock_mins"], 5, "the default is within the cap");
+    assert_eq!(
+        (p["managed"].as_bool(), p["organization"].as_str()),
+        (Some(true), Some("Example Corp"))
+    );
+    assert_eq!(
+        st["settings"]["auto_lock_mins"], 5,
+        "the default is within the cap"
+    );
 
-    let (code, msg) = app.err("export_accounts", json!({"path": app.path("x.txt"), "format": "uri-list", "password": null}));
+    let (code, msg) = app.err(
+        "export_accounts",
+        json!({"path": app.path("x.txt"), "format": "uri-list", "password": null}),
+    );
     assert_eq!(code, "policy");
     assert!(msg.contains("Example Corp"), "{msg}");
     assert!(!app.path("x.txt").exists());
     let manual = json!({"issuer": "I", "name": "n", "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "otp_type": null, "algorithm": null, "digits": null, "period": null, "counter": null});
-    assert_eq!(app.err("add_manual", json!({"account": manual})).0, "policy");
+    assert_eq!(
+        app.err("add_manual", json!({"account": manual})).0,
+        "policy"
+    );
     // Scanning and URIs still work: only typing secrets is managed.
-    app.ok("add_uri", json!({"uri": "otpauth://totp/I:n?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}));
+    app.ok(
+        "add_uri",
+        json!({"uri": "otpauth://totp/I:n?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}),
+    );
 
     let mut s = st["settings"].clone();
     s["auto_lock_mins"] = json!(0);
@@ -42,9 +57,22 @@ fn an_invalid_policy_is_reported_and_the_app_fails_closed() {
     let app = App::with_policy(Some(r#"{"version": 1, "disable_exports": true}"#));
     let st = app.ok("status", json!({}));
     let err = st["policy"]["error"].as_str().unwrap();
-    assert!(err.contains("disable_exports"), "the error names the bad field: {err}");
+    assert!(
+        err.contains("disable_exports"),
+        "the error names the bad field: {err}"
+    );
     app.ok("create_vault", json!({"passphrase": PASS}));
-    app.ok("add_uri", json!({"uri": "otpauth://totp/I:n?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}));
-    assert_eq!(app.err("export_accounts", json!({"path": app.path("x.txt"), "format": "uri-list", "password": null})).0, "policy");
+    app.ok(
+        "add_uri",
+        json!({"uri": "otpauth://totp/I:n?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}),
+    );
+    assert_eq!(
+        app.err(
+            "export_accounts",
+            json!({"path": app.path("x.txt"), "format": "uri-list", "password": null})
+        )
+        .0,
+        "policy"
+    );
     assert_eq!(st["settings"]["auto_lock_mins"], 5);
 }

@@ -15,7 +15,10 @@ fn a_qr_image_file_adds_its_account_and_codes_match_oathtool() {
     assert_eq!(found[0]["kind"], "account");
     assert_eq!(found[0]["label"], "Example Co (alice@example.com)");
     assert_eq!(found[0]["problem"], json!(null));
-    assert!(!r.to_string().contains(secret), "scan results never carry the secret");
+    assert!(
+        !r.to_string().contains(secret),
+        "scan results never carry the secret"
+    );
 
     let added = app.ok("add_scanned", json!({"handle": found[0]["handle"]}));
     assert_eq!(added["added"].as_array().unwrap().len(), 1);
@@ -25,7 +28,10 @@ fn a_qr_image_file_adds_its_account_and_codes_match_oathtool() {
     assert_eq!(a["code"], oathtool_totp(secret, "SHA256", 8, 30, now));
     // The same scan again finds a duplicate, not a second account.
     let again = app.ok("add_scanned", json!({"handle": found[0]["handle"]}));
-    assert_eq!(again["duplicates"], json!(["Example Co (alice@example.com)"]));
+    assert_eq!(
+        again["duplicates"],
+        json!(["Example Co (alice@example.com)"])
+    );
 }
 
 #[test]
@@ -45,7 +51,13 @@ fn a_google_export_qr_adds_every_account() {
     let png = qrencode(app.dir.path(), "google.png", &uris[0]);
     let r = app.ok("scan_image_file", json!({"path": png}));
     let f = &r["found"][0];
-    assert_eq!((f["kind"].as_str(), f["label"].as_str()), (Some("migration"), Some("3 accounts from Google Authenticator")));
+    assert_eq!(
+        (f["kind"].as_str(), f["label"].as_str()),
+        (
+            Some("migration"),
+            Some("3 accounts from Google Authenticator")
+        )
+    );
     let added = app.ok("add_scanned", json!({"handle": f["handle"]}));
     assert_eq!(added["added"].as_array().unwrap().len(), 3);
     assert_eq!(app.accounts().len(), 3);
@@ -55,25 +67,50 @@ fn a_google_export_qr_adds_every_account() {
 fn several_codes_are_all_reported_and_other_codes_are_never_acted_on() {
     let app = App::unlocked();
     let dir = app.dir.path();
-    let a = qrencode(dir, "a.png", "otpauth://totp/A:one?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+    let a = qrencode(
+        dir,
+        "a.png",
+        "otpauth://totp/A:one?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    );
     let b = qrencode(dir, "b.png", "https://example.com/some/page?x=1");
     // Side by side in one image.
-    let (ia, ib) = (image::open(&a).unwrap().to_rgba8(), image::open(&b).unwrap().to_rgba8());
-    let mut both = image::RgbaImage::from_pixel(ia.width() + ib.width() + 40, ia.height().max(ib.height()) + 40, image::Rgba([255, 255, 255, 255]));
+    let (ia, ib) = (
+        image::open(&a).unwrap().to_rgba8(),
+        image::open(&b).unwrap().to_rgba8(),
+    );
+    let mut both = image::RgbaImage::from_pixel(
+        ia.width() + ib.width() + 40,
+        ia.height().max(ib.height()) + 40,
+        image::Rgba([255, 255, 255, 255]),
+    );
     image::imageops::overlay(&mut both, &ia, 10, 10);
     image::imageops::overlay(&mut both, &ib, i64::from(ia.width()) + 30, 10);
     let bytes = {
         let mut v = Vec::new();
-        both.write_to(&mut std::io::Cursor::new(&mut v), image::ImageFormat::Png).unwrap();
+        both.write_to(&mut std::io::Cursor::new(&mut v), image::ImageFormat::Png)
+            .unwrap();
         v
     };
     let r = app.ok("scan_image_bytes", json!({"bytes": bytes}));
-    let kinds: Vec<&str> = r["found"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = r["found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds.len(), 2, "{r}");
     assert!(kinds.contains(&"account") && kinds.contains(&"other"));
-    let other = r["found"].as_array().unwrap().iter().find(|f| f["kind"] == "other").unwrap();
+    let other = r["found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "other")
+        .unwrap();
     assert_eq!(other["label"], "A https link to example.com");
-    assert_eq!(app.err("add_scanned", json!({"handle": other["handle"]})).0, "invalid");
+    assert_eq!(
+        app.err("add_scanned", json!({"handle": other["handle"]})).0,
+        "invalid"
+    );
     assert!(app.accounts().is_empty());
 }
 
@@ -82,7 +119,9 @@ fn no_code_and_bad_images_are_reported_clearly() {
     let app = App::unlocked();
     let blank = image::RgbaImage::from_pixel(200, 200, image::Rgba([255, 255, 255, 255]));
     let mut v = Vec::new();
-    blank.write_to(&mut std::io::Cursor::new(&mut v), image::ImageFormat::Png).unwrap();
+    blank
+        .write_to(&mut std::io::Cursor::new(&mut v), image::ImageFormat::Png)
+        .unwrap();
     let r = app.ok("scan_image_bytes", json!({"bytes": v}));
     assert_eq!(r["found"], json!([]));
     let (code, msg) = app.err("scan_image_bytes", json!({"bytes": [1, 2, 3, 4]}));
@@ -90,18 +129,28 @@ fn no_code_and_bad_images_are_reported_clearly() {
     assert!(msg.contains("image"), "{msg}");
     let (code, _) = app.err("scan_image_file", json!({"path": app.path("missing.png")}));
     assert_eq!(code, "io");
-    assert_eq!(app.err("add_scanned", json!({"handle": "scan-999"})).0, "not_found");
+    assert_eq!(
+        app.err("add_scanned", json!({"handle": "scan-999"})).0,
+        "not_found"
+    );
 }
 
 #[test]
 fn scan_handles_are_forgotten_when_the_vault_locks() {
     let app = App::unlocked();
-    let png = qrencode(app.dir.path(), "x.png", "otpauth://totp/X:x?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP");
+    let png = qrencode(
+        app.dir.path(),
+        "x.png",
+        "otpauth://totp/X:x?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    );
     let r = app.ok("scan_image_file", json!({"path": png}));
     let handle = r["found"][0]["handle"].clone();
     app.ok("lock", json!({}));
     app.ok("unlock", json!({"passphrase": super::harness::PASS}));
-    assert_eq!(app.err("add_scanned", json!({"handle": handle})).0, "not_found");
+    assert_eq!(
+        app.err("add_scanned", json!({"handle": handle})).0,
+        "not_found"
+    );
 }
 
 #[test]
@@ -124,7 +173,12 @@ fn the_screen_scan_reads_a_qr_code_shown_on_the_display() {
     for _ in 0..40 {
         std::thread::sleep(std::time::Duration::from_millis(250));
         let r = app.ok("scan_screen", json!({}));
-        if let Some(f) = r["found"].as_array().unwrap().iter().find(|f| f["kind"] == "account") {
+        if let Some(f) = r["found"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == "account")
+        {
             found = Some(f.clone());
             break;
         }

@@ -1,4 +1,3 @@
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -161,39 +160,8 @@ fn read_first_line(file: &Path) -> Result<String> {
     Ok(first)
 }
 
-/// Writes a file readable only by the user, completely or not at all (temporary file, fsync,
-/// rename).
+/// Writes a file readable only by the user, completely or not at all.
 fn write_private(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let result = (|| -> Result<()> {
-        let mut f = opts
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .with_context(|| format!("writing {}", path.display()))?;
-        if replace {
-            std::fs::rename(&tmp, path)
-        } else {
-            std::fs::hard_link(&tmp, path)
-        }
+    tessera_vault::write_private(path, bytes, replace)
         .with_context(|| format!("writing {}", path.display()))
-    })();
-    let _ = std::fs::remove_file(&tmp);
-    result
 }

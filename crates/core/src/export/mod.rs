@@ -123,7 +123,11 @@ pub struct Rendered {
 }
 
 /// Renders `accounts` in `format`. Encrypted formats need `password` (an empty one is refused).
-pub fn render(format: ExportFormat, accounts: &[Account], password: Option<&str>) -> Result<Rendered> {
+pub fn render(
+    format: ExportFormat,
+    accounts: &[Account],
+    password: Option<&str>,
+) -> Result<Rendered> {
     let one = |bytes: Vec<u8>, skipped: Vec<Skipped>| Rendered {
         files: vec![bytes],
         skipped,
