@@ -77,11 +77,23 @@ class AppState {
       await backend.onClipboardCleared(() => toasts.show("Clipboard cleared")),
     );
     this.#unlisten.push(clock.subscribe((s) => this.onTick(s)));
+    let s: AppStatus;
     try {
-      this.applyStatus(await backend.status());
+      s = await backend.status();
     } catch (e) {
       this.fatal = errorOf(e).message;
+      return;
     }
+    // A keyring vault opens at launch with the login session's keyring, as a passphrase-less
+    // vault should; after an idle or manual lock it waits for the Unlock button.
+    if (s.state === "locked" && s.key_kind === "keyring" && this.withAccounts) {
+      try {
+        s = await backend.unlock(null);
+      } catch (e) {
+        toasts.show(errorOf(e).message, "error");
+      }
+    }
+    this.applyStatus(s);
   }
 
   dispose(): void {

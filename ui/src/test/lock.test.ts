@@ -44,11 +44,18 @@ describe("lock screen", () => {
     expect(mock.callsTo("unlock")).toEqual([["wrong"], ["right one"]]);
   });
 
-  it("unlocks a keyring vault without a passphrase field", async () => {
-    const mock = await renderApp({ state: "locked", keyKind: "keyring" });
-    expect(document.getElementById("passphrase")).toBeNull();
-    await fireEvent.click(document.getElementById("unlock")!);
+  it("opens a keyring vault at launch, and after a lock unlocks it with one button", async () => {
+    const mock = await renderApp({ state: "locked", keyKind: "keyring", accounts: [account({ issuer: "GitHub" })] });
+    await waitFor(() => expect(rows()).toHaveLength(1));
     expect(mock.callsTo("unlock")).toEqual([[null]]);
+    mock.data.status.state = "locked";
+    mock.emit("tessera://status", structuredClone(mock.data.status));
+    await waitFor(() => expect(document.getElementById("unlock")).toBeInTheDocument());
+    expect(document.getElementById("passphrase")).toBeNull();
+    expect(mock.callsTo("unlock")).toHaveLength(1);
+    await fireEvent.click(document.getElementById("unlock")!);
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    expect(mock.callsTo("unlock")).toEqual([[null], [null]]);
   });
 
   it("drops every account from memory and the screen on a lock event", async () => {
