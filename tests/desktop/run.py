@@ -337,8 +337,10 @@ class App:
             "RUST_LOG": os.environ.get("RUST_LOG", "info"),
             "RUST_BACKTRACE": "1",
         })
-        # (WebKitGTK 2.50 on Xvfb renders fine as is; WEBKIT_DISABLE_DMABUF_RENDERER=1 or
-        # WEBKIT_DISABLE_COMPOSITING_MODE=1 make WebKitWebDriver's screenshot endpoint hang.)
+        # (The app turns WebKit's DMA-BUF renderer off unless WEBKIT_DISABLE_DMABUF_RENDERER is
+        # set; with it off, WebKitWebDriver's screenshot endpoint hangs on WebKitGTK 2.50, so the
+        # suite tries it once (8 s) and then relies on `import -window root`. Set
+        # WEBKIT_DISABLE_DMABUF_RENDERER=0 to get the webview screenshots too.)
         self.env = env
         self.port, self.native_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"

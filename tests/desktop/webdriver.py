@@ -296,7 +296,7 @@ class Session:
     # --- screenshots ----------------------------------------------------------------------
     def screenshot(self, path):
         """Saves the current window's screenshot (PNG) to `path`; True on success."""
-        png = base64.b64decode(self.cmd("GET", "/screenshot", timeout=15))
+        png = base64.b64decode(self.cmd("GET", "/screenshot", timeout=8))
         if not png.startswith(b"\x89PNG"):
             return False
         with open(path, "wb") as f:
