@@ -188,3 +188,36 @@ fn invalid_config_stops_with_one_line_naming_the_setting() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn on_loopback_the_device_origin_is_the_address_listened_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut p = start(tmp.path());
+    let admin = p.token.clone().unwrap();
+    let c = Client::new();
+    let (st, _) = call(
+        &c,
+        &p.url,
+        &admin,
+        "/api/v2/users",
+        json!({"username": "olga"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, offer) = call(
+        &c,
+        &p.url,
+        &admin,
+        "/device/v1/enroll/offers",
+        json!({"user": "olga"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{offer}");
+    let link = tessera_core::device::EnrollLink::parse(offer["link"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        link.origin, p.url,
+        "enrollment links point back at this server"
+    );
+    let _ = p.child.kill();
+    let _ = p.child.wait();
+}
