@@ -186,6 +186,8 @@ class Screen:
         path = os.path.join(self.shots, f"{name}.png")
         try:
             run(["import", "-window", "root", path], timeout=30)
+            # The windows only, without the black root around them (docs/screenshots/).
+            run(["convert", path, "-fuzz", "2%", "-trim", "+repage", path], timeout=30)
             log(f"    screenshot {path}")
         except (subprocess.SubprocessError, OSError) as e:
             log(f"    (screenshot {name} failed: {e})")
@@ -484,7 +486,7 @@ def t_first_run(ctx):
     s = app.launch()
     assert not os.path.exists(app.vault), "a vault exists before the first run"
     s.wait("#new-passphrase", 20)
-    ctx["screen"].shot("01-first-run", s)
+    ctx["screen"].shot("first-run", s)
     # A mismatched confirmation must be refused.
     s.type("#new-passphrase", PASSPHRASE)
     s.type("#new-passphrase-confirm", PASSPHRASE + "x")
@@ -555,7 +557,7 @@ def t_add_screen_qr(ctx):
         screen.hide_all()
     # Both accounts listed with their codes: the main screenshot.
     check_code(s, URI_ISSUER, URI_SECRET)
-    screen.shot("02-accounts", s)
+    screen.shot("accounts", s)
 
 
 def t_enroll(ctx):
@@ -582,7 +584,7 @@ def t_enroll(ctx):
     st, v = server.call("POST", "/device/v1/enroll/begin",
                         {"code": urllib.parse.parse_qs(offer["link"].split("?", 1)[1])["code"][0]})
     assert st >= 400, f"the enrollment code is still usable after the app used it: {st} {v}"
-    screen.shot("03-devices", s)
+    screen.shot("devices", s)
 
 
 def open_approval(ctx, timeout=30):
@@ -774,7 +776,7 @@ def t_qr_login(ctx):
     text = conf.text or ""
     assert server.url in text or f"127.0.0.1:{server.port}" in text, \
         f"the QR-login confirmation does not show the origin {server.url}: {text!r}"
-    screen.shot("05-qr-login", s)
+    screen.shot("qr-login", s)
     assert b.qr_state(lsi) == "pending", "the session was decided before the user confirmed"
     s.click("#qr-approve")
     result = s.wait_text("[data-testid=qr-result]", 20).text
@@ -826,7 +828,7 @@ def t_lock_hides(ctx):
     assert not leaked, f"the locked page source contains current codes {leaked}"
     for secret in (URI_SECRET, QR_SECRET):
         assert secret not in src, "the locked page source contains a secret"
-    ctx["screen"].shot("06-lock-screen", s)
+    ctx["screen"].shot("lock-screen", s)
     s.type("#passphrase", PASSPHRASE)
     s.click("#unlock")
     s.wait("#lock-now", 60)
