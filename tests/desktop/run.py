@@ -669,7 +669,7 @@ def t_push(ctx):
     b = Browser(server)
     b.password(USER, USER_PW)
     number = b.push()
-    tx, result = answer(ctx, number, "#approve", shot="04-approval")
+    tx, result = answer(ctx, number, "#approve", shot="approval")
     st = b.push_state(wait=15)
     assert st["state"] == "approved", f"server push state after Approve: {st}"
     log(f"    approved push {tx[:8]}… with {number}; app says {result!r}")
