@@ -61,8 +61,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # --- build (debug) ----------------------------------------------------------------------------
 say "==> building tessera-server and tessera-desktop (debug)"
 cargo build --quiet -p tessera-server </dev/null
-# tauri/custom-protocol: serve the embedded ui/dist (a plain debug build would load the devUrl).
-cargo build --quiet -p tessera-desktop --features tauri/custom-protocol </dev/null
+cargo build --quiet -p tessera-desktop </dev/null
 TARGET="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
 SERVER_BIN="$TARGET/debug/tessera-server"
 APP_BIN="$TARGET/debug/tessera-desktop"

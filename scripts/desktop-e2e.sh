@@ -36,14 +36,11 @@ if [ -z "${TESSERA_E2E_NO_BUILD:-}" ]; then
     echo "desktop-e2e: npm --prefix ui run build"
     npm --prefix ui run build --silent </dev/null
   fi
-  # `tauri/custom-protocol` makes the binary serve the embedded ui/dist (what `tauri build`
-  # turns on); without it a plain cargo build is a dev build that loads the devUrl
-  # (http://localhost:5173) and shows "Could not connect to localhost".
-  echo "desktop-e2e: cargo build -p tessera-server -p tessera-desktop --features tauri/custom-protocol --locked (debug)"
+  # The default features serve the embedded ui/dist (custom-protocol), as a bundle does.
+  echo "desktop-e2e: cargo build -p tessera-server -p tessera-desktop --locked (debug)"
   cargo build -p tessera-server --locked </dev/null
-  cargo build -p tessera-desktop --features tauri/custom-protocol --locked </dev/null
-  # A plain `cargo build -p tessera-desktop` (anyone's, in this shared target dir) replaces
-  # target/debug/tessera-desktop with a dev build: keep our own link to this binary's inode.
+  cargo build -p tessera-desktop --locked </dev/null
+  # The shared target dir may be rebuilt by others while we run: test our own link to it.
   mkdir -p "$CARGO_TARGET_DIR/desktop-e2e"
   ln -f "$CARGO_TARGET_DIR/debug/tessera-desktop" "$CARGO_TARGET_DIR/desktop-e2e/tessera-desktop" 2>/dev/null ||
     cp -f "$CARGO_TARGET_DIR/debug/tessera-desktop" "$CARGO_TARGET_DIR/desktop-e2e/tessera-desktop"
