@@ -541,16 +541,7 @@ impl Desktop {
 
     /// Decodes an image file.
     pub fn scan_image_file(&self, path: &Path) -> Result<ScanResult> {
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
-        if meta.len() > 64 * 1024 * 1024 {
-            return Err(Error::Invalid(format!(
-                "{} is larger than 64 MiB",
-                path.display()
-            )));
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
+        let bytes = read_bounded(path)?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -619,18 +610,7 @@ impl Desktop {
             .filter(|f| !f.is_empty() && *f != "auto")
             .map(str::parse::<Format>)
             .transpose()?;
-        let meta = std::fs::metadata(path)
-            .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?;
-        if meta.len() > 64 * 1024 * 1024 {
-            return Err(Error::Invalid(format!(
-                "{} is larger than 64 MiB",
-                path.display()
-            )));
-        }
-        let bytes = Zeroizing::new(
-            std::fs::read(path)
-                .map_err(|e| Error::Io(format!("reading {}: {e}", path.display())))?,
-        );
+        let bytes = Zeroizing::new(read_bounded(path)?);
         let report = import::import(&bytes, format, password.as_deref().map(String::as_str))?;
         self.with_session(|s| {
             let existing: Vec<Account> = s.vault.list()?.into_iter().map(|a| a.account).collect();
@@ -748,6 +728,19 @@ impl Desktop {
             verified,
         })
     }
+}
+
+/// Reads a file the user chose (an image, an export), refusing absurd sizes before reading.
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    const MAX: u64 = 64 * 1024 * 1024;
+    let io = |e: std::io::Error| Error::Io(format!("reading {}: {e}", path.display()));
+    if std::fs::metadata(path).map_err(io)?.len() > MAX {
+        return Err(Error::Invalid(format!(
+            "{} is larger than 64 MiB",
+            path.display()
+        )));
+    }
+    std::fs::read(path).map_err(io)
 }
 
 fn key_source(passphrase: Option<String>) -> Result<KeySource> {
