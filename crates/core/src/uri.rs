@@ -210,10 +210,12 @@ pub fn parse_with_warnings(text: &str) -> Result<Parsed> {
 pub fn to_uri(account: &Account) -> String {
     let issuer = account.issuer.as_str();
     let name = account.name.as_str();
-    // An issuer with a colon cannot be told apart from the name in the label; it then goes in
-    // the parameter only, and the label is `:name` so a colon in the name stays in the name.
-    let label = if issuer.is_empty() || issuer.contains(':') {
-        if name.contains(':') || (issuer.contains(':') && name.is_empty()) {
+    // With an issuer the label is always `issuer:name`: the parser splits right after the
+    // `issuer` parameter's value when the label starts with it, so colons in either part
+    // survive (`:name` for an issuer of ":" would read back as issuer ":" and name "").
+    // Without one, a name holding a colon gets an empty issuer part: `:name`.
+    let label = if issuer.is_empty() {
+        if name.contains(':') {
             format!(":{}", enc(name))
         } else {
             enc(name)
@@ -378,6 +380,29 @@ mod tests {
         assert_eq!(p.account.digits, 6);
         assert_eq!(p.account.period, 30);
         assert_eq!(p.warnings, vec![Warning::WeakSecret { bits: 80 }]);
+    }
+
+    #[test]
+    fn colons_in_issuer_and_name_round_trip() {
+        // Found by the emit → parse property test: issuer ":" and name ":".
+        for (issuer, name) in [
+            (":", ":"),
+            (":", ""),
+            ("a:b", "c"),
+            ("a:b", "c:d"),
+            ("", "x:y"),
+            ("i", ":"),
+        ] {
+            let mut a = Account::totp(issuer, name, Secret::from_bytes(vec![7; 20]).unwrap());
+            a.period = 30;
+            let back = parse(&to_uri(&a)).unwrap();
+            assert_eq!(
+                (back.issuer.as_str(), back.name.as_str()),
+                (issuer, name),
+                "{}",
+                to_uri(&a)
+            );
+        }
     }
 
     #[test]
