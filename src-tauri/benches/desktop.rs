@@ -1,8 +1,8 @@
 //! Desktop benchmarks (figures: docs/benchmarks.md):
 //! - `list_1000`: the account list the UI draws at start and every period — unseal 1,000
 //!   accounts and compute every current and next code.
-//! - `screen_decode_1920x1080`: decoding one captured 1920×1080 frame that holds a QR code
-//!   (the target for one screen scan is < 100 ms).
+//! - `screen_decode_1920x1080`: decoding one captured 1920×1080 frame (grey) that holds a QR
+//!   code (the target for one screen scan is < 100 ms).
 //! - `screen_capture_and_decode`: the whole scan, capture included, when a display is there
 //!   (under Xvfb: `scripts/with-session.sh cargo bench -p tessera-desktop`).
 // A benchmark's setup may unwrap: a panic there is a broken benchmark.
@@ -41,11 +41,7 @@ fn frame_with_qr(text: &str) -> Frame {
         let v = p.0[0];
         img.put_pixel(1200 + px, 300 + py, image::Rgba([v, v, v, 255]));
     }
-    Frame {
-        width: 1920,
-        height: 1080,
-        rgba: img.into_raw(),
-    }
+    Frame::from_rgba(1920, 1080, img.into_raw()).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
