@@ -121,13 +121,17 @@ async fn the_cli_simulator_enrolls_approves_watches_and_denies() {
     // A wrong number denies.
     let p = push(&s, "dana").await;
     let tx = p["transaction_id"].as_str().unwrap().to_owned();
-    // Numbers are 10–99: the neighbour that stays in range (99 + 1 would wrap to 0, which the
-    // CLI refuses before asking the server — the push then stayed pending).
+    // Numbers are 10–99: a wrong one that stays in range.
     let n = p["number"].as_u64().unwrap();
     let wrong = if n == 99 { 98 } else { n + 1 }.to_string();
-    cli.run(&["device", "approve", &tx, "--number", &wrong]);
+    let o = cli.run(&["device", "approve", &tx, "--number", &wrong]);
     let st = outcome(&s, &tx).await;
-    assert_eq!(st["state"], "denied", "{st}");
+    assert_eq!(
+        st["state"],
+        "denied",
+        "{st}; the CLI said: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     // `device watch --deny` answers the next push as it arrives.
     let watch = cli

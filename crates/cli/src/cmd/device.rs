@@ -92,7 +92,8 @@ pub enum Command {
     },
     /// Approve a pending challenge by transaction id.
     Approve {
-        /// The transaction id.
+        /// The transaction id (base64url: it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         tx: String,
         /// The number shown on the sign-in screen.
         #[arg(long)]
@@ -102,7 +103,8 @@ pub enum Command {
     },
     /// Deny a pending challenge by transaction id.
     Deny {
-        /// The transaction id.
+        /// The transaction id (base64url: it may start with `-`).
+        #[arg(allow_hyphen_values = true)]
         tx: String,
         /// Report it as "this wasn't me" (pauses pushes and is audited).
         #[arg(long)]

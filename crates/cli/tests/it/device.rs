@@ -53,3 +53,22 @@ fn approving_needs_a_number_and_a_known_device() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_transaction_id_starting_with_a_dash_is_an_id_not_a_flag() {
+    // Transaction ids are base64url: one in 32 starts with `-`.
+    let env = Env::new();
+    env.run(&["add", "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP"])
+        .success();
+    for args in [
+        &["device", "approve", "-mSstWeoOK9dn7jD", "--number", "12"][..],
+        &["device", "deny", "-mSstWeoOK9dn7jD"][..],
+    ] {
+        let run = env.run(args).failure();
+        assert!(
+            run.stderr().contains("not enrolled with any server"),
+            "the id reached the command: {}",
+            run.stderr()
+        );
+    }
+}
