@@ -103,11 +103,34 @@ impl Server {
         )
     }
 
+    /// A QR-login session as the sign-in page starts it (no cookie kept: the test only
+    /// checks the device side).
+    fn qr_session(&self) -> Value {
+        self.rt.block_on(async {
+            let resp = self
+                .http
+                .post(format!("{}/qr-login/sessions", self.url))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 201);
+            resp.json().await.unwrap()
+        })
+    }
+
     fn push_state(&self, tx: &str) -> Value {
         let (st, v) = self.call(reqwest::Method::GET, &format!("/api/v1/push/{tx}"), None);
         assert_eq!(st, 200, "{v}");
         v
     }
+}
+
+/// Answers a push through the app's IPC.
+fn answer(app: &App, tx: &str, decision: &str, number: Option<u32>) -> Result<Value, Value> {
+    app.call(
+        "answer_push",
+        json!({"transaction_id": tx, "decision": decision, "number": number}),
+    )
 }
 
 /// Waits for the app to receive the push over its event stream.
@@ -216,23 +239,14 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
     let (tx2, number2) = server.push("alice");
     wait_for_push(&app, &tx2);
     let wrong = if number2 == 10 { 11 } else { 10 };
-    let outcome = app.call(
-        "answer_push",
-        json!({"transaction_id": tx2, "decision": "approve", "number": wrong}),
-    );
+    let outcome = answer(&app, &tx2, "approve", Some(wrong));
     assert_ne!(outcome, Ok(json!("approved")));
     assert_eq!(server.push_state(&tx2)["state"], "denied");
 
     // Deny.
     let (tx3, _) = server.push("alice");
     wait_for_push(&app, &tx3);
-    assert_eq!(
-        app.ok(
-            "answer_push",
-            json!({"transaction_id": tx3, "decision": "deny", "number": null})
-        ),
-        "denied"
-    );
+    assert_eq!(answer(&app, &tx3, "deny", None).unwrap(), "denied");
     assert_eq!(server.push_state(&tx3)["state"], "denied");
 
     let history = app.ok("push_history", json!({}));
@@ -251,24 +265,12 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
     let (tx4, number4) = server.push("alice");
     wait_for_push(&app, &tx4);
     assert_eq!(
-        app.ok(
-            "answer_push",
-            json!({"transaction_id": tx4, "decision": "approve", "number": number4})
-        ),
+        answer(&app, &tx4, "approve", Some(number4)).unwrap(),
         "approved"
     );
 
     // QR login: the sign-in page's session, approved from the app.
-    let (st, session) = server.rt.block_on(async {
-        let resp = server
-            .http
-            .post(format!("{}/qr-login/sessions", server.url))
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-    });
-    assert_eq!(st, 201, "{session}");
+    let session = server.qr_session();
     let qr_link = session["link"].as_str().unwrap();
     let png = super::harness::qrencode(app.dir.path(), "qr-login.png", qr_link);
     let scan = app.ok("scan_image_file", json!({"path": png}));
@@ -317,15 +319,7 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
 fn a_qr_login_from_a_server_never_enrolled_with_is_refused() {
     let server = Server::start();
     let app = App::unlocked();
-    let (_, session) = server.rt.block_on(async {
-        let resp = server
-            .http
-            .post(format!("{}/qr-login/sessions", server.url))
-            .send()
-            .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
-    });
+    let session = server.qr_session();
     let link = session["link"].as_str().unwrap();
     let png = super::harness::qrencode(app.dir.path(), "q.png", link);
     let scan = app.ok("scan_image_file", json!({"path": png}));
