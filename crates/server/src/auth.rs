@@ -22,6 +22,10 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:logs",
     "verify:otp",
     "manage:tokens",
+    // The device factor: start pushes and read their outcome (a relying party).
+    "push:create",
+    // The device factor: enrollment offers, users' devices, the device audit.
+    "devices:manage",
 ];
 
 /// Scopes a user's access token may carry (A0-1).

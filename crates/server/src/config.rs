@@ -124,6 +124,10 @@ pub struct StorageConfig {
 pub struct HttpConfig {
     /// Largest request body accepted, bytes (1 KiB – 1 MiB).
     pub body_limit_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, as addresses or CIDR ranges
+    /// (`["127.0.0.1", "10.0.0.0/8"]`). Empty (the default): the header is ignored and the
+    /// requester is the socket peer, since any client can write the header.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Config {
@@ -199,10 +203,47 @@ impl Default for StorageConfig {
     }
 }
 
+impl StorageConfig {
+    /// The SQLite `synchronous` value for every connection the server opens (its own tables
+    /// and the device factor's): one durability setting for everything it writes.
+    pub fn synchronous_pragma(&self) -> &'static str {
+        if self.synchronous == "normal" {
+            "NORMAL"
+        } else {
+            "FULL"
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The trusted proxies parsed; the error names the entry that is neither an address nor a
+    /// CIDR range.
+    pub fn trusted_proxies(&self) -> Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                let t = entry.trim();
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        let shown: String =
+                            t.chars().filter(|c| !c.is_control()).take(60).collect();
+                        bad(
+                            &format!("http.trusted_proxies[{i}]"),
+                            format!("`{shown}` is neither an IP address nor a CIDR range"),
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             body_limit_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -303,6 +344,8 @@ impl Config {
         if !(1024..=1024 * 1024).contains(&self.http.body_limit_bytes) {
             return Err(bad("http.body_limit_bytes", "must be 1024–1048576"));
         }
+        self.http.trusted_proxies()?;
+        self.device.validate()?;
         Ok(())
     }
 

@@ -51,6 +51,10 @@ pub enum Error {
     /// A storage failure (details logged, never sent).
     #[error("storage error")]
     Storage(String),
+    /// The server cannot start on its database: the file and the cause (start-up only, never
+    /// sent to a client).
+    #[error("cannot open the database {0}")]
+    Open(String),
     /// A cryptographic failure: sealing, opening or random generation (opaque on purpose).
     #[error("cryptographic failure")]
     Crypto,
@@ -101,9 +105,11 @@ impl Error {
             Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Error::AuthorizationPending => (StatusCode::BAD_REQUEST, "authorization_pending"),
-            Error::Config(_) | Error::Storage(_) | Error::Crypto | Error::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "server_error")
-            }
+            Error::Config(_)
+            | Error::Storage(_)
+            | Error::Open(_)
+            | Error::Crypto
+            | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
 }
@@ -116,7 +122,7 @@ impl IntoResponse for Error {
                 "Multifactor authentication required".to_owned(),
                 Some(token),
             ),
-            Error::Storage(detail) | Error::Internal(detail) => {
+            Error::Storage(detail) | Error::Open(detail) | Error::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 ("internal server error".to_owned(), None)
             }

@@ -255,3 +255,62 @@ pub fn expect_accepted(outcome: VerifyOutcome, what: &'static str) -> Result<Ver
         VerifyOutcome::Locked => Err(Error::TooManyAttempts),
     }
 }
+
+/// The primary factor: checks `username` and `password` through the one lockout path every
+/// password check uses (the password grant, the sign-in pages): an attempt is reserved before
+/// the Argon2id check (refused while delayed or locked, with the same answer as a wrong
+/// password), a success clears the counter, a failure is audited. Unknown users cost the same
+/// work and get the same `None`, so the answer never tells whether a user exists.
+pub async fn check_password(
+    state: &AppState,
+    username: &str,
+    password: zeroize::Zeroizing<String>,
+) -> Result<Option<User>> {
+    let found = {
+        let u = username.to_owned();
+        state.db(move |s| s.find_user_by_username(&u)).await?
+    };
+    let dummy = state.dummy_hash().to_owned();
+    let now = state.now();
+    let Some((user, hash)) = found else {
+        // Mirror a known user's work: one store write (their attempt reservation), one Argon2id
+        // check, then the same answer.
+        state
+            .db(move |s| s.audit(None, "password_fail", None, "unknown user", now))
+            .await?;
+        argon2_check(password, dummy).await?;
+        return Ok(None);
+    };
+    let policy = state.config().lockout.clone();
+    let uid = user.user_id.clone();
+    let admitted = state
+        .db(move |s| s.reserve_attempt(&uid, crate::model::Factor::Password, policy, now))
+        .await?;
+    let ok = argon2_check(password, hash.clone().unwrap_or(dummy)).await? && hash.is_some();
+    if !admitted || !ok {
+        if admitted {
+            // Not awaited, so a wrong password costs the same time as an unknown user.
+            let (st, uid) = (state.clone(), user.user_id.clone());
+            tokio::spawn(async move {
+                let res = st
+                    .db(move |s| s.audit(Some(&uid), "password_fail", None, "", now))
+                    .await;
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "audit write failed");
+                }
+            });
+        }
+        return Ok(None);
+    }
+    let uid = user.user_id.clone();
+    state
+        .db(move |s| s.reset_failures(&uid, crate::model::Factor::Password))
+        .await?;
+    Ok(Some(user))
+}
+
+async fn argon2_check(password: zeroize::Zeroizing<String>, hash: String) -> Result<bool> {
+    tokio::task::spawn_blocking(move || crate::password::verify(&password, &hash))
+        .await
+        .map_err(|e| Error::Internal(format!("blocking task: {e}")))
+}

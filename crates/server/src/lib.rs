@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod crypto;
 pub mod device;
@@ -236,7 +237,7 @@ pub fn resolve_paths(config: &Config) -> Result<(PathBuf, PathBuf)> {
 /// admin token and returns its secret (shown once, never stored in clear).
 pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<String>)> {
     let (db, key_path) = resolve_paths(&config)?;
-    let store = SqliteStore::open(&db, &config.storage)?;
+    let store = SqliteStore::open(&db, &config.storage).map_err(|e| at_start(&db, e))?;
     let key = MasterKey::load_or_create(&key_path)?;
     let now = clock.now_unix();
     let first = if store.set_meta_if_absent("first_admin_token", &now.to_string())? {
@@ -257,8 +258,19 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
     let device_config = config.device.clone();
     let state = AppState::new(Arc::new(store), config, key, Arc::clone(&clock))?;
     let state = device::server_directory::install(state, device_config, &db, clock)
-        .map_err(|e| Error::Config(format!("device factor: {e}")))?;
+        .map_err(|e| at_start(&db, e.into()))?;
     Ok((state, first))
+}
+
+/// A failure while opening the database keeps its cause: at start it is the operator who reads
+/// it (a request's storage error, by contrast, is logged and answered opaquely).
+fn at_start(db: &std::path::Path, e: Error) -> Error {
+    match e {
+        Error::Storage(detail) | Error::Internal(detail) => {
+            Error::Open(format!("{}: {detail}", db.display()))
+        }
+        other => other,
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` completes.

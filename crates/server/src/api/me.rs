@@ -79,8 +79,8 @@ pub async fn bind(
 ) -> Result<(StatusCode, Json<AssociateResponse>)> {
     let id = me(&caller)?;
     caller.require("enroll")?;
+    body.check()?;
     require_step_up(&state, &caller, "add authenticators").await?;
-    let EnrollBody { .. } = body;
     let user = factors::user(&state, &id).await?;
     Ok((
         StatusCode::CREATED,

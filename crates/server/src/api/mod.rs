@@ -25,6 +25,10 @@ use crate::AppState;
 /// Every route, with the body limit and JSON 404/405 answers.
 pub fn router(state: AppState) -> Router {
     let limit = state.config().http.body_limit_bytes;
+    // Validated with the configuration; an invalid list here trusts no proxy.
+    let proxies = crate::client_ip::TrustedProxies::new(
+        state.config().http.trusted_proxies().unwrap_or_default(),
+    );
     Router::new()
         .route("/openapi.json", get(openapi::serve))
         .route("/oauth/token", post(oauth::token))
@@ -80,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::Extension(proxies))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

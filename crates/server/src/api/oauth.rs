@@ -14,9 +14,9 @@ use zeroize::Zeroizing;
 use crate::auth::{issue_token, AMR_MFA, AMR_PWD, MFA_TOKEN_SCOPES, USER_SCOPES};
 use crate::crypto::sha256;
 use crate::error::{Error, Result};
-use crate::model::{Factor, TokenKind, TokenRecord, VerifyOutcome};
+use crate::model::{TokenKind, TokenRecord, VerifyOutcome};
 use crate::store::OnSuccess;
-use crate::{factors, password, AppState};
+use crate::{factors, AppState};
 
 /// The password grant.
 pub const GRANT_PASSWORD: &str = "password";
@@ -147,47 +147,10 @@ pub async fn token(
 async fn password_grant(state: &AppState, req: TokenRequest) -> Result<Json<TokenResponse>> {
     let username = required(&req.username, "username")?.clone();
     let pw = required(&req.password, "password")?.clone();
-    let found = {
-        let u = username.clone();
-        state.db(move |s| s.find_user_by_username(&u)).await?
+    let Some(user) = factors::check_password(state, &username, pw).await? else {
+        return Err(Error::InvalidGrant(WRONG_CREDENTIALS));
     };
-    let dummy = state.dummy_hash().to_owned();
     let now = state.now();
-    let Some((user, hash)) = found else {
-        // Mirror a known user's work: one store write (their attempt reservation), one Argon2id
-        // check, then the same answer.
-        state
-            .db(move |s| s.audit(None, "password_fail", None, "unknown user", now))
-            .await?;
-        check_password(pw, dummy).await?;
-        return Err(Error::InvalidGrant(WRONG_CREDENTIALS));
-    };
-    let policy = state.config().lockout.clone();
-    let uid = user.user_id.clone();
-    let admitted = state
-        .db(move |s| s.reserve_attempt(&uid, Factor::Password, policy, now))
-        .await?;
-    let ok = check_password(pw, hash.clone().unwrap_or(dummy)).await? && hash.is_some();
-    if !admitted || !ok {
-        if admitted {
-            // Not awaited, so a wrong password costs the same time as an unknown user.
-            let (st, uid) = (state.clone(), user.user_id.clone());
-            tokio::spawn(async move {
-                let res = st
-                    .db(move |s| s.audit(Some(&uid), "password_fail", None, "", now))
-                    .await;
-                if let Err(e) = res {
-                    tracing::warn!(error = %e, "audit write failed");
-                }
-            });
-        }
-        return Err(Error::InvalidGrant(WRONG_CREDENTIALS));
-    }
-    let uid = user.user_id.clone();
-    state
-        .db(move |s| s.reset_failures(&uid, Factor::Password))
-        .await?;
-
     let uid = user.user_id.clone();
     let org_required = state.db(move |s| s.org_requires_mfa(&uid)).await?;
     let mfa_applies = state.config().mfa.required
@@ -226,12 +189,6 @@ async fn password_grant(state: &AppState, req: TokenRequest) -> Result<Json<Toke
         scope: scopes.join(" "),
         recovery_code: None,
     }))
-}
-
-async fn check_password(pw: Zeroizing<String>, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || password::verify(&pw, &hash))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))
 }
 
 /// Resolves a live `mfa_token` and its user.

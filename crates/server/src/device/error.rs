@@ -90,3 +90,21 @@ impl IntoResponse for DeviceError {
         (status, Json(body)).into_response()
     }
 }
+
+/// The server's view of a device-factor failure: a setting keeps its name under `device.`,
+/// storage and internal failures keep their detail (logged, never sent).
+impl From<DeviceError> for crate::Error {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::Config(m) => crate::Error::Config(
+                m.strip_prefix('`')
+                    .map_or_else(|| format!("device: {m}"), |rest| format!("`device.{rest}")),
+            ),
+            DeviceError::Storage(d) => crate::Error::Storage(d),
+            DeviceError::Crypto => crate::Error::Crypto,
+            DeviceError::Internal(d) => crate::Error::Internal(d),
+            DeviceError::InvalidRequest(m) => crate::Error::InvalidRequest(m),
+            other => crate::Error::Internal(other.to_string()),
+        }
+    }
+}

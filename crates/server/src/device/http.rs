@@ -28,6 +28,7 @@ use tessera_core::device::wire::{
 };
 use tokio::sync::broadcast;
 
+use crate::client_ip::TrustedProxies;
 use crate::device::error::{DeviceError, Result};
 use crate::device::store::{DeviceRecord, QrState};
 use crate::device::{enrollment, push, qr_login, request_auth, signin, DeviceState};
@@ -76,7 +77,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: DeviceState) -> Router<S>
 /// Who is asking, as far as the request tells: IP and user agent.
 #[derive(Debug, Clone)]
 pub struct Requester {
-    /// Peer address (or the first `X-Forwarded-For` entry).
+    /// The socket peer, or the client a trusted proxy names ([`TrustedProxies`]).
     pub ip: String,
     /// The `User-Agent` header.
     pub user_agent: String,
@@ -89,16 +90,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Requester {
         parts: &mut Parts,
         _state: &S,
     ) -> std::result::Result<Self, Self::Rejection> {
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|v| v.trim().to_owned());
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .map(|c| c.0.ip());
+        let ip = parts
+            .extensions
+            .get::<TrustedProxies>()
+            .cloned()
+            .unwrap_or_default()
+            .client(peer, &parts.headers);
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -108,7 +109,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Requester {
             .take(200)
             .collect();
         Ok(Requester {
-            ip: forwarded.or(peer).unwrap_or_else(|| "unknown".into()),
+            ip: ip.map_or_else(|| "unknown".into(), |ip| ip.to_string()),
             user_agent,
         })
     }

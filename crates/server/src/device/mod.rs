@@ -41,9 +41,9 @@ pub enum NumberPolicy {
     PickOfThree,
 }
 
-/// Settings of the device factor.
+/// Settings of the device factor (`[device]`; an unknown setting is refused, as everywhere).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeviceConfig {
     /// The server's public origin (`https://id.example.com`); part of every signed message.
     pub origin: String,
@@ -61,7 +61,7 @@ pub struct DeviceConfig {
     pub request_window: u64,
     /// Type the number, or pick it from three.
     pub number_policy: NumberPolicy,
-    /// Lifetime of a QR-login session, seconds (default 120).
+    /// Lifetime of a QR-login session, seconds (default 120, at most [`QR_TTL_MAX`]).
     pub qr_ttl: u64,
     /// Length of the login-session index in the QR (default 20).
     pub lsi_length: usize,
@@ -98,6 +98,14 @@ impl Default for DeviceConfig {
         }
     }
 }
+
+/// The longest QR-login session (IBM-9's expiry), seconds: a QR on a screen for longer than ten
+/// minutes is an invitation to QRLJacking, not a convenience.
+pub const QR_TTL_MAX: u64 = 600;
+/// The longest enrollment offer, seconds (a link sent by mail may wait a day).
+pub const OFFER_TTL_MAX: u64 = 86_400;
+/// The widest accepted clock difference of a signed device request, seconds.
+pub const REQUEST_WINDOW_MAX: u64 = 600;
 
 fn bits(len: usize, charset: &str) -> f64 {
     let n = charset.chars().count().max(1);
@@ -145,9 +153,24 @@ impl DeviceConfig {
                 "`push_ttl`: 1 ≤ push_ttl ≤ push_ttl_max ≤ 300 seconds".into(),
             ));
         }
-        if self.offer_ttl == 0 || self.qr_ttl == 0 || self.request_window == 0 {
+        if !(1..=QR_TTL_MAX).contains(&self.qr_ttl) {
+            return Err(DeviceError::Config(format!(
+                "`qr_ttl`: must be 1–{QR_TTL_MAX} seconds"
+            )));
+        }
+        if !(1..=OFFER_TTL_MAX).contains(&self.offer_ttl) {
+            return Err(DeviceError::Config(format!(
+                "`offer_ttl`: must be 1–{OFFER_TTL_MAX} seconds"
+            )));
+        }
+        if !(1..=REQUEST_WINDOW_MAX).contains(&self.request_window) {
+            return Err(DeviceError::Config(format!(
+                "`request_window`: must be 1–{REQUEST_WINDOW_MAX} seconds"
+            )));
+        }
+        if self.push_rate_per_minute == 0 {
             return Err(DeviceError::Config(
-                "`offer_ttl`, `qr_ttl`, `request_window` must be positive".into(),
+                "`push_rate_per_minute`: must be at least 1".into(),
             ));
         }
         if self.algorithms.is_empty() {

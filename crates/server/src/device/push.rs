@@ -272,3 +272,35 @@ pub fn status(state: &DeviceState, transaction_id: &str) -> Result<PushStatus> {
 pub fn owner(state: &DeviceState, transaction_id: &str) -> Result<Option<String>> {
     Ok(state.store().push(transaction_id)?.map(|p| p.user_id))
 }
+
+/// What an approved push is worth to the grant that asks (the `mfa-oob` grant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redemption {
+    /// Approved, and now used by this caller: nobody can use it again.
+    Accepted,
+    /// The user has not decided yet.
+    Pending,
+    /// Denied, expired, another user's, or used already.
+    Rejected,
+}
+
+/// Uses the approval of `transaction_id` for `user_id`, once (compare-and-swap in the store).
+pub fn redeem(state: &DeviceState, transaction_id: &str, user_id: &str) -> Result<Redemption> {
+    if owner(state, transaction_id)?.as_deref() != Some(user_id) {
+        return Ok(Redemption::Rejected);
+    }
+    Ok(match status(state, transaction_id)?.state {
+        PushState::Pending => Redemption::Pending,
+        PushState::Approved => {
+            if state
+                .store()
+                .consume_push(transaction_id, user_id, state.now())?
+            {
+                Redemption::Accepted
+            } else {
+                Redemption::Rejected
+            }
+        }
+        PushState::Denied | PushState::Expired => Redemption::Rejected,
+    })
+}

@@ -7,7 +7,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tessera_core::device::wire::PushState;
 use tessera_core::Clock;
 
 use crate::device::error::{DeviceError, Result};
@@ -81,18 +80,14 @@ impl Directory for ServerDirectory {
     }
 
     fn check_password(&self, username: &str, password: &str, _now: u64) -> Result<Option<String>> {
-        let found = self
-            .app
-            .store()
-            .find_user_by_username(username)
-            .map_err(server_err)?;
-        // Unknown users are checked against a dummy hash so they take as long as known ones.
-        let (user, hash) = match found {
-            Some((u, Some(h))) => (Some(u), h),
-            _ => (None, self.app.dummy_hash().to_owned()),
-        };
-        let ok = crate::password::verify(password, &hash);
-        Ok(user.filter(|_| ok).map(|u| u.user_id))
+        // The password grant's own check: failure counting, delays and lockout included.
+        let password = zeroize::Zeroizing::new(password.to_owned());
+        Ok(self
+            .block_on(crate::factors::check_password(
+                &self.app, username, password,
+            ))?
+            .map_err(server_err)?
+            .map(|u| u.user_id))
     }
 
     fn check_code(&self, user_id: &str, code: &str, _now: u64) -> Result<bool> {
@@ -238,23 +233,18 @@ impl OobVerifier for DeviceState {
         _binding_code: Option<&str>,
         _now: u64,
     ) -> crate::Result<VerifyOutcome> {
-        let owner =
-            push::owner(self, oob_code).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        if owner.as_deref() != Some(user_id) {
-            return Ok(VerifyOutcome::Rejected);
-        }
-        let status =
-            push::status(self, oob_code).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        Ok(match status.state {
+        let redeemed = push::redeem(self, oob_code, user_id)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        Ok(match redeemed {
             // The number was matched on the device; the binding code is not needed again.
-            PushState::Approved => VerifyOutcome::Accepted {
+            push::Redemption::Accepted => VerifyOutcome::Accepted {
                 authenticator_id: format!("push|{oob_code}"),
                 confirmed: false,
                 new_recovery_codes: None,
             },
             // Auth0's answer while the user has not decided: the client polls again.
-            PushState::Pending => return Err(crate::Error::AuthorizationPending),
-            PushState::Denied | PushState::Expired => VerifyOutcome::Rejected,
+            push::Redemption::Pending => return Err(crate::Error::AuthorizationPending),
+            push::Redemption::Rejected => VerifyOutcome::Rejected,
         })
     }
 }
@@ -288,9 +278,76 @@ pub fn install(
     db: &Path,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState> {
-    let store = SqliteDeviceStore::open(db)?;
+    let store = SqliteDeviceStore::open_with(db, app.config().storage.synchronous_pragma())?;
     let directory = Arc::new(ServerDirectory::new(app.clone()));
     let sealer = MasterKeySealer(app.clone());
     let device = DeviceState::new_sealed(config, Arc::new(store), directory, clock, &sealer)?;
     Ok(app.with_oob(Arc::new(device.clone())).with_device(device))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tessera_core::device::wire::PushState;
+    use tessera_core::FixedClock;
+
+    use super::*;
+    use crate::device::store::{PushDecision, PushRecord};
+    use crate::device::{DeviceConfig, DeviceStore, MemoryDirectory};
+
+    #[test]
+    fn an_approved_push_completes_the_oob_grant_once() {
+        let store = Arc::new(SqliteDeviceStore::in_memory().unwrap());
+        let device = DeviceState::new(
+            DeviceConfig::default(),
+            store.clone(),
+            Arc::new(MemoryDirectory::new()),
+            Arc::new(FixedClock(1_000)),
+        )
+        .unwrap();
+        store
+            .insert_push(&PushRecord {
+                transaction_id: "tx1".into(),
+                user_id: "usr_a".into(),
+                nonce: "n".into(),
+                number: 42,
+                number_choices: vec![],
+                context: Default::default(),
+                created_at: 1_000,
+                expires_at: 1_100,
+                state: PushState::Pending,
+                device_id: None,
+                reason: None,
+            })
+            .unwrap();
+        assert!(matches!(
+            device.verify("usr_a", "tx1", None, 1_000),
+            Err(crate::Error::AuthorizationPending)
+        ));
+        assert!(store
+            .decide_push(&PushDecision {
+                transaction_id: "tx1",
+                state: PushState::Approved,
+                device_id: Some("dev"),
+                reason: "approved",
+                pause_until: None,
+                now: 1_000,
+            })
+            .unwrap());
+        assert_eq!(
+            device.verify("usr_b", "tx1", None, 1_000).unwrap(),
+            VerifyOutcome::Rejected,
+            "another user's transaction"
+        );
+        assert!(matches!(
+            device.verify("usr_a", "tx1", None, 1_000).unwrap(),
+            VerifyOutcome::Accepted { .. }
+        ));
+        assert_eq!(
+            device.verify("usr_a", "tx1", None, 1_000).unwrap(),
+            VerifyOutcome::Rejected,
+            "a second mfa_token cannot reuse the approval"
+        );
+    }
 }

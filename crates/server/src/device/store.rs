@@ -236,6 +236,12 @@ pub trait DeviceStore: Send + Sync + 'static {
     /// Moves a pending push to its final state (compare-and-swap), pauses the user if asked and
     /// audits, in one transaction; `false` when it was no longer pending.
     fn decide_push(&self, decision: &PushDecision<'_>) -> Result<bool>;
+    /// The durability setting in force, as SQLite numbers it (1 NORMAL, 2 FULL).
+    fn synchronous(&self) -> Result<i64>;
+    /// Marks an approved push of `user_id` as used by the grant that completes its sign-in:
+    /// `true` once, `false` for a push that is not approved, not the user's or used already.
+    /// Audited.
+    fn consume_push(&self, transaction_id: &str, user_id: &str, now: u64) -> Result<bool>;
     /// Until when the user's pushes are paused (None: not paused).
     fn paused_until(&self, user_id: &str, now: u64) -> Result<Option<u64>>;
 
@@ -270,7 +276,8 @@ pub trait DeviceStore: Send + Sync + 'static {
 }
 
 /// The schema, one entry per version; never edit an entry, append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE device_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE device_enroll_offers (
     id TEXT PRIMARY KEY,
@@ -336,7 +343,10 @@ CREATE TABLE device_audit (
     at INTEGER NOT NULL
 );
 CREATE INDEX device_audit_user ON device_audit(user_id, id);
-"#];
+"#,
+    // An approval completes one sign-in: the grant that uses it stamps it.
+    "ALTER TABLE device_push ADD COLUMN consumed_at INTEGER;",
+];
 
 /// [`DeviceStore`] over one SQLite connection (WAL, so readers of the same file are not
 /// blocked by it).
@@ -474,21 +484,28 @@ fn audit_in(
 }
 
 impl SqliteDeviceStore {
-    /// Opens (creating if needed) the database file and migrates the `device_` tables.
+    /// Opens (creating if needed) the database file and migrates the `device_` tables, fully
+    /// durable (`synchronous=FULL`: every commit is on disk before it is acknowledged).
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, "FULL")
+    }
+
+    /// [`Self::open`] with the server's durability setting
+    /// ([`crate::config::StorageConfig::synchronous_pragma`]: `FULL` or `NORMAL`).
+    pub fn open_with(path: &Path, synchronous: &'static str) -> Result<Self> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        Self::init(conn)
+        Self::init(conn, synchronous)
     }
 
     /// An in-memory store (unit tests).
     pub fn in_memory() -> Result<Self> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, "FULL")
     }
 
-    fn init(mut conn: Connection) -> Result<Self> {
+    fn init(mut conn: Connection, synchronous: &'static str) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "synchronous", synchronous)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS device_migrations (version INTEGER PRIMARY KEY)",
         )?;
@@ -824,6 +841,34 @@ impl DeviceStore for SqliteDeviceStore {
         })
     }
 
+    fn synchronous(&self) -> Result<i64> {
+        self.with(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+    }
+
+    fn consume_push(&self, transaction_id: &str, user_id: &str, now: u64) -> Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE device_push SET consumed_at = ?1 WHERE transaction_id = ?2 \
+                 AND user_id = ?3 AND state = 'approved' AND consumed_at IS NULL",
+                params![i(now), transaction_id, user_id],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            audit_in(
+                &tx,
+                Some(user_id),
+                "push.consumed",
+                None,
+                &format!("transaction {transaction_id}"),
+                now,
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
     fn paused_until(&self, user_id: &str, now: u64) -> Result<Option<u64>> {
         self.with(|c| {
             let until: Option<i64> = c
@@ -1037,6 +1082,38 @@ mod tests {
             device_id: None,
             reason: None,
         }
+    }
+
+    #[test]
+    fn an_approval_is_consumed_once_and_only_by_its_user() {
+        let s = SqliteDeviceStore::in_memory().unwrap();
+        s.insert_push(&push("t1", "u1", 100)).unwrap();
+        assert!(
+            !s.consume_push("t1", "u1", 101).unwrap(),
+            "pending: nothing to use"
+        );
+        let approve = PushDecision {
+            transaction_id: "t1",
+            state: PushState::Approved,
+            device_id: Some("dev"),
+            reason: "approved",
+            pause_until: None,
+            now: 102,
+        };
+        assert!(s.decide_push(&approve).unwrap());
+        assert!(
+            !s.consume_push("t1", "u2", 103).unwrap(),
+            "another user's approval"
+        );
+        assert!(s.consume_push("t1", "u1", 103).unwrap());
+        assert!(!s.consume_push("t1", "u1", 104).unwrap(), "used once");
+        let kinds: Vec<String> = s
+            .audit_log(Some("u1"), 10)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.kind)
+            .collect();
+        assert!(kinds.iter().any(|k| k == "push.consumed"), "{kinds:?}");
     }
 
     #[test]

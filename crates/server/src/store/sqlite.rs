@@ -95,14 +95,9 @@ const TUNING: &str = "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;";
 /// valid across transactions (readers drop theirs whenever the WAL changed).
 const WRITER_CACHE: &str = "PRAGMA cache_size=-32768;";
 
-fn open_conn(path: &Path, synchronous: &str) -> Result<Connection> {
+fn open_conn(path: &Path, sync: &str) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    let sync = if synchronous == "normal" {
-        "NORMAL"
-    } else {
-        "FULL"
-    };
     conn.execute_batch(&format!(
         "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; {TUNING}"
     ))?;
@@ -118,7 +113,7 @@ impl SqliteStore {
                     .map_err(|e| Error::Config(format!("`database`: {}: {e}", dir.display())))?;
             }
         }
-        let mut conn = open_conn(path, &cfg.synchronous)?;
+        let mut conn = open_conn(path, cfg.synchronous_pragma())?;
         conn.execute_batch(WRITER_CACHE)?;
         restrict_mode(path);
         migrate(&mut conn)?;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod binary;
+mod hardening;
 mod lockout;
 mod mfa;
 mod openapi;

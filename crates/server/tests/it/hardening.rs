@@ -1,0 +1,223 @@
+//! Defects found by trying the server from outside (issue 10), each pinned by a test that
+//! failed before its fix.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use super::{config_in, error_code, Server, TestClock, T0};
+
+/// `/signin/api/password` as a browser calls it.
+async fn signin_password(s: &Server, username: &str, password: &str) -> StatusCode {
+    s.call(
+        Method::POST,
+        "/signin/api/password",
+        None,
+        Some(json!({"username": username, "password": password})),
+    )
+    .await
+    .status()
+}
+
+#[tokio::test]
+async fn the_sign_in_page_counts_password_failures_with_the_token_endpoint() {
+    // Default policy: 3 free failures, then a 2 s delay that doubles.
+    let s = Server::start().await;
+    let id = s.create_user("pia", Some("correct horse battery")).await;
+    for _ in 0..3 {
+        assert_eq!(
+            signin_password(&s, "pia", "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Inside the delay, the right password is refused on the page and on /oauth/token alike.
+    assert_eq!(
+        signin_password(&s, "pia", "correct horse battery").await,
+        StatusCode::UNAUTHORIZED,
+        "the page must apply the delay its failures earned"
+    );
+    let (st, _) = s.password_grant("pia", "correct horse battery").await;
+    assert_eq!(
+        st,
+        StatusCode::FORBIDDEN,
+        "the page's failures count for the password grant"
+    );
+    assert_eq!(
+        s.events(&id, "password_fail").await.len(),
+        3,
+        "each failure on the page is audited (the refused attempt in the delay is not a check)"
+    );
+    // After the delay the right password works on the page and clears the counter.
+    s.clock.advance(2);
+    assert_eq!(
+        signin_password(&s, "pia", "correct horse battery").await,
+        StatusCode::OK
+    );
+    let (st, v) = s.password_grant("pia", "correct horse battery").await;
+    assert_eq!(
+        st,
+        StatusCode::OK,
+        "counter cleared by the page's success: {v}"
+    );
+}
+
+#[tokio::test]
+async fn an_unsupported_authenticator_type_is_refused_by_name() {
+    let s = Server::start().await;
+    let id = s.create_user("quin", Some("correct horse battery")).await;
+    let (_, tok) = s.password_grant("quin", "correct horse battery").await;
+    let access = tok["access_token"].as_str().unwrap().to_owned();
+    for kind in ["passkey", "sms", ""] {
+        let (st, v) = s
+            .json(
+                Method::POST,
+                "/api/v2/me/authenticators",
+                Some(&access),
+                Some(json!({"type": kind})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{kind}: {v}");
+        assert_eq!(error_code(&v), "invalid_request");
+        let d = v["error_description"].as_str().unwrap();
+        assert!(
+            d.contains("`type`") && d.contains(&format!("`{kind}`")),
+            "{d}"
+        );
+        let (st, v) = s
+            .admin_json(
+                Method::POST,
+                &format!("/api/v2/users/{id}/authentication-methods"),
+                Some(json!({"type": kind})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{kind}: {v}");
+    }
+    let (_, list) = s
+        .json(
+            Method::GET,
+            "/api/v2/me/authenticators",
+            Some(&access),
+            None,
+        )
+        .await;
+    assert_eq!(list, json!([]), "nothing was created");
+}
+
+/// Starts a server, keeping its state (the test reads the device store).
+async fn start_keeping_state(
+    tweak: impl FnOnce(&mut tessera_server::Config),
+) -> (Server, tessera_server::AppState, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = config_in(tmp.path());
+    tweak(&mut config);
+    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let (state, first) = tessera_server::open(config, clock.clone()).unwrap();
+    let s = Server::serve(state.clone(), clock, first.unwrap(), tmp.path().to_owned()).await;
+    (s, state, tmp)
+}
+
+async fn qr_ip(s: &Server, state: &tessera_server::AppState, xff: &str) -> String {
+    let r = s
+        .client
+        .post(format!("{}/qr-login/sessions", s.url))
+        .header("x-forwarded-for", xff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v: Value = r.json().await.unwrap();
+    let lsi = v["lsi"].as_str().unwrap().to_owned();
+    let session = state.device().unwrap().store().qr(&lsi).unwrap().unwrap();
+    session.context.ip
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
+    let (s, state, _tmp) = start_keeping_state(|_| {}).await;
+    assert_eq!(
+        qr_ip(&s, &state, "203.0.113.9").await,
+        "127.0.0.1",
+        "any client can write the header: without trusted proxies the peer is the requester"
+    );
+    let (s, state, _tmp) =
+        start_keeping_state(|c| c.http.trusted_proxies = vec!["127.0.0.0/8".into()]).await;
+    assert_eq!(
+        qr_ip(&s, &state, "198.51.100.1, 203.0.113.9").await,
+        "203.0.113.9",
+        "behind a trusted proxy, the hop it reports is the requester"
+    );
+}
+
+#[test]
+fn a_trusted_proxy_that_is_no_address_is_refused_by_name() {
+    let e = tessera_server::Config::load(
+        Some("[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"proxy.local\"]\n"),
+        Vec::new(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("http.trusted_proxies[1]") && e.contains("proxy.local"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn device_tables_follow_storage_synchronous() {
+    for (setting, pragma) in [("full", 2), ("normal", 1)] {
+        let (_s, state, _tmp) =
+            start_keeping_state(|c| c.storage.synchronous = setting.into()).await;
+        assert_eq!(
+            state.device().unwrap().store().synchronous().unwrap(),
+            pragma,
+            "storage.synchronous = {setting} applies to the device tables too"
+        );
+    }
+}
+
+#[test]
+fn unknown_and_out_of_range_device_settings_stop_the_server() {
+    let e = tessera_server::Config::load(Some("[device]\nqr_tll = 60\n"), Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("qr_tll"),
+        "an unknown [device] setting is named: {e}"
+    );
+    let e = tessera_server::Config::load(Some("[device]\nqr_ttl = 86400\n"), Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`device.qr_ttl`") && e.contains("600"), "{e}");
+    let e = tessera_server::Config::load(Some("[device]\nlsi_length = 4\n"), Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`device.lsi_length`"),
+        "IBM-9 settings are checked: {e}"
+    );
+    assert!(
+        tessera_server::Config::load(Some("[device]\nqr_ttl = 600\n"), Vec::new()).is_ok(),
+        "the cap itself is allowed"
+    );
+}
+
+#[test]
+fn a_storage_failure_at_start_keeps_its_cause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config_in(tmp.path());
+    // Another program left a table where the device factor's migration creates its own.
+    let db = config.database.clone().unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE TABLE device_meta (something_else TEXT);")
+        .unwrap();
+    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let e = tessera_server::open(config, clock).unwrap_err().to_string();
+    assert!(
+        e.contains("device_meta") && e.contains(&db.display().to_string()),
+        "the operator learns which file and what is wrong: {e}"
+    );
+    assert!(!e.contains("invalid configuration"), "{e}");
+}
