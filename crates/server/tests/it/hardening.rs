@@ -221,3 +221,39 @@ fn a_storage_failure_at_start_keeps_its_cause() {
     );
     assert!(!e.contains("invalid configuration"), "{e}");
 }
+
+#[test]
+fn every_setting_is_in_the_settings_table_of_docs_server_md() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/server.md"))
+            .unwrap();
+    let value = toml::Value::try_from(tessera_server::Config::default()).unwrap();
+    let mut keys = Vec::new();
+    fn walk(prefix: &str, v: &toml::Value, keys: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, v) in t {
+                let name = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                if v.is_table() {
+                    walk(&name, v, keys);
+                } else {
+                    keys.push(name);
+                }
+            }
+        }
+    }
+    walk("", &value, &mut keys);
+    // `database` and `key_file` default to None, which TOML omits.
+    keys.extend(["database".to_owned(), "key_file".to_owned()]);
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|k| !docs.contains(&format!("| `{k}`")) && !docs.contains(&format!("/ `{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "settings missing from docs/server.md: {missing:?}"
+    );
+}
