@@ -257,3 +257,69 @@ fn every_setting_is_in_the_settings_table_of_docs_server_md() {
         "settings missing from docs/server.md: {missing:?}"
     );
 }
+
+#[test]
+fn the_documented_management_scopes_are_the_issuable_ones() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/server.md"))
+            .unwrap();
+    let (_, rest) = docs.split_once("Management scopes: `").unwrap();
+    let (list, _) = rest.split_once('`').unwrap();
+    let mut documented: Vec<&str> = list.split_whitespace().collect();
+    let mut issuable = tessera_server::auth::MANAGEMENT_SCOPES.to_vec();
+    documented.sort();
+    issuable.sort();
+    assert_eq!(documented, issuable);
+}
+
+/// A token with only `push:create` starts pushes, one with only `devices:manage` manages
+/// devices, and neither reaches the other's routes.
+#[tokio::test]
+async fn the_device_factor_scopes_can_be_issued_and_are_enforced() {
+    let s = Server::start().await;
+    let alice = s.create_user("alice", Some("alice-pw-1")).await;
+    let mut tokens = Vec::new();
+    for scope in ["push:create", "devices:manage"] {
+        let (st, t) = s
+            .admin_json(
+                Method::POST,
+                "/api/v2/tokens",
+                Some(json!({"name": scope, "scopes": [scope]})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{scope}: {t}");
+        tokens.push(t["token"].as_str().unwrap().to_owned());
+    }
+    let (push, devices) = (&tokens[0], &tokens[1]);
+    let devices_path = format!("/api/v1/users/{alice}/devices");
+    let body = json!({"user": alice, "context": {"action": "Sign in"}});
+
+    let r = s
+        .call(Method::GET, &devices_path, Some(devices), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK, "devices:manage lists devices");
+    let r = s.call(Method::GET, &devices_path, Some(push), None).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "push:create cannot list devices"
+    );
+
+    // Alice has no device: the push token gets past the scope check to "no device".
+    let r = s
+        .call(Method::POST, "/api/v1/push", Some(push), Some(body.clone()))
+        .await;
+    let (st, text) = (r.status(), r.text().await.unwrap());
+    assert!(
+        st != StatusCode::UNAUTHORIZED && st != StatusCode::FORBIDDEN,
+        "{st}: {text}"
+    );
+    let r = s
+        .call(Method::POST, "/api/v1/push", Some(devices), Some(body))
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "devices:manage cannot push"
+    );
+}
