@@ -11,7 +11,7 @@ APT_PACKAGES=(
   # toolchain basics and C libraries for -sys crates
   build-essential pkg-config libssl-dev curl ca-certificates
   # independent cross-checks used by the tests
-  oathtool zbar-tools qrencode python3 python3-cryptography libsodium23
+  oathtool zbar-tools qrencode python3 python3-cryptography libsodium23 sqlite3
   # a real Secret Service for the keyring tests
   dbus dbus-x11 gnome-keyring libsecret-tools
   # headless display and screenshots

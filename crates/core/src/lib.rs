@@ -18,6 +18,7 @@ pub mod migration;
 pub mod otp;
 pub mod qr;
 pub mod secret;
+pub mod testing;
 pub mod uri;
 
 pub use account::{Account, OtpType};

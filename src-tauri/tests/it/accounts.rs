@@ -190,8 +190,10 @@ fn edit_move_favourite_sort_and_delete() {
 
 #[test]
 fn copy_writes_the_code_to_the_clipboard_and_records_use() {
-    if std::env::var_os("DISPLAY").is_none() {
-        eprintln!("skipped: the clipboard needs a display (run under scripts/with-session.sh)");
+    if !tessera_core::testing::prerequisite(
+        std::env::var_os("DISPLAY").is_some(),
+        "a display for the clipboard (run the tests under scripts/with-session.sh)",
+    ) {
         return;
     }
     let app = App::unlocked();

@@ -55,8 +55,10 @@ fn first_run_creates_a_passphrase_vault_that_locks_and_unlocks() {
 
 #[test]
 fn keyring_vault_unlocks_without_a_passphrase() {
-    if std::env::var_os("TESSERA_TEST_KEYRING").is_none() {
-        eprintln!("skipped: run under scripts/with-session.sh for the real Secret Service");
+    if !tessera_core::testing::prerequisite(
+        std::env::var_os("TESSERA_TEST_KEYRING").is_some(),
+        "the real Secret Service (run the tests under scripts/with-session.sh)",
+    ) {
         return;
     }
     let app = App::new();

@@ -157,8 +157,10 @@ fn scan_handles_are_forgotten_when_the_vault_locks() {
 fn the_screen_scan_reads_a_qr_code_shown_on_the_display() {
     // Under Xvfb (scripts/with-session.sh) a QR code is put on the root window with
     // ImageMagick's `display`; the scan captures every monitor with xcap.
-    if std::env::var_os("DISPLAY").is_none() || which("display").is_none() {
-        eprintln!("skipped: needs an X display and ImageMagick's display");
+    if !tessera_core::testing::prerequisite(
+        std::env::var_os("DISPLAY").is_some() && which("display").is_some(),
+        "an X display and ImageMagick's `display` (scripts/with-session.sh; apt-get install imagemagick)",
+    ) {
         return;
     }
     let app = App::unlocked();

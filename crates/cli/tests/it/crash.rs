@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::harness::Env;
+use super::harness::{require_tool, Env};
 
 /// A small deterministic PRNG (xorshift64*): reproducible kill times without a dependency.
 struct Rng(u64);
@@ -124,13 +124,17 @@ fn sigkill_during_writes_never_breaks_the_vault_or_loses_a_commit() {
         bulk == 0 || bulk == 300,
         "import must be all or nothing, found {bulk} of 300"
     );
-    let check = Command::new("sqlite3")
+    // SQLite's own integrity check, by the sqlite3 program (not our code).
+    require_tool("sqlite3", "sqlite3");
+    let out = Command::new("sqlite3")
         .arg(env.vault())
         .arg("PRAGMA integrity_check;")
-        .output();
-    if let Ok(out) = check {
-        if out.status.success() {
-            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
-        }
-    }
+        .output()
+        .expect("sqlite3 runs");
+    assert!(
+        out.status.success(),
+        "sqlite3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }

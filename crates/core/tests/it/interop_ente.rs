@@ -147,10 +147,14 @@ fn our_seal_reads_back() {
 }
 
 fn libsodium_available() -> bool {
-    Command::new("python3")
+    let found = Command::new("python3")
         .args(["-c", "import ctypes; ctypes.CDLL('libsodium.so.23')"])
         .status()
-        .is_ok_and(|s| s.success())
+        .is_ok_and(|s| s.success());
+    tessera_core::testing::prerequisite(
+        found,
+        "python3 with libsodium.so.23 (apt-get install python3 libsodium23)",
+    )
 }
 
 fn run_libsodium(args: &[&str], input: &[u8]) -> Vec<u8> {
@@ -171,7 +175,6 @@ fn run_libsodium(args: &[&str], input: &[u8]) -> Vec<u8> {
 #[test]
 fn live_cross_check_with_libsodium() {
     if !libsodium_available() {
-        eprintln!("python3 with libsodium.so.23 not found: live cross-check not run (the fixture test still covers libsodium's output)");
         return;
     }
     let plain = testdata("ente_auth.txt");
@@ -200,7 +203,6 @@ fn base64_encode(b: &[u8]) -> String {
 #[test]
 fn every_length_residue_agrees_with_libsodium() {
     if !libsodium_available() {
-        eprintln!("python3 with libsodium.so.23 not found: length cross-check not run");
         return;
     }
     for len in [0usize, 1, 7, 8, 9, 15, 16, 17, 31, 33, 100] {

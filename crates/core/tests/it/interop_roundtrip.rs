@@ -255,8 +255,10 @@ sys.stdout.write(db.decode())
         .args(["-c", "import cryptography, hashlib; hashlib.scrypt"])
         .status()
         .is_ok_and(|s| s.success());
-    if !available {
-        eprintln!("python3 with cryptography not found: cross-check not run");
+    if !tessera_core::testing::prerequisite(
+        available,
+        "python3 with cryptography (apt-get install python3-cryptography)",
+    ) {
         return;
     }
     let pw = "correct horse";

@@ -1,17 +1,16 @@
 //! The real OS keyring (Secret Service via gnome-keyring under dbus-run-session). These run
 //! when `TESSERA_TEST_KEYRING=1` (scripts/with-session.sh sets it, and CI runs the tests
-//! through that script); elsewhere they say they were skipped.
+//! through that script); elsewhere they say they were skipped, and in CI they fail.
 
 use tessera_vault::{Error, KeySource, Vault};
 
 use super::{account, clock, Tmp};
 
 fn keyring_session() -> bool {
-    let on = std::env::var("TESSERA_TEST_KEYRING").as_deref() == Ok("1");
-    if !on {
-        eprintln!("skipped: run under scripts/with-session.sh for the real keyring");
-    }
-    on
+    tessera_core::testing::prerequisite(
+        std::env::var("TESSERA_TEST_KEYRING").as_deref() == Ok("1"),
+        "the real keyring session (run the tests under scripts/with-session.sh)",
+    )
 }
 
 #[test]
