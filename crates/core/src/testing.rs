@@ -7,6 +7,10 @@
 /// `available` says whether it is there. When it is not: under CI (`CI` set to `true` or `1`,
 /// as CI services and `.ci/run` do) this panics, so the test fails and names what to install;
 /// elsewhere it prints `SKIPPED: …` and returns `false`, and the test returns early.
+#[allow(
+    clippy::panic,
+    reason = "failing the calling test is this helper's job"
+)]
 pub fn prerequisite(available: bool, what: &str) -> bool {
     match decide(available, std::env::var("CI").ok().as_deref()) {
         Decision::Run => true,
