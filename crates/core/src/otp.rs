@@ -27,7 +27,6 @@ pub const MAX_DIGITS: u8 = 12;
 pub const MAX_PERIOD: u32 = 86_400;
 /// Steam Guard code length.
 pub const STEAM_DIGITS: u8 = 5;
-const STEAM_ALPHABET: &[u8; 26] = b"23456789BCDFGHJKMNPQRTVWXY";
 
 /// The HMAC hash function of an OTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -172,6 +171,11 @@ pub fn time_step(unix_secs: u64, period: u32) -> Result<u64> {
 }
 
 /// A TOTP code (RFC 6238) for the given instant.
+///
+/// Codes of 6–8 digits (every authenticator app's range, RFC 4226's "6 to 8") come from the
+/// `totp-rs` crate; 9–12 digits, which it does not serve, from our HOTP over the time step.
+/// Both truncate to 31 bits and reduce modulo 10^digits, so they agree where they overlap (a
+/// test checks that over random parameters). See docs/decisions/0001-totp-rs.md.
 pub fn totp(
     secret: &[u8],
     unix_secs: u64,
@@ -179,44 +183,101 @@ pub fn totp(
     digits: u8,
     algorithm: Algorithm,
 ) -> Result<String> {
-    hotp(secret, time_step(unix_secs, period)?, digits, algorithm)
-}
-
-/// A Steam Guard code: TOTP with SHA-1, a 30 s period and five characters from Steam's
-/// 26-letter alphabet.
-pub fn steam(secret: &[u8], unix_secs: u64, period: u32) -> Result<String> {
-    let mut value = truncated_hmac(secret, time_step(unix_secs, period)?, Algorithm::Sha1);
-    let mut out = String::with_capacity(usize::from(STEAM_DIGITS));
-    for _ in 0..STEAM_DIGITS {
-        let idx = (value % STEAM_ALPHABET.len() as u32) as usize;
-        out.push(char::from(STEAM_ALPHABET.get(idx).copied().unwrap_or(b'2')));
-        value /= STEAM_ALPHABET.len() as u32;
-    }
-    Ok(out)
-}
-
-/// Verifies a TOTP code against every time step in `[step − skew, step + skew]` without an
-/// early exit and with constant-time comparison. Returns the matching time step, which a
-/// caller enforcing one-time use records (and refuses steps at or before it next time).
-pub fn verify_totp(
-    secret: &[u8],
-    code: &str,
-    unix_secs: u64,
-    period: u32,
-    digits: u8,
-    algorithm: Algorithm,
-    skew: u32,
-) -> Result<Option<u64>> {
     let step = time_step(unix_secs, period)?;
     check_digits(digits)?;
+    if digits > TOTP_RS_MAX_DIGITS {
+        return hotp(secret, step, digits, algorithm);
+    }
+    let algorithm = match algorithm {
+        Algorithm::Sha1 => totp_rs::Algorithm::SHA1,
+        Algorithm::Sha256 => totp_rs::Algorithm::SHA256,
+        Algorithm::Sha512 => totp_rs::Algorithm::SHA512,
+    };
+    Ok(totp_rs_code(algorithm, digits, period, secret, unix_secs))
+}
+
+/// The most digits we let `totp-rs` compute (its own checked range is 6–8).
+const TOTP_RS_MAX_DIGITS: u8 = 8;
+
+/// One code from `totp-rs`. Its unchecked constructor is used because our callers have
+/// already validated the parameters, and because it would refuse the short (< 128-bit) secrets
+/// that real services still issue and that we accept with a warning. Its copy of the secret is
+/// wiped on drop (`zeroize` feature).
+fn totp_rs_code(
+    algorithm: totp_rs::Algorithm,
+    digits: u8,
+    period: u32,
+    secret: &[u8],
+    unix_secs: u64,
+) -> String {
+    totp_rs::TOTP::new_unchecked(
+        algorithm,
+        usize::from(digits),
+        0,
+        u64::from(period),
+        secret.to_vec(),
+        None,
+        String::new(),
+    )
+    .generate(unix_secs)
+}
+
+/// A Steam Guard code: TOTP with SHA-1 and five characters from Steam's 26-letter alphabet,
+/// from `totp-rs`'s Steam algorithm.
+pub fn steam(secret: &[u8], unix_secs: u64, period: u32) -> Result<String> {
+    time_step(unix_secs, period)?;
+    Ok(totp_rs_code(
+        totp_rs::Algorithm::Steam,
+        STEAM_DIGITS,
+        period,
+        secret,
+        unix_secs,
+    ))
+}
+
+/// One TOTP check: the instant, the enrollment's parameters, the accepted window and, with
+/// one-time use, the last step already accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TotpCheck {
+    /// Unix seconds now.
+    pub unix_secs: u64,
+    /// The enrollment's period in seconds.
+    pub period: u32,
+    /// The enrollment's number of digits.
+    pub digits: u8,
+    /// The enrollment's HMAC algorithm.
+    pub algorithm: Algorithm,
+    /// Steps accepted on either side of the current one (1 = the RFC 6238 §5.2 recommendation).
+    pub skew: u32,
+    /// With one-time use: the last accepted step; only later steps match.
+    pub after: Option<u64>,
+}
+
+/// Verifies a TOTP code against every time step in `[step − skew, step + skew]` that is later
+/// than `check.after`, computing and comparing each candidate in constant time without an
+/// early exit. Returns the matching time step, which a caller enforcing one-time use records
+/// and passes as `after` next time. A code of the wrong length or with a non-digit matches
+/// nothing (that refusal depends only on the input, never on the secret).
+///
+/// This is the one TOTP window check of the project: the server's validation uses it.
+pub fn verify_totp(secret: &[u8], code: &str, check: &TotpCheck) -> Result<Option<u64>> {
+    let step = time_step(check.unix_secs, check.period)?;
+    check_digits(check.digits)?;
+    if code.len() != usize::from(check.digits) || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
     let mut found: Option<u64> = None;
-    let lo = step.saturating_sub(u64::from(skew));
-    let hi = step.saturating_add(u64::from(skew));
+    let lo = step.saturating_sub(u64::from(check.skew));
+    let hi = step.saturating_add(u64::from(check.skew));
     let mut candidate = lo;
     loop {
-        let expected = format_decimal(truncated_hmac(secret, candidate, algorithm), digits);
+        let expected = zeroize::Zeroizing::new(format_decimal(
+            truncated_hmac(secret, candidate, check.algorithm),
+            check.digits,
+        ));
         let matches: bool = expected.as_bytes().ct_eq(code.as_bytes()).into();
-        if matches && found.is_none() {
+        let fresh = check.after.is_none_or(|last| candidate > last);
+        if matches && fresh && found.is_none() {
             found = Some(candidate);
         }
         if candidate >= hi {
@@ -260,6 +321,8 @@ mod tests {
     use super::*;
 
     const SEED20: &[u8] = b"12345678901234567890";
+    /// Steam's alphabet, written out here to check `totp-rs`'s Steam codes independently.
+    const STEAM_ALPHABET: &[u8; 26] = b"23456789BCDFGHJKMNPQRTVWXY";
     const SEED32: &[u8] = b"12345678901234567890123456789012";
     const SEED64: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
 
@@ -356,36 +419,51 @@ mod tests {
     #[test]
     fn verify_window_edges() {
         let t = 1_111_111_111u64; // step 37037037
+        let at = |unix_secs, skew, after| TotpCheck {
+            unix_secs,
+            period: 30,
+            digits: 6,
+            algorithm: Algorithm::Sha1,
+            skew,
+            after,
+        };
         let prev = totp(SEED20, t - 30, 30, 6, Algorithm::Sha1).unwrap();
         let prev2 = totp(SEED20, t - 60, 30, 6, Algorithm::Sha1).unwrap();
         let next = totp(SEED20, t + 30, 30, 6, Algorithm::Sha1).unwrap();
+        let v = |code: &str, check| verify_totp(SEED20, code, &check).unwrap();
         assert_eq!(
-            verify_totp(SEED20, &prev, t, 30, 6, Algorithm::Sha1, 1).unwrap(),
-            Some(t / 30 - 1)
+            v(&prev, at(t, 1, None)),
+            Some(t / 30 - 1),
+            "step−1 accepted"
         );
         assert_eq!(
-            verify_totp(SEED20, &next, t, 30, 6, Algorithm::Sha1, 1).unwrap(),
-            Some(t / 30 + 1)
+            v(&next, at(t, 1, None)),
+            Some(t / 30 + 1),
+            "step+1 accepted"
         );
-        assert_eq!(
-            verify_totp(SEED20, &prev2, t, 30, 6, Algorithm::Sha1, 1).unwrap(),
-            None
-        );
-        assert_eq!(
-            verify_totp(SEED20, &prev, t, 30, 6, Algorithm::Sha1, 0).unwrap(),
-            None
-        );
+        assert_eq!(v(&prev2, at(t, 1, None)), None, "step−2 refused");
+        assert_eq!(v(&prev, at(t, 0, None)), None, "no skew: only the step");
         // Time step 0 with skew never underflows.
         let c0 = totp(SEED20, 0, 30, 6, Algorithm::Sha1).unwrap();
-        assert_eq!(
-            verify_totp(SEED20, &c0, 0, 30, 6, Algorithm::Sha1, 2).unwrap(),
-            Some(0)
-        );
-        // Codes of the wrong length never match.
-        assert_eq!(
-            verify_totp(SEED20, "1234", t, 30, 6, Algorithm::Sha1, 1).unwrap(),
-            None
-        );
+        assert_eq!(v(&c0, at(0, 2, None)), Some(0));
+        // Codes of the wrong length or with non-digits never match.
+        assert_eq!(v("1234", at(t, 1, None)), None);
+        let mut padded = prev.clone();
+        padded.push(' ');
+        assert_eq!(v(&padded, at(t, 1, None)), None);
+        // One-time use: a step at or before `after` is refused, a later one accepted.
+        assert_eq!(v(&prev, at(t, 1, Some(t / 30 - 1))), None, "used step");
+        assert_eq!(v(&next, at(t, 1, Some(t / 30 - 1))), Some(t / 30 + 1));
+        assert_eq!(v(&next, at(t, 1, Some(t / 30 + 1))), None, "used step");
+        // RFC 6238 Appendix B, 8 digits: T=59 → 94287082 (step 1), also accepted at T=89.
+        let rfc = |unix_secs, after| TotpCheck {
+            digits: 8,
+            ..at(unix_secs, 1, after)
+        };
+        assert_eq!(v("94287082", rfc(59, None)), Some(1));
+        assert_eq!(v("94287082", rfc(89, None)), Some(1), "step−1");
+        assert_eq!(v("94287082", rfc(119, None)), None, "step−2");
+        assert_eq!(v("94287082", rfc(59, Some(1))), None, "used");
     }
 
     #[test]

@@ -9,10 +9,12 @@ use serde::Serialize;
 
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
+use crate::metrics::Validated;
 use crate::model::{Authenticator, AuthenticatorKind, OtpParams, User, VerifyOutcome};
 use crate::store::{NewOtp, OnSuccess};
-use crate::totp::{self, CheckParams};
+use crate::totp;
 use crate::{recovery, AppState};
+use tessera_core::otp::TotpCheck;
 
 /// Auth0's authenticator object (A0-3).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -178,21 +180,23 @@ pub async fn verify_otp(
     let one_time = state.config().totp.one_time_use;
     let check = Box::new(move |a: &Authenticator, p: &OtpParams| {
         let secret = key.open(&p.secret_sealed, a.id.as_bytes())?;
-        totp::match_step(
+        let check = TotpCheck {
+            unix_secs: now,
+            period: p.period,
+            digits: p.digits,
+            algorithm: p.algorithm,
+            skew,
+            after: if one_time { p.last_step } else { None },
+        };
+        Ok(tessera_core::otp::verify_totp(
             &secret,
-            &code,
-            CheckParams {
-                now,
-                period: p.period,
-                digits: p.digits,
-                algorithm: p.algorithm,
-                skew,
-                after: if one_time { p.last_step } else { None },
-            },
-        )
+            code.trim(),
+            &check,
+        )?)
     });
     let policy = state.config().lockout.clone();
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let started = std::time::Instant::now();
     // Non-blocking submission: no blocking-pool thread waits for the commit.
     state.store().verify_otp(
         user_id,
@@ -204,8 +208,13 @@ pub async fn verify_otp(
             let _ = tx.send(r);
         }),
     );
-    rx.await
-        .map_err(|_| Error::Storage("verification dropped".into()))?
+    let outcome = rx
+        .await
+        .map_err(|_| Error::Storage("verification dropped".into()))?;
+    state
+        .metrics()
+        .observe_validation(Validated::Otp, started.elapsed());
+    outcome
 }
 
 /// Checks a recovery code; when it was the last unused one, a new set is installed and returned.
@@ -221,9 +230,14 @@ pub async fn verify_recovery(
     let policy = state.config().lockout.clone();
     let now = state.now();
     let uid = user_id.to_owned();
-    state
+    let started = std::time::Instant::now();
+    let outcome = state
         .db(move |s| s.verify_recovery_code(&uid, hash, replacement, policy, on_success, now))
-        .await
+        .await;
+    state
+        .metrics()
+        .observe_validation(Validated::RecoveryCode, started.elapsed());
+    outcome
 }
 
 /// Replaces the user's recovery codes (the old set stops working at once).

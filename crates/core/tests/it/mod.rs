@@ -5,4 +5,5 @@ mod interop_roundtrip;
 mod migration_props;
 mod oathtool;
 mod qr;
+mod totp_rs;
 mod uri_props;

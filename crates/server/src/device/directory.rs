@@ -149,9 +149,15 @@ impl Directory for MemoryDirectory {
             return Ok(false);
         };
         if let Some(secret) = &u.totp {
-            if tessera_core::otp::verify_totp(secret, code, now, 30, 6, Algorithm::Sha1, 1)?
-                .is_some()
-            {
+            let check = tessera_core::otp::TotpCheck {
+                unix_secs: now,
+                period: 30,
+                digits: 6,
+                algorithm: Algorithm::Sha1,
+                skew: 1,
+                after: None,
+            };
+            if tessera_core::otp::verify_totp(secret, code, &check)?.is_some() {
                 return Ok(true);
             }
         }
