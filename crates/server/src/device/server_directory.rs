@@ -95,21 +95,31 @@ impl Directory for ServerDirectory {
             revoke_token_id: None,
             issue: None,
         };
-        let otp = self
-            .block_on(crate::factors::verify_otp(&self.app, user_id, code, none()))?
-            .map_err(server_err)?;
-        if matches!(otp, VerifyOutcome::Accepted { .. }) {
-            return Ok(true);
-        }
-        let rc = self
-            .block_on(crate::factors::verify_recovery(
+        // One attempt is one check, counted once: digits only (spaces and dashes as typed
+        // aside) up to the longest OTP is a TOTP code, anything else a recovery code (24
+        // Crockford characters, whose hash ignores spaces and dashes itself).
+        let compact: String = code.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let compact = zeroize::Zeroizing::new(compact);
+        let is_otp = !compact.is_empty()
+            && compact.len() <= usize::from(tessera_core::otp::MAX_DIGITS)
+            && compact.bytes().all(|b| b.is_ascii_digit());
+        let outcome = if is_otp {
+            self.block_on(crate::factors::verify_otp(
+                &self.app,
+                user_id,
+                &compact,
+                none(),
+            ))?
+        } else {
+            self.block_on(crate::factors::verify_recovery(
                 &self.app,
                 user_id,
                 code,
                 none(),
             ))?
-            .map_err(server_err)?;
-        Ok(matches!(rc, VerifyOutcome::Accepted { .. }))
+        }
+        .map_err(server_err)?;
+        Ok(matches!(outcome, VerifyOutcome::Accepted { .. }))
     }
 
     fn check_token(&self, token: &str, scope: &str, now: u64) -> Result<bool> {

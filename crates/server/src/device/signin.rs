@@ -203,17 +203,14 @@ async fn code(
     let (user_id, username) = state.signin().with(sid.as_deref(), now, |s| {
         (s.user_id.clone(), s.username.clone())
     })?;
-    let code = req.code.trim().replace([' ', '-'], "");
+    let code = zeroize::Zeroizing::new(req.code.trim().to_owned());
+    // The directory tells a TOTP code from a recovery code (with or without its dashes) and
+    // checks it once, so one wrong attempt counts one failure.
     let code_ok = if code.len() > 64 {
         false
     } else {
-        let c = req.code.trim().to_owned();
         state
-            .db(move |s| {
-                // Recovery codes may be typed with their dashes; try both forms.
-                Ok(s.directory().check_code(&user_id, &code, s.now())?
-                    || s.directory().check_code(&user_id, &c, s.now())?)
-            })
+            .db(move |s| s.directory().check_code(&user_id, &code, s.now()))
             .await?
     };
     if !code_ok {

@@ -323,3 +323,83 @@ async fn the_device_factor_scopes_can_be_issued_and_are_enforced() {
         "devices:manage cannot push"
     );
 }
+
+/// Signs in on the sample page's password step; returns its session cookie.
+async fn signin_session(s: &Server, username: &str, password: &str) -> String {
+    let r = s
+        .call(
+            Method::POST,
+            "/signin/api/password",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("the password step sets the session cookie");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn signin_code(s: &Server, cookie: &str, code: &str) -> StatusCode {
+    s.client
+        .post(format!("{}/signin/api/code", s.url))
+        .header(reqwest::header::COOKIE, cookie)
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
+    // The page used to check a code as TOTP and as recovery code, each twice (with and without
+    // dashes): one wrong attempt counted up to four failures and locked users out early.
+    let s = Server::start().await;
+    let id = s.create_user("rui", Some("correct horse battery")).await;
+    let (assoc, secret) = super::enrolled(&s, &id).await;
+    let recovery = assoc["recovery_codes"][0].as_str().unwrap().to_owned();
+    let cookie = signin_session(&s, "rui", "correct horse battery").await;
+
+    let wrong_otp = if super::oathtool(&secret, "SHA1", 6, 30, s.clock.get()) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    assert_eq!(
+        signin_code(&s, &cookie, wrong_otp).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let fails = s.events(&id, "verify_fail").await;
+    assert_eq!(
+        fails.len(),
+        1,
+        "one wrong TOTP code is one failure: {fails:?}"
+    );
+    assert_eq!(fails[0]["detail"], "otp", "{fails:?}");
+
+    assert_eq!(
+        signin_code(&s, &cookie, "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let fails = s.events(&id, "verify_fail").await;
+    assert_eq!(
+        fails.len(),
+        2,
+        "one wrong recovery code is one failure: {fails:?}"
+    );
+
+    // A recovery code typed in lower case with dashes every four characters still works.
+    let typed: String = recovery
+        .to_ascii_lowercase()
+        .chars()
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-");
+    assert_eq!(signin_code(&s, &cookie, &typed).await, StatusCode::OK);
+}
