@@ -10,6 +10,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   # toolchain basics and C libraries for -sys crates
   build-essential pkg-config libssl-dev curl ca-certificates
+  # TLS tests: certificates made and checked by an independent stack; the systemd unit check
+  openssl systemd
   # independent cross-checks used by the tests
   oathtool zbar-tools qrencode python3 python3-cryptography libsodium23 sqlite3
   # a real Secret Service for the keyring tests

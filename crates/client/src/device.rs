@@ -588,11 +588,19 @@ async fn receive_loop(device: Device, opts: SubscribeOptions, tx: mpsc::Sender<D
                 if tx.send(DeviceEvent::Connected).await.is_err() {
                     return;
                 }
-                let reason = match read_sse(&device, resp, &mut seen, &tx).await {
-                    Some(reason) => reason,
+                let ended = match read_sse(&device, resp, &mut seen, &tx).await {
+                    Some(ended) => ended,
                     None => return,
                 };
-                if tx.send(DeviceEvent::Disconnected(reason)).await.is_err() {
+                if let Some(retry) = ended.retry {
+                    // The server asked for this pause (it is shutting down); honour it.
+                    backoff = retry.min(opts.max_backoff);
+                }
+                if tx
+                    .send(DeviceEvent::Disconnected(ended.reason))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -620,31 +628,52 @@ async fn receive_loop(device: Device, opts: SubscribeOptions, tx: mpsc::Sender<D
     }
 }
 
-/// Reads an event stream until it ends; `Some(reason)` when it dropped, `None` when the
-/// subscriber is gone.
+/// Why an event stream ended, and how long the server asked the device to wait before
+/// reconnecting (the SSE `retry` field).
+struct Ended {
+    reason: String,
+    retry: Option<Duration>,
+}
+
+impl Ended {
+    fn because(reason: impl Into<String>, retry: Option<Duration>) -> Self {
+        Ended {
+            reason: reason.into(),
+            retry,
+        }
+    }
+}
+
+/// Reads an event stream until it ends; `Some` when it dropped, `None` when the subscriber is
+/// gone.
 async fn read_sse(
     device: &Device,
     resp: reqwest::Response,
     seen: &mut Seen,
     tx: &mpsc::Sender<DeviceEvent>,
-) -> Option<String> {
+) -> Option<Ended> {
     let mut stream = resp.bytes_stream();
     let mut buf: Vec<u8> = Vec::new();
+    let mut retry = None;
     loop {
         let chunk = match stream.next().await {
             Some(Ok(c)) => c,
-            Some(Err(e)) => return Some(e.to_string()),
-            None => return Some("stream ended".into()),
+            Some(Err(e)) => return Some(Ended::because(e.to_string(), retry)),
+            None => return Some(Ended::because("stream ended", retry)),
         };
         buf.extend_from_slice(&chunk);
         if buf.len() > 1 << 20 {
-            return Some("event too large".into());
+            return Some(Ended::because("event too large", retry));
         }
         while let Some(end) = find_event_end(&buf) {
             let raw: Vec<u8> = buf.drain(..end.1).collect();
             let text = String::from_utf8_lossy(raw.get(..end.0).unwrap_or_default()).into_owned();
             let (event, data) = parse_event(&text);
+            if let Some(ms) = parse_retry(&text) {
+                retry = Some(Duration::from_millis(ms));
+            }
             match event.as_str() {
+                "shutdown" => return Some(Ended::because("server shutting down", retry)),
                 "challenge" => match serde_json::from_str::<PushChallenge>(&data) {
                     Ok(c) => {
                         if !deliver(device, seen, tx, c).await {
@@ -676,6 +705,14 @@ fn find_event_end(buf: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
+/// The `retry:` field of one SSE event (milliseconds), if any.
+fn parse_retry(text: &str) -> Option<u64> {
+    text.lines()
+        .rev()
+        .filter_map(|l| l.strip_prefix("retry:"))
+        .find_map(|v| v.trim().parse().ok())
+}
+
 /// The event name (default `message`) and the joined data lines of one SSE event.
 fn parse_event(text: &str) -> (String, String) {
     let mut event = String::from("message");
@@ -703,6 +740,16 @@ mod tests {
         assert_eq!(data, "{\"a\":1}");
         assert_eq!(&buf[total..total + 2], b": ");
         assert_eq!(parse_event(": keep-alive").0, "message");
+    }
+
+    #[test]
+    fn reads_the_retry_hint() {
+        assert_eq!(
+            parse_retry("event: shutdown\nretry: 2000\ndata: {}"),
+            Some(2000)
+        );
+        assert_eq!(parse_retry("event: challenge\ndata: {}"), None);
+        assert_eq!(parse_retry("retry: soon"), None, "not a number: ignored");
     }
 
     #[test]

@@ -128,6 +128,11 @@ pub struct HttpConfig {
     /// (`["127.0.0.1", "10.0.0.0/8"]`). Empty (the default): the header is ignored and the
     /// requester is the socket peer, since any client can write the header.
     pub trusted_proxies: Vec<String>,
+    /// PEM file with the server's certificate chain (leaf first): with `tls_key`, the server
+    /// speaks HTTPS itself. Unset (the default): plain HTTP, for loopback or behind a proxy.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -244,6 +249,8 @@ impl Default for HttpConfig {
         HttpConfig {
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -345,6 +352,12 @@ impl Config {
             return Err(bad("http.body_limit_bytes", "must be 1024–1048576"));
         }
         self.http.trusted_proxies()?;
+        if self.http.tls_cert.is_some() != self.http.tls_key.is_some() {
+            return Err(bad(
+                "http.tls_cert",
+                "and `http.tls_key` go together: set both or neither",
+            ));
+        }
         self.device.validate()?;
         Ok(())
     }

@@ -55,6 +55,10 @@ pub enum Error {
     /// sent to a client).
     #[error("cannot open the database {0}")]
     Open(String),
+    /// A backup or restore failed: the file and the cause (operator commands only, never sent
+    /// to a client).
+    #[error("{0}")]
+    Backup(String),
     /// A cryptographic failure: sealing, opening or random generation (opaque on purpose).
     #[error("cryptographic failure")]
     Crypto,
@@ -108,6 +112,7 @@ impl Error {
             Error::Config(_)
             | Error::Storage(_)
             | Error::Open(_)
+            | Error::Backup(_)
             | Error::Crypto
             | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
@@ -122,7 +127,10 @@ impl IntoResponse for Error {
                 "Multifactor authentication required".to_owned(),
                 Some(token),
             ),
-            Error::Storage(detail) | Error::Open(detail) | Error::Internal(detail) => {
+            Error::Storage(detail)
+            | Error::Open(detail)
+            | Error::Backup(detail)
+            | Error::Internal(detail) => {
                 tracing::error!(%detail, "request failed");
                 ("internal server error".to_owned(), None)
             }

@@ -15,11 +15,13 @@ pub mod device;
 pub mod error;
 pub mod factors;
 pub mod lockout;
+pub mod metrics;
 pub mod model;
 pub mod oob;
 pub mod password;
 pub mod recovery;
 pub mod store;
+pub mod tls;
 pub mod totp;
 
 use std::collections::HashMap;
@@ -57,6 +59,7 @@ struct Inner {
     /// evicts; expiry is still checked on every request).
     management_tokens: Arc<RwLock<TokenCache>>,
     device: Option<device::DeviceState>,
+    metrics: metrics::SharedMetrics,
 }
 
 /// Valid management tokens by SHA-256, and a count of revocations so that a lookup that raced
@@ -95,6 +98,7 @@ impl AppState {
                 oob: None,
                 management_tokens: Arc::default(),
                 device: None,
+                metrics: Arc::default(),
             }),
         })
     }
@@ -139,6 +143,11 @@ impl AppState {
     /// The device factor, if installed.
     pub fn device(&self) -> Option<&device::DeviceState> {
         self.inner.device.as_ref()
+    }
+
+    /// The metrics `/metrics` serves.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     /// The out-of-band verifier, if one is installed.
@@ -273,16 +282,43 @@ fn at_start(db: &std::path::Path, e: Error) -> Error {
     }
 }
 
-/// Serves the API on `listener` until `shutdown` completes.
+/// Serves the API on `listener` until `shutdown` completes, then drains: no new connections,
+/// in-flight requests finish, and device event streams end with a `shutdown` event that tells
+/// the device when to reconnect (a stream would otherwise hold the shutdown open for ever).
+///
+/// With `http.tls_cert` and `http.tls_key` set it speaks HTTPS ([`tls`]); a certificate or key
+/// that cannot be used is an error naming the setting, before anything is served.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let device = state.device().cloned();
+    let shutdown = async move {
+        shutdown.await;
+        if let Some(device) = device {
+            device.close_streams();
+        }
+    };
+    let acceptor = tls::acceptor(&state.config().http)?;
     // With the peer address: push and QR-login contexts show the requester's IP.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::Internal(format!("serve: {e}")))
+    let served = match acceptor {
+        Some(acceptor) => {
+            // `tap_io` (a no-op here) is what gives a custom listener axum's `ConnectInfo`.
+            use axum::serve::ListenerExt;
+            let listener = tls::TlsListener::new(listener, acceptor)
+                .map_err(|e| Error::Internal(format!("listener: {e}")))?
+                .tap_io(|_| {});
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
+    served.map_err(|e| Error::Internal(format!("serve: {e}")))
 }

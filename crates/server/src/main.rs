@@ -49,6 +49,19 @@ enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Copies the database to a new file, consistently, while the server runs (SQLite's online
+    /// backup). The master key file is not in it: back that up once, separately.
+    Backup {
+        /// The backup file to create (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replaces the database with a backup after checking it. Stop the server first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +132,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Some(Command::Admin {
+            command: AdminCommand::Backup { to },
+        }) => {
+            let (db, _) = tessera_server::resolve_paths(&config)?;
+            let c = tessera_server::store::backup::backup(&db, to)?;
+            println!(
+                "backed up {} to {} ({} pages, schema version {}); keep the master key file apart",
+                db.display(),
+                to.display(),
+                c.pages,
+                c.schema_version
+            );
+            Ok(())
+        }
+        Some(Command::Admin {
+            command: AdminCommand::Restore { from },
+        }) => {
+            let (db, _) = tessera_server::resolve_paths(&config)?;
+            let newest = tessera_server::store::sqlite::schema_version();
+            let c = tessera_server::store::backup::restore(&db, from, newest)?;
+            println!(
+                "restored {} from {} ({} pages, schema version {}); start the server",
+                db.display(),
+                from.display(),
+                c.pages,
+                c.schema_version
+            );
+            Ok(())
+        }
         None => serve(config),
     }
 }
@@ -140,9 +182,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
         // Without a `device.origin` of its own, a server on loopback names itself by the
         // address it listens on, so its enrollment and QR-login links point back at it.
         // Elsewhere devices need the public https origin: `device.origin` must be set.
+        let scheme = if config.http.tls_cert.is_some() { "https" } else { "http" };
         if config.device.origin == tessera_server::device::DeviceConfig::default().origin {
             if addr.ip().is_loopback() {
-                config.device.origin = format!("http://{addr}");
+                config.device.origin = format!("{scheme}://{addr}");
             } else {
                 tracing::warn!(
                     "`device.origin` is not set: devices will be sent to {}; set it to this server's public https origin",
@@ -151,7 +194,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
             }
         }
         let (state, first_token) = tessera_server::open(config, Arc::new(SystemClock))?;
-        println!("tessera-server listening on http://{addr}");
+        println!("tessera-server listening on {scheme}://{addr}");
         match first_token {
             Some(t) => println!(
                 "First admin token (shown once; keep it safe, it has every management scope):\n{t}"

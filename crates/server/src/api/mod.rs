@@ -6,6 +6,7 @@ pub mod me;
 pub mod mfa;
 pub mod oauth;
 pub mod openapi;
+pub mod ops;
 pub mod orgs;
 pub mod tokens;
 pub mod users;
@@ -30,6 +31,9 @@ pub fn router(state: AppState) -> Router {
         state.config().http.trusted_proxies().unwrap_or_default(),
     );
     Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi::serve))
         .route("/oauth/token", post(oauth::token))
         .route("/mfa/authenticators", get(mfa::list))
@@ -85,6 +89,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::Extension(proxies))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

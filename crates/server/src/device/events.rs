@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tessera_core::device::wire::PushChallenge;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 const USER_CHANNEL: usize = 32;
 const DECIDED_CHANNEL: usize = 4096;
@@ -18,6 +18,9 @@ const DECIDED_CHANNEL: usize = 4096;
 pub struct Hub {
     users: Mutex<HashMap<String, broadcast::Sender<Arc<PushChallenge>>>>,
     decided: broadcast::Sender<Arc<str>>,
+    /// Becomes `true` when the server shuts down: event streams end (with a retry hint) so
+    /// that the graceful shutdown is not held open by devices that never hang up.
+    closing: watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -25,11 +28,26 @@ impl Default for Hub {
         Hub {
             users: Mutex::new(HashMap::new()),
             decided: broadcast::channel(DECIDED_CHANNEL).0,
+            closing: watch::channel(false).0,
         }
     }
 }
 
 impl Hub {
+    /// Asks every event stream to end.
+    pub fn close_streams(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Hub::close_streams`] was called (at once if it already was).
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            // An error means the hub is gone, which also ends the stream.
+            let _ = rx.wait_for(|closing| *closing).await;
+        }
+    }
+
     /// Subscribes to the user's new challenges.
     pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<Arc<PushChallenge>> {
         match self.users.lock() {

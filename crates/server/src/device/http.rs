@@ -242,6 +242,10 @@ fn challenge_event(c: &PushChallenge) -> Event {
         .unwrap_or_else(|_| Event::default().event("resync").data("{}"))
 }
 
+/// How long a device waits before reconnecting after a `shutdown` event (another instance, or
+/// this one restarted, is expected by then).
+const SHUTDOWN_RETRY: Duration = Duration::from_secs(2);
+
 async fn events(
     State(state): State<DeviceState>,
     method: Method,
@@ -259,14 +263,27 @@ async fn events(
             .map(Ok)
             .collect::<Vec<_>>(),
     );
-    let live = stream::unfold(rx, |mut rx| async move {
-        match rx.recv().await {
-            Ok(c) => Some((Ok(challenge_event(&c)), rx)),
-            // Missed some: tell the device to poll `/device/v1/challenges`.
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                Some((Ok(Event::default().event("resync").data("{}")), rx))
-            }
-            Err(broadcast::error::RecvError::Closed) => None,
+    let closed = Box::pin(state.hub().closed());
+    let live = stream::unfold(Some((rx, closed)), |st| async move {
+        let (mut rx, mut closed) = st?;
+        tokio::select! {
+            r = rx.recv() => match r {
+                Ok(c) => Some((Ok(challenge_event(&c)), Some((rx, closed)))),
+                // Missed some: tell the device to poll `/device/v1/challenges`.
+                Err(broadcast::error::RecvError::Lagged(_)) => Some((
+                    Ok(Event::default().event("resync").data("{}")),
+                    Some((rx, closed)),
+                )),
+                Err(broadcast::error::RecvError::Closed) => None,
+            },
+            // The server is shutting down: say when to come back, then end the stream.
+            () = &mut closed => Some((
+                Ok(Event::default()
+                    .event("shutdown")
+                    .retry(SHUTDOWN_RETRY)
+                    .data("{}")),
+                None,
+            )),
         }
     });
     Ok(Sse::new(first.chain(live)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))

@@ -350,6 +350,16 @@ impl DeviceState {
         self.inner.clock.now_unix()
     }
 
+    /// Ends every device event stream (graceful shutdown), each with a retry hint.
+    pub fn close_streams(&self) {
+        self.inner.hub.close_streams();
+    }
+
+    /// Push challenges pending and not yet expired, over all users (`/metrics`).
+    pub async fn pending_push_count(&self) -> Result<u64> {
+        self.db(|s| s.store().count_pending_pushes(s.now())).await
+    }
+
     pub(crate) fn hub(&self) -> &events::Hub {
         &self.inner.hub
     }

@@ -233,6 +233,8 @@ pub trait DeviceStore: Send + Sync + 'static {
     fn push(&self, transaction_id: &str) -> Result<Option<PushRecord>>;
     /// The user's pending, unexpired pushes, oldest first.
     fn pending_pushes(&self, user_id: &str, now: u64) -> Result<Vec<PushRecord>>;
+    /// How many pushes are pending and unexpired, over all users.
+    fn count_pending_pushes(&self, now: u64) -> Result<u64>;
     /// Moves a pending push to its final state (compare-and-swap), pauses the user if asked and
     /// audits, in one transaction; `false` when it was no longer pending.
     fn decide_push(&self, decision: &PushDecision<'_>) -> Result<bool>;
@@ -346,6 +348,8 @@ CREATE INDEX device_audit_user ON device_audit(user_id, id);
 "#,
     // An approval completes one sign-in: the grant that uses it stamps it.
     "ALTER TABLE device_push ADD COLUMN consumed_at INTEGER;",
+    // Pending pushes are counted at every metrics scrape: only pending rows are indexed.
+    "CREATE INDEX device_push_pending ON device_push(expires_at) WHERE state = 'pending';",
 ];
 
 /// [`DeviceStore`] over one SQLite connection (WAL, so readers of the same file are not
@@ -515,6 +519,13 @@ impl SqliteDeviceStore {
             [],
             |r| r.get(0),
         )?;
+        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if done > known {
+            // A newer server migrated this database: refuse it, never alter it.
+            return Err(DeviceError::Internal(format!(
+                "device tables: schema version {done} is newer than this server ({known})"
+            )));
+        }
         for (n, sql) in MIGRATIONS.iter().enumerate() {
             let version = i64::try_from(n).unwrap_or(i64::MAX).saturating_add(1);
             if version > done {
@@ -794,6 +805,17 @@ impl DeviceStore for SqliteDeviceStore {
             ))?;
             let rows = st.query_map(params![user_id, i(now)], push_row)?;
             rows.map(|r| push_from(r?)).collect()
+        })
+    }
+
+    fn count_pending_pushes(&self, now: u64) -> Result<u64> {
+        self.with(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM device_push WHERE state = 'pending' AND expires_at > ?1",
+                params![i(now)],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 

@@ -5,6 +5,7 @@
 //! code also updates the failure counter, the one-time-use step and the audit log in the same
 //! transaction: that is what makes the lockout hold under concurrency.
 
+pub mod backup;
 pub mod sqlite;
 
 use crate::config::LockoutConfig;
@@ -53,9 +54,27 @@ pub struct NewOtp {
     pub recovery: Option<(String, Vec<[u8; 32]>)>,
 }
 
+/// The storage's state, for `/readyz` and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// The schema version recorded in the database (read from it just now).
+    pub schema_version: u32,
+    /// The schema version this binary migrates to.
+    pub schema_expected: u32,
+    /// Read connections open.
+    pub readers_open: u32,
+    /// Read connections open and idle.
+    pub readers_idle: u32,
+    /// Write transactions submitted and not yet committed.
+    pub writes_queued: u64,
+}
+
 /// The storage interface the handlers use.
 pub trait Store: Send + Sync + 'static {
     // ---- meta
+    /// Reads the schema version from the database (so it proves the database answers) and
+    /// reports the connection pool's use.
+    fn status(&self) -> Result<StoreStatus>;
     /// Sets a meta value only if absent; returns whether it was set (first-start detection).
     fn set_meta_if_absent(&self, key: &str, value: &str) -> Result<bool>;
 

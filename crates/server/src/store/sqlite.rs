@@ -8,13 +8,14 @@
 //! without touching the others. Reads use a small pool of read-only connections.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use tessera_core::Algorithm;
 
-use super::{AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, Store};
+use super::{AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, Store, StoreStatus};
 use crate::config::{LockoutConfig, StorageConfig};
 use crate::crypto::{ct_eq, random_id};
 use crate::error::{Error, Result};
@@ -65,9 +66,16 @@ CREATE INDEX audit_user ON audit(user_id, id);
 CREATE INDEX audit_kind ON audit(kind, id);
 "#];
 
+/// The schema version this binary migrates to (`PRAGMA user_version`).
+pub fn schema_version() -> u32 {
+    u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+}
+
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
     jobs: Sender<Job>,
+    /// Jobs submitted to the writer and not yet answered.
+    queued: Arc<AtomicU64>,
     readers: Mutex<ReaderPool>,
     reader_free: Condvar,
     max_readers: usize,
@@ -125,6 +133,7 @@ impl SqliteStore {
             .map_err(|e| Error::Internal(format!("writer thread: {e}")))?;
         Ok(SqliteStore {
             jobs: tx,
+            queued: Arc::default(),
             readers: Mutex::new(ReaderPool {
                 idle: Vec::new(),
                 open: 0,
@@ -142,6 +151,13 @@ impl SqliteStore {
         done: Done<R>,
         f: impl FnOnce(&Connection) -> Result<R> + Send + 'static,
     ) {
+        // Counted until answered, whether committed, failed or dropped unrun.
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        let queued = Arc::clone(&self.queued);
+        let done: Done<R> = Box::new(move |r| {
+            queued.fetch_sub(1, Ordering::Relaxed);
+            done(r);
+        });
         let guard = DoneGuard(Some(done));
         let job: Job = Box::new(move |conn| {
             let res = f(conn);
@@ -615,6 +631,22 @@ fn page_bounds(page: u32, per_page: u32) -> (i64, i64) {
 }
 
 impl Store for SqliteStore {
+    fn status(&self) -> Result<StoreStatus> {
+        let version: i64 =
+            self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))?;
+        let (open, idle) = {
+            let pool = self.readers.lock().map_err(|_| poisoned())?;
+            (pool.open, pool.idle.len())
+        };
+        Ok(StoreStatus {
+            schema_version: u32::try_from(version).unwrap_or(0),
+            schema_expected: u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX),
+            readers_open: u32::try_from(open).unwrap_or(u32::MAX),
+            readers_idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            writes_queued: self.queued.load(Ordering::Relaxed),
+        })
+    }
+
     fn set_meta_if_absent(&self, key: &str, value: &str) -> Result<bool> {
         let (k, v) = (key.to_owned(), value.to_owned());
         self.write(move |c| {

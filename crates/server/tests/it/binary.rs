@@ -221,3 +221,186 @@ async fn on_loopback_the_device_origin_is_the_address_listened_on() {
     let _ = p.child.kill();
     let _ = p.child.wait();
 }
+
+fn admin_cmd(db: &std::path::Path, args: &[&str], file: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .arg("admin")
+        .args(args)
+        .arg(file)
+        .arg("--database")
+        .arg(db)
+        .output()
+        .unwrap()
+}
+
+async fn usernames(c: &Client, url: &str, admin: &str) -> Vec<String> {
+    let v: Value = c
+        .get(format!("{url}/api/v2/users"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = v["users"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn online_backup_then_restore_brings_back_that_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db.sqlite");
+    let backup = tmp.path().join("backup.sqlite");
+    let mut p = start(tmp.path());
+    let admin = p.token.clone().unwrap();
+    let c = Client::new();
+    let (st, u) = call(
+        &c,
+        &p.url,
+        &admin,
+        "/api/v2/users",
+        json!({"username": "before"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let id = u["user_id"].as_str().unwrap().to_owned();
+    let (st, a) = call(
+        &c,
+        &p.url,
+        &admin,
+        &format!("/api/v2/users/{id}/authentication-methods"),
+        json!({"type": "totp"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let secret = a["secret"].as_str().unwrap().to_owned();
+
+    // Backed up while the server runs and writes.
+    let out = admin_cmd(&db, &["backup", "--to"], &backup);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("master key"),
+        "reminds of the key"
+    );
+    // sqlite3, an independent reader, finds a sound database with the user in it.
+    let check = Command::new("sqlite3")
+        .arg(&backup)
+        .arg("PRAGMA integrity_check; SELECT username FROM users;")
+        .output()
+        .expect("sqlite3 is installed (scripts/install-deps.sh)");
+    assert_eq!(String::from_utf8_lossy(&check.stdout), "ok\nbefore\n");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a backup is as private as the database");
+    }
+    // A backup never overwrites.
+    let again = admin_cmd(&db, &["backup", "--to"], &backup);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrite"));
+
+    let (st, _) = call(
+        &c,
+        &p.url,
+        &admin,
+        "/api/v2/users",
+        json!({"username": "after"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(usernames(&c, &p.url, &admin).await, ["after", "before"]);
+    p.child.kill().unwrap();
+    p.child.wait().unwrap();
+
+    // A file that is not a backup is refused, and the database is left as it was.
+    let junk = tmp.path().join("junk.sqlite");
+    std::fs::write(&junk, b"not a database at all, just text").unwrap();
+    let out = admin_cmd(&db, &["restore", "--from"], &junk);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("junk.sqlite"));
+    let out = admin_cmd(&db, &["restore", "--from"], &tmp.path().join("missing"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file"));
+
+    let out = admin_cmd(&db, &["restore", "--from"], &backup);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut p = start(tmp.path());
+    assert_eq!(
+        usernames(&c, &p.url, &admin).await,
+        ["before"],
+        "the backup's state"
+    );
+    // The sealed TOTP secret still opens under the same master key: the code verifies.
+    let code = oathtool(&secret, "SHA1", 6, 30, SystemClock.now_unix());
+    let (st, v) = call(
+        &c,
+        &p.url,
+        &admin,
+        &format!("/api/v2/users/{id}/otp-verification"),
+        json!({"otp": code}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    p.child.kill().unwrap();
+    p.child.wait().unwrap();
+}
+
+/// docs/deploy/: the example configuration loads as it is, and the systemd unit passes
+/// `systemd-analyze verify` (with ExecStart pointed at this build's binary).
+#[test]
+fn the_deployment_examples_are_valid() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/deploy");
+    let text = std::fs::read_to_string(format!("{docs}/config.toml")).unwrap();
+    let config = tessera_server::Config::load(Some(&text), std::iter::empty()).unwrap();
+    assert_eq!(config.storage.synchronous, "full");
+    assert!(config.http.tls_cert.is_some() && config.http.tls_key.is_some());
+    assert_eq!(config.device.origin, "https://auth.example.com");
+
+    let available = Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !tessera_core::testing::prerequisite(available, "systemd-analyze (apt-get install systemd)")
+    {
+        return;
+    }
+    let unit = std::fs::read_to_string(format!("{docs}/tessera-server.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/tessera-server "));
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("tessera-server.service");
+    std::fs::write(
+        &path,
+        unit.replace(
+            "ExecStart=/usr/local/bin/tessera-server",
+            &format!("ExecStart={BIN}"),
+        ),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Lines about this unit only (the host's own units may have their own complaints).
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("tessera-server.service"))
+        .collect();
+    assert!(out.status.success() && ours.is_empty(), "{stderr}");
+}

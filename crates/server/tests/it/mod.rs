@@ -6,8 +6,10 @@ mod hardening;
 mod lockout;
 mod mfa;
 mod openapi;
+mod ops;
 mod recovery;
 mod restart;
+mod tls;
 mod totp;
 mod users;
 
