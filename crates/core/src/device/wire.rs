@@ -30,7 +30,8 @@ pub struct PushContext {
     pub device_network_prefix: String,
 }
 
-/// The requester's network against the device's last known one (docs/protocol.md §Context).
+/// The requester's network against the device's last known one (docs/protocol.md, "Requester
+/// and device network").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceNetwork {

@@ -1,5 +1,5 @@
 //! The requester's network against the device's last known one, so the device can warn when
-//! someone asks from elsewhere (docs/protocol.md §Context).
+//! someone asks from elsewhere (docs/protocol.md, "Requester and device network").
 //!
 //! The server records the client IP of every authenticated device request
 //! ([`crate::device::store::DeviceStore::set_last_ip`]); when a push or a QR login is shown to a

@@ -1,6 +1,6 @@
 //! The device is told how the requester's network compares with its own last known one
-//! (docs/protocol.md §Context): a real device on 127.0.0.1, requesters named by a trusted
-//! proxy's `X-Forwarded-For` (QR login) or by the relying party (push).
+//! (docs/protocol.md, "Requester and device network"): a real device on 127.0.0.1, requesters
+//! named by a trusted proxy's `X-Forwarded-For` (QR login) or by the relying party (push).
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
