@@ -10,7 +10,7 @@ use tessera_core::device::wire::{
 use tessera_core::device::{verify, Decision, PushAnswer};
 
 use crate::device::error::{DeviceError, Result};
-use crate::device::network::{self, NetworkCheck};
+use crate::device::network;
 use crate::device::store::{DeviceRecord, PushDecision, PushRecord};
 use crate::device::{b64, random_in, random_token, DeviceState, NumberPolicy};
 
@@ -128,7 +128,7 @@ pub fn context_for(p: &PushRecord, device_id: &str) -> PushContext {
     p.device_networks
         .get(device_id)
         .cloned()
-        .unwrap_or_else(NetworkCheck::default)
+        .unwrap_or_default()
         .apply(&p.context)
 }
 

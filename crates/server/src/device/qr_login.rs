@@ -8,7 +8,7 @@ use tessera_core::device::wire::{PushContext, QrLoginAnswerRequest, QrLoginDetai
 use tessera_core::device::{verify, Decision, QrLoginAnswer, QrLoginLink};
 
 use crate::device::error::{DeviceError, Result};
-use crate::device::network::{self, NetworkCheck};
+use crate::device::network;
 use crate::device::store::{DeviceNetworks, DeviceRecord, QrSession, QrState};
 use crate::device::{b64, random_chars, DeviceState};
 
@@ -123,7 +123,7 @@ pub fn answer(
             &s.device_networks
                 .get(&device.id)
                 .cloned()
-                .unwrap_or_else(NetworkCheck::default)
+                .unwrap_or_default()
                 .apply(&s.context),
         ),
     };
