@@ -259,6 +259,8 @@ fn push_view(e: &Enrollment, c: &PushChallenge) -> PushView {
         requested_at: (ctx.created_at > 0).then_some(ctx.created_at),
         expires_at: c.expires_at,
         number_choices: c.number_choices.clone(),
+        device_network: ctx.device_network.into(),
+        device_network_prefix: opt(&ctx.device_network_prefix),
     }
 }
 
@@ -517,6 +519,9 @@ impl Desktop {
             location: (!ctx.location.is_empty()).then(|| ctx.location.clone()),
             user_agent: (!ctx.user_agent.is_empty()).then(|| ctx.user_agent.clone()),
             expires_at: details.expires_at,
+            device_network: ctx.device_network.into(),
+            device_network_prefix: (!ctx.device_network_prefix.is_empty())
+                .then(|| ctx.device_network_prefix.clone()),
         };
         inner.qr.insert(handle, (device.id().to_owned(), details));
         Ok(view)

@@ -392,6 +392,35 @@ pub struct PushView {
     pub expires_at: u64,
     /// "Pick one of three": the choices; empty when the user types the number.
     pub number_choices: Vec<u32>,
+    /// The requester's network against this device's last known one, as the server compared
+    /// them (the card warns when different).
+    pub device_network: NetworkMatch,
+    /// This device's network as the server last saw it ("198.51.100.0/24"), if known.
+    pub device_network_prefix: Option<String>,
+}
+
+/// How the requester's network compares with this device's (docs/protocol.md, "Requester and
+/// device network").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMatch {
+    /// The same IPv4 /24 or IPv6 /64: nothing is shown.
+    Same,
+    /// Another network: the card warns.
+    Different,
+    /// The server could not compare them: a neutral note.
+    Unknown,
+}
+
+impl From<tessera_core::device::DeviceNetwork> for NetworkMatch {
+    fn from(n: tessera_core::device::DeviceNetwork) -> Self {
+        use tessera_core::device::DeviceNetwork as N;
+        match n {
+            N::Same => NetworkMatch::Same,
+            N::Different => NetworkMatch::Different,
+            N::Unknown => NetworkMatch::Unknown,
+        }
+    }
 }
 
 /// The user's answer to a push.
@@ -450,6 +479,11 @@ pub struct QrLoginView {
     /// Expiry (Unix seconds).
     #[ts(type = "number")]
     pub expires_at: u64,
+    /// The browser's network against this device's last known one (the card warns when
+    /// different).
+    pub device_network: NetworkMatch,
+    /// This device's network as the server last saw it, if known.
+    pub device_network_prefix: Option<String>,
 }
 
 /// Every error a command returns: a stable code the UI may branch on and a message to show.
@@ -513,6 +547,7 @@ mod bindings {
                 $f::<ExportResult>(),
                 $f::<EnrollmentView>(),
                 $f::<PushView>(),
+                $f::<NetworkMatch>(),
                 $f::<PushDecision>(),
                 $f::<HistoryEntry>(),
                 $f::<QrLoginView>(),

@@ -59,6 +59,8 @@ export function installDemo(): void {
               requested_at: now - 8,
               expires_at: now + 110,
               number_choices: q.get("choices") === "1" ? [17, 42, 86] : [],
+              device_network: q.get("network") === "different" ? "different" : "same",
+              device_network_prefix: "198.51.100.0/24",
             },
           ]
         : [],

@@ -207,6 +207,16 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
         ),
         (Some("Payroll"), Some("203.0.113.9"), Some("Lisbon, PT"))
     );
+    // The app's channel comes from 127.0.0.1: the requester is on another network, and the
+    // card gets both sides to show.
+    assert_eq!(
+        (
+            p["device_network"].as_str(),
+            p["device_network_prefix"].as_str()
+        ),
+        (Some("different"), Some("127.0.0.0/24")),
+        "{p}"
+    );
     assert_eq!(
         app.err(
             "answer_push",
@@ -289,6 +299,10 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
     assert_eq!(
         details["origin"], server.url,
         "the app shows where the sign-in happens"
+    );
+    assert_eq!(
+        details["device_network"], "same",
+        "the browser and the app are both on 127.0.0.1: {details}"
     );
     app.ok(
         "qr_login_answer",

@@ -166,6 +166,8 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       location: "Lyon, FR",
       user_agent: "Firefox 140 on Linux",
       expires_at: now() + 120,
+      device_network: "same",
+      device_network_prefix: "198.51.100.0/24",
     },
     pickedImage: "/home/alice/Pictures/qr.png",
     pickedImport: "/home/alice/Downloads/aegis-export.json",

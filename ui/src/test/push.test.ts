@@ -1,8 +1,10 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import App from "../App.svelte";
+import QrLoginCard from "../components/QrLoginCard.svelte";
 import type { PushView } from "../lib/bindings/PushView";
+import type { QrLoginView } from "../lib/bindings/QrLoginView";
 import { renderApp, useMock } from "./helpers";
 
 const push = (over: Partial<PushView> = {}): PushView => ({
@@ -18,6 +20,8 @@ const push = (over: Partial<PushView> = {}): PushView => ({
   requested_at: Math.floor(Date.now() / 1000) - 5,
   expires_at: Math.floor(Date.now() / 1000) + 90,
   number_choices: [],
+  device_network: "same",
+  device_network_prefix: "203.0.113.0/24",
   ...over,
 });
 
@@ -101,5 +105,60 @@ describe("approval window", () => {
     expect(mock.callsTo("closeWindow")).toEqual([]);
     await vi.advanceTimersByTimeAsync(1500);
     expect(mock.callsTo("closeWindow")).toEqual([[]]);
+  });
+});
+
+describe("the requester's network against this device's", () => {
+  it("warns on the approval card when the networks differ", async () => {
+    await renderApp({
+      pushes: [push({ ip: "203.0.113.7", device_network: "different", device_network_prefix: "198.51.100.0/24" })],
+    });
+    const card = await screen.findByTestId("approval");
+    const warning = within(card).getByRole("alert");
+    expect(warning).toHaveAttribute("data-testid", "network-warning");
+    expect(warning).toHaveTextContent("This request comes from a different network (203.0.113.7) than this device (198.51.100.0/24)");
+    expect(within(card).queryByTestId("network-note")).toBeNull();
+  });
+
+  it("shows nothing when the same, and a neutral note when the server could not compare", async () => {
+    await renderApp({
+      pushes: [
+        push({ transaction_id: "tx-same" }),
+        push({ transaction_id: "tx-unknown", device_network: "unknown", device_network_prefix: null }),
+      ],
+    });
+    await screen.findAllByTestId("approval");
+    const [same, unknown] = screen.getAllByTestId("approval");
+    expect(within(same!).queryByRole("alert")).toBeNull();
+    expect(within(same!).queryByTestId("network-note")).toBeNull();
+    expect(within(unknown!).queryByRole("alert")).toBeNull();
+    const note = within(unknown!).getByRole("note");
+    expect(note).toHaveTextContent("could not compare this request's network with this device's");
+  });
+
+  it("warns on the QR-login card too", async () => {
+    const login = (over: Partial<QrLoginView>): QrLoginView => ({
+      handle: "qr-1",
+      server_origin: "https://id.example.com",
+      user: "alice",
+      application: "QR login",
+      origin: "https://id.example.com",
+      ip: "203.0.113.7",
+      location: null,
+      user_agent: null,
+      expires_at: Math.floor(Date.now() / 1000) + 90,
+      device_network: "different",
+      device_network_prefix: "198.51.100.0/24",
+      ...over,
+    });
+    useMock();
+    const { unmount } = render(QrLoginCard, { props: { login: login({}) } });
+    const card = screen.getByTestId("qr-login");
+    expect(within(card).getByRole("alert")).toHaveTextContent(
+      "This sign-in comes from a different network (203.0.113.7) than this device (198.51.100.0/24)",
+    );
+    unmount();
+    render(QrLoginCard, { props: { login: login({ device_network: "same" }) } });
+    expect(within(screen.getByTestId("qr-login")).queryByRole("alert")).toBeNull();
   });
 });

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
 use tessera_client::{Device, DeviceEvent, EnrollOptions, Enrollment, KeyStore, SubscribeOptions};
-use tessera_core::device::wire::PushChallenge;
-use tessera_core::device::{Decision, EnrollLink, QrLoginLink, SignatureAlgorithm};
+use tessera_core::device::wire::{PushChallenge, PushContext};
+use tessera_core::device::{Decision, DeviceNetwork, EnrollLink, QrLoginLink, SignatureAlgorithm};
 use tessera_vault::Vault;
 use zeroize::Zeroizing;
 
@@ -228,9 +228,28 @@ fn challenge_json(c: &PushChallenge) -> serde_json::Value {
         "ip": c.context.ip,
         "location": c.context.location,
         "user_agent": c.context.user_agent,
+        "device_network": c.context.device_network,
+        "device_network_prefix": c.context.device_network_prefix,
         "expires_at": c.expires_at,
         "number_choices": c.number_choices,
     })
+}
+
+/// One line on how the requester's network compares with this device's, as the server told.
+fn network_line(c: &PushContext) -> String {
+    match c.device_network {
+        DeviceNetwork::Same => format!(
+            "  same network as this device ({})",
+            c.device_network_prefix
+        ),
+        DeviceNetwork::Different => format!(
+            "  WARNING: this request comes from a different network ({}) than this device ({})",
+            c.ip, c.device_network_prefix
+        ),
+        DeviceNetwork::Unknown => {
+            "  the server could not compare the request's network with this device's".to_owned()
+        }
+    }
 }
 
 pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
@@ -379,6 +398,8 @@ pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
                     "lsi": details.lsi, "origin": details.origin,
                     "requester_origin": details.context.origin, "ip": details.context.ip,
                     "location": details.context.location, "decision": decision_str(decision),
+                    "device_network": details.context.device_network,
+                    "device_network_prefix": details.context.device_network_prefix,
                 }))
             } else {
                 println!(
@@ -388,6 +409,7 @@ pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
                     details.context.ip,
                     details.context.location
                 );
+                println!("{}", network_line(&details.context));
                 Ok(())
             }
         }
@@ -520,6 +542,7 @@ async fn watch(
                 c.context.location,
                 c.context.user_agent
             );
+            println!("{}", network_line(&c.context));
         }
         let answer = match &policy {
             Policy::Report => None,
@@ -579,4 +602,43 @@ fn ask(c: &PushChallenge) -> Result<(Decision, Option<u32>)> {
             Some(t.parse().map_err(|_| anyhow!("`{t}` is not a number"))?),
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenge(network: DeviceNetwork) -> PushChallenge {
+        PushChallenge {
+            transaction_id: "tx".into(),
+            nonce: "n".into(),
+            origin: "http://127.0.0.1:8377".into(),
+            context: PushContext {
+                ip: "203.0.113.7".into(),
+                device_network: network,
+                device_network_prefix: "198.51.100.0/24".into(),
+                ..PushContext::default()
+            },
+            expires_at: 1,
+            number_choices: vec![],
+            server_signature: String::new(),
+        }
+    }
+
+    #[test]
+    fn watch_shows_the_network_comparison() {
+        let c = challenge(DeviceNetwork::Different);
+        let v = challenge_json(&c);
+        assert_eq!(v["device_network"], "different");
+        assert_eq!(v["device_network_prefix"], "198.51.100.0/24");
+        assert_eq!(
+            network_line(&c.context),
+            "  WARNING: this request comes from a different network (203.0.113.7) than this \
+             device (198.51.100.0/24)"
+        );
+        assert!(network_line(&challenge(DeviceNetwork::Same).context).contains("same network"));
+        assert!(
+            network_line(&challenge(DeviceNetwork::Unknown).context).contains("could not compare")
+        );
+    }
 }

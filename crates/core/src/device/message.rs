@@ -59,6 +59,8 @@ pub fn context_hash(context: &PushContext) -> [u8; 32] {
             context.location.as_bytes(),
             context.user_agent.as_bytes(),
             &context.created_at.to_be_bytes(),
+            context.device_network.as_str().as_bytes(),
+            context.device_network_prefix.as_bytes(),
         ],
     );
     Sha256::digest(bytes).into()
@@ -297,6 +299,37 @@ mod tests {
             change(&mut a);
             assert_ne!(a.signing_bytes(), base);
         }
+    }
+
+    #[test]
+    fn the_device_network_is_bound_to_the_context_hash() {
+        use crate::device::wire::DeviceNetwork;
+        let base = PushContext {
+            ip: "203.0.113.7".into(),
+            device_network: DeviceNetwork::Different,
+            device_network_prefix: "198.51.100.0/24".into(),
+            ..PushContext::default()
+        };
+        let same = PushContext {
+            device_network: DeviceNetwork::Same,
+            ..base.clone()
+        };
+        let other_prefix = PushContext {
+            device_network_prefix: "198.51.101.0/24".into(),
+            ..base.clone()
+        };
+        assert_ne!(context_hash(&base), context_hash(&same));
+        assert_ne!(context_hash(&base), context_hash(&other_prefix));
+        // The wire form the device receives and hashes.
+        let json = serde_json::to_value(&base).unwrap();
+        assert_eq!(json["device_network"], "different");
+        assert_eq!(json["device_network_prefix"], "198.51.100.0/24");
+        let old: PushContext = serde_json::from_str(r#"{"ip":"192.0.2.1"}"#).unwrap();
+        assert_eq!(
+            old.device_network,
+            DeviceNetwork::Unknown,
+            "absent: unknown"
+        );
     }
 
     #[test]

@@ -13,4 +13,4 @@ pub mod wire;
 pub use key::{verify, DeviceKey, SignatureAlgorithm, SignatureError};
 pub use link::{EnrollLink, QrLoginLink};
 pub use message::{Decision, EnrollmentProof, PushAnswer, QrLoginAnswer, RequestAuth};
-pub use wire::{PushContext, PushState};
+pub use wire::{DeviceNetwork, PushContext, PushState};

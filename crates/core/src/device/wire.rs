@@ -22,6 +22,37 @@ pub struct PushContext {
     pub user_agent: String,
     /// When the attempt started (Unix seconds).
     pub created_at: u64,
+    /// How the requester's network compares with the receiving device's last known one. Set by
+    /// the server (whatever a relying party sends is replaced), per device.
+    pub device_network: DeviceNetwork,
+    /// The receiving device's last known network ("198.51.100.0/24", "2001:db8:1:2::/64"), or
+    /// empty when the server has not seen the device's address. Set by the server.
+    pub device_network_prefix: String,
+}
+
+/// The requester's network against the device's last known one (docs/protocol.md, "Requester
+/// and device network").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceNetwork {
+    /// The same IPv4 /24 or IPv6 /64 (or both on the server's own machine).
+    Same,
+    /// Different networks: the app warns.
+    Different,
+    /// One of the two addresses is not known.
+    #[default]
+    Unknown,
+}
+
+impl DeviceNetwork {
+    /// The wire name, also what [`crate::device::message::context_hash`] covers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceNetwork::Same => "same",
+            DeviceNetwork::Different => "different",
+            DeviceNetwork::Unknown => "unknown",
+        }
+    }
 }
 
 /// A pending push as a device receives it.

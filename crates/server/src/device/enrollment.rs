@@ -96,8 +96,13 @@ pub fn begin(state: &DeviceState, code: &str) -> Result<EnrollBeginResponse> {
 }
 
 /// `enroll/finish`: verifies the proof of possession and registers the device, consuming the
-/// offer exactly once.
-pub fn finish(state: &DeviceState, req: &EnrollFinishRequest) -> Result<EnrollFinishResponse> {
+/// offer exactly once. `client_ip` (the request's, or "unknown") becomes the device's last
+/// known address.
+pub fn finish(
+    state: &DeviceState,
+    req: &EnrollFinishRequest,
+    client_ip: &str,
+) -> Result<EnrollFinishResponse> {
     let now = state.now();
     if req.device_name.trim().is_empty() || req.device_name.chars().count() > MAX_NAME {
         return Err(DeviceError::InvalidRequest(format!(
@@ -152,6 +157,7 @@ pub fn finish(state: &DeviceState, req: &EnrollFinishRequest) -> Result<EnrollFi
         public_key,
         user_verification: req.user_verification,
         created_at: now,
+        last_ip: crate::device::network::parse_ip(client_ip).map(|ip| ip.to_string()),
     };
     if !state
         .store()

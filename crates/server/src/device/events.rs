@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tessera_core::device::wire::PushChallenge;
 use tokio::sync::{broadcast, watch};
+
+use crate::device::store::PushRecord;
 
 const USER_CHANNEL: usize = 32;
 const DECIDED_CHANNEL: usize = 4096;
@@ -16,7 +17,7 @@ const DECIDED_CHANNEL: usize = 4096;
 /// The fan-out hub.
 #[derive(Debug)]
 pub struct Hub {
-    users: Mutex<HashMap<String, broadcast::Sender<Arc<PushChallenge>>>>,
+    users: Mutex<HashMap<String, broadcast::Sender<Arc<PushRecord>>>>,
     decided: broadcast::Sender<Arc<str>>,
     /// Becomes `true` when the server shuts down: event streams end (with a retry hint) so
     /// that the graceful shutdown is not held open by devices that never hang up.
@@ -48,8 +49,9 @@ impl Hub {
         }
     }
 
-    /// Subscribes to the user's new challenges.
-    pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<Arc<PushChallenge>> {
+    /// Subscribes to the user's new pushes (each device's stream turns one into its own signed
+    /// challenge: the network comparison differs by device).
+    pub fn subscribe(&self, user_id: &str) -> broadcast::Receiver<Arc<PushRecord>> {
         match self.users.lock() {
             Ok(mut users) => users
                 .entry(user_id.to_owned())
@@ -60,11 +62,11 @@ impl Hub {
         }
     }
 
-    /// Sends a new challenge to the user's connected devices.
-    pub fn publish(&self, user_id: &str, challenge: PushChallenge) {
+    /// Sends a new push to the user's connected devices.
+    pub fn publish(&self, user_id: &str, push: PushRecord) {
         if let Ok(mut users) = self.users.lock() {
             let gone = match users.get(user_id) {
-                Some(tx) => tx.send(Arc::new(challenge)).is_err(),
+                Some(tx) => tx.send(Arc::new(push)).is_err(),
                 None => false,
             };
             if gone {

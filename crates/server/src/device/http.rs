@@ -31,7 +31,7 @@ use tokio::sync::broadcast;
 use crate::client_ip::TrustedProxies;
 use crate::device::error::{DeviceError, Result};
 use crate::device::store::{DeviceRecord, QrState};
-use crate::device::{enrollment, push, qr_login, request_auth, signin, DeviceState};
+use crate::device::{enrollment, network, push, qr_login, request_auth, signin, DeviceState};
 
 /// Longest long-poll, seconds.
 pub const MAX_WAIT: u64 = 30;
@@ -128,20 +128,31 @@ impl Requester {
                 String::new()
             },
             user_agent: self.user_agent.clone(),
-            created_at: 0,
+            ..PushContext::default()
         }
     }
 }
 
+/// Authenticates a signed device request and records where it came from as the device's last
+/// known address ([`crate::device::network`]).
 async fn signed(
     state: &DeviceState,
+    who: &Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<DeviceRecord> {
+    let ip = network::parse_ip(&who.ip).map(|ip| ip.to_string());
     state
-        .db(move |s| request_auth::authenticate(s, &method, &uri, &headers, &body))
+        .db(move |s| {
+            let mut device = request_auth::authenticate(s, &method, &uri, &headers, &body)?;
+            if let Some(ip) = ip {
+                s.store().set_last_ip(&device.id, &ip)?;
+                device.last_ip = Some(ip);
+            }
+            Ok(device)
+        })
         .await
 }
 
@@ -205,31 +216,36 @@ async fn enroll_begin(
 
 async fn enroll_finish(
     State(state): State<DeviceState>,
+    who: Requester,
     Json(req): Json<EnrollFinishRequest>,
 ) -> Result<Response> {
-    let r = state.db(move |s| enrollment::finish(s, &req)).await?;
+    let r = state
+        .db(move |s| enrollment::finish(s, &req, &who.ip))
+        .await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
 async fn device_self(
     State(state): State<DeviceState>,
+    who: Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let device = signed(&state, method, uri, headers, body).await?;
+    let device = signed(&state, &who, method, uri, headers, body).await?;
     Ok(Json(info(&device)).into_response())
 }
 
 async fn device_remove_self(
     State(state): State<DeviceState>,
+    who: Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let device = signed(&state, method, uri, headers, body).await?;
+    let device = signed(&state, &who, method, uri, headers, body).await?;
     state.db(move |s| enrollment::remove(s, &device)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -248,14 +264,16 @@ const SHUTDOWN_RETRY: Duration = Duration::from_secs(2);
 
 async fn events(
     State(state): State<DeviceState>,
+    who: Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<Event, Infallible>>>> {
-    let device = signed(&state, method, uri, headers, body).await?;
+    let device = signed(&state, &who, method, uri, headers, body).await?;
     // Subscribe before reading what is pending, so nothing falls between the two.
     let rx = state.hub().subscribe(&device.user_id);
+    let device_id = device.id.clone();
     let pending = state.db(move |s| push::pending_for(s, &device)).await?;
     let first = stream::iter(
         std::iter::once(Event::default().event("ready").data("{}"))
@@ -263,27 +281,38 @@ async fn events(
             .map(Ok)
             .collect::<Vec<_>>(),
     );
+    // Each device gets the challenge with its own network comparison, signed for it; when the
+    // server shuts down, the stream says when to come back and ends.
     let closed = Box::pin(state.hub().closed());
-    let live = stream::unfold(Some((rx, closed)), |st| async move {
-        let (mut rx, mut closed) = st?;
-        tokio::select! {
-            r = rx.recv() => match r {
-                Ok(c) => Some((Ok(challenge_event(&c)), Some((rx, closed)))),
-                // Missed some: tell the device to poll `/device/v1/challenges`.
-                Err(broadcast::error::RecvError::Lagged(_)) => Some((
-                    Ok(Event::default().event("resync").data("{}")),
-                    Some((rx, closed)),
+    let live = stream::unfold(Some((rx, closed)), move |st| {
+        let (state, device_id) = (state.clone(), device_id.clone());
+        async move {
+            let (mut rx, mut closed) = st?;
+            tokio::select! {
+                r = rx.recv() => match r {
+                    Ok(p) => {
+                        let event = match push::challenge_for(&state, &p, &device_id) {
+                            Ok(c) => challenge_event(&c),
+                            // Signing failed: the device reads the pending list instead.
+                            Err(_) => Event::default().event("resync").data("{}"),
+                        };
+                        Some((Ok(event), Some((rx, closed))))
+                    }
+                    // Missed some: tell the device to poll `/device/v1/challenges`.
+                    Err(broadcast::error::RecvError::Lagged(_)) => Some((
+                        Ok(Event::default().event("resync").data("{}")),
+                        Some((rx, closed)),
+                    )),
+                    Err(broadcast::error::RecvError::Closed) => None,
+                },
+                () = &mut closed => Some((
+                    Ok(Event::default()
+                        .event("shutdown")
+                        .retry(SHUTDOWN_RETRY)
+                        .data("{}")),
+                    None,
                 )),
-                Err(broadcast::error::RecvError::Closed) => None,
-            },
-            // The server is shutting down: say when to come back, then end the stream.
-            () = &mut closed => Some((
-                Ok(Event::default()
-                    .event("shutdown")
-                    .retry(SHUTDOWN_RETRY)
-                    .data("{}")),
-                None,
-            )),
+            }
         }
     });
     Ok(Sse::new(first.chain(live)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
@@ -291,12 +320,13 @@ async fn events(
 
 async fn challenges(
     State(state): State<DeviceState>,
+    who: Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    let device = signed(&state, method, uri, headers, body).await?;
+    let device = signed(&state, &who, method, uri, headers, body).await?;
     let list = state.db(move |s| push::pending_for(s, &device)).await?;
     Ok(Json(list).into_response())
 }
@@ -304,13 +334,14 @@ async fn challenges(
 async fn answer(
     State(state): State<DeviceState>,
     Path(tx): Path<String>,
+    who: Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
     let req: PushAnswerRequest = json_body(&body)?;
-    let device = signed(&state, method, uri, headers, body).await?;
+    let device = signed(&state, &who, method, uri, headers, body).await?;
     let st = state
         .db(move |s| push::answer(s, &device, &tx, &req))
         .await?;
@@ -320,26 +351,30 @@ async fn answer(
 async fn qr_details(
     State(state): State<DeviceState>,
     Path(lsi): Path<String>,
+    who: Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
-    signed(&state, method, uri, headers, body).await?;
-    let d = state.db(move |s| qr_login::details(s, &lsi)).await?;
+    let device = signed(&state, &who, method, uri, headers, body).await?;
+    let d = state
+        .db(move |s| qr_login::details(s, &device, &lsi))
+        .await?;
     Ok(Json(d).into_response())
 }
 
 async fn qr_answer(
     State(state): State<DeviceState>,
     Path(lsi): Path<String>,
+    who: Requester,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response> {
     let req: QrLoginAnswerRequest = json_body(&body)?;
-    let device = signed(&state, method, uri, headers, body).await?;
+    let device = signed(&state, &who, method, uri, headers, body).await?;
     let st = state
         .db(move |s| qr_login::answer(s, &device, &lsi, &req))
         .await?;

@@ -12,6 +12,7 @@ pub mod enrollment;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod network;
 pub mod push;
 pub mod qr_login;
 pub mod request_auth;

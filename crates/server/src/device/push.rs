@@ -10,6 +10,7 @@ use tessera_core::device::wire::{
 use tessera_core::device::{verify, Decision, PushAnswer};
 
 use crate::device::error::{DeviceError, Result};
+use crate::device::network;
 use crate::device::store::{DeviceRecord, PushDecision, PushRecord};
 use crate::device::{b64, random_in, random_token, DeviceState, NumberPolicy};
 
@@ -33,8 +34,9 @@ fn check_context(c: &PushContext) -> Result<()> {
     Ok(())
 }
 
-/// Starts a push for `user_id`: rate limit and pause checked, number drawn, stored, and sent to
-/// the user's connected devices.
+/// Starts a push for `user_id`: rate limit and pause checked, number drawn, the requester's
+/// network (`context.ip`) compared with each device's last known one, stored, and sent to the
+/// user's connected devices.
 pub fn create(
     state: &DeviceState,
     user_id: &str,
@@ -62,10 +64,21 @@ pub fn create(
             "too many pushes to this user; try again in a minute",
         ));
     }
-    if store.devices_of(user_id)?.is_empty() {
+    let devices = store.devices_of(user_id)?;
+    if devices.is_empty() {
         return Err(DeviceError::NotFound("enrolled device"));
     }
     context.created_at = now;
+    // Only the server says how the networks compare; per device, in `device_networks`.
+    context.device_network = Default::default();
+    context.device_network_prefix = String::new();
+    let device_networks = devices
+        .iter()
+        .map(|d| {
+            let check = network::compare(&context.ip, d.last_ip.as_deref());
+            (d.id.clone(), check)
+        })
+        .collect();
     let number = random_in(10, 99)?;
     let number_choices = match cfg.number_policy {
         NumberPolicy::Type => Vec::new(),
@@ -78,6 +91,7 @@ pub fn create(
         number,
         number_choices,
         context,
+        device_networks,
         created_at: now,
         expires_at: now.saturating_add(ttl),
         state: PushState::Pending,
@@ -85,12 +99,13 @@ pub fn create(
         reason: None,
     };
     store.insert_push(&record)?;
-    state.hub().publish(user_id, challenge_for(state, &record)?);
-    Ok(PushCreated {
-        transaction_id: record.transaction_id,
+    let created = PushCreated {
+        transaction_id: record.transaction_id.clone(),
         number,
         expires_at: record.expires_at,
-    })
+    };
+    state.hub().publish(user_id, record);
+    Ok(created)
 }
 
 /// The right number and two distinct decoys, in random order.
@@ -107,15 +122,30 @@ fn three_choices(number: u32) -> Result<Vec<u32>> {
     Ok(out)
 }
 
-/// The challenge a device receives, signed by the server identity.
-pub fn challenge_for(state: &DeviceState, p: &PushRecord) -> Result<PushChallenge> {
+/// The context device `device_id` is shown for push `p` (and whose hash it signs): the
+/// relying party's, with that device's network comparison.
+pub fn context_for(p: &PushRecord, device_id: &str) -> PushContext {
+    p.device_networks
+        .get(device_id)
+        .cloned()
+        .unwrap_or_default()
+        .apply(&p.context)
+}
+
+/// The challenge device `device_id` receives, signed by the server identity.
+pub fn challenge_for(
+    state: &DeviceState,
+    p: &PushRecord,
+    device_id: &str,
+) -> Result<PushChallenge> {
     let origin = state.config().origin.clone();
+    let context = context_for(p, device_id);
     let statement = ChallengeStatement {
         origin: origin.clone(),
         transaction_id: p.transaction_id.clone(),
         nonce: p.nonce.clone(),
         expires_at: p.expires_at,
-        context_hash: context_hash(&p.context),
+        context_hash: context_hash(&context),
         number_choices: p.number_choices.clone(),
     };
     let signature = state.identity().sign(&statement.signing_bytes())?;
@@ -123,7 +153,7 @@ pub fn challenge_for(state: &DeviceState, p: &PushRecord) -> Result<PushChalleng
         transaction_id: p.transaction_id.clone(),
         nonce: p.nonce.clone(),
         origin,
-        context: p.context.clone(),
+        context,
         expires_at: p.expires_at,
         number_choices: p.number_choices.clone(),
         server_signature: BASE64URL_NOPAD.encode(&signature),
@@ -136,7 +166,7 @@ pub fn pending_for(state: &DeviceState, device: &DeviceRecord) -> Result<Vec<Pus
         .store()
         .pending_pushes(&device.user_id, state.now())?
         .iter()
-        .map(|p| challenge_for(state, p))
+        .map(|p| challenge_for(state, p, &device.id))
         .collect()
 }
 
@@ -168,7 +198,7 @@ pub fn answer(
         decision: req.decision,
         number: req.number,
         expires_at: push.expires_at,
-        context_hash: context_hash(&push.context),
+        context_hash: context_hash(&context_for(&push, &device.id)),
     };
     // The registered key and algorithm only.
     if verify(

@@ -8,7 +8,8 @@ use tessera_core::device::wire::{PushContext, QrLoginAnswerRequest, QrLoginDetai
 use tessera_core::device::{verify, Decision, QrLoginAnswer, QrLoginLink};
 
 use crate::device::error::{DeviceError, Result};
-use crate::device::store::{DeviceRecord, QrSession, QrState};
+use crate::device::network;
+use crate::device::store::{DeviceNetworks, DeviceRecord, QrSession, QrState};
 use crate::device::{b64, random_chars, DeviceState};
 
 /// A new session as the browser gets it (the DSI goes into its cookie, never into the QR).
@@ -32,6 +33,9 @@ pub fn create(state: &DeviceState, mut context: PushContext) -> Result<NewSessio
     let cfg = state.config();
     let now = state.now();
     context.created_at = now;
+    // Per device, when one fetches the details.
+    context.device_network = Default::default();
+    context.device_network_prefix = String::new();
     if context.application.is_empty() {
         context.application = "QR login".into();
     }
@@ -44,6 +48,7 @@ pub fn create(state: &DeviceState, mut context: PushContext) -> Result<NewSessio
         lsi: lsi.clone(),
         dsi_hash: sha256(dsi.as_bytes()),
         context,
+        device_networks: DeviceNetworks::new(),
         created_at: now,
         expires_at: now.saturating_add(cfg.qr_ttl),
         state: QrState::Pending,
@@ -76,16 +81,23 @@ fn session(state: &DeviceState, lsi: &str) -> Result<QrSession> {
         .ok_or(DeviceError::NotFound("login session"))
 }
 
-/// The requester details a device shows before the user approves.
-pub fn details(state: &DeviceState, lsi: &str) -> Result<QrLoginDetails> {
+/// The requester details `device` shows before the user approves, with the requester's network
+/// compared with the device's last known one (taken at the device's first fetch and kept, so
+/// the answer is checked against the very context the device showed).
+pub fn details(state: &DeviceState, device: &DeviceRecord, lsi: &str) -> Result<QrLoginDetails> {
     let s = session(state, lsi)?;
     if s.state != QrState::Pending || state.now() >= s.expires_at {
         return Err(DeviceError::Expired);
     }
+    let check = network::compare(&s.context.ip, device.last_ip.as_deref());
+    let check = state
+        .store()
+        .qr_device_network(&s.lsi, &device.id, &check)?
+        .ok_or(DeviceError::NotFound("login session"))?;
     Ok(QrLoginDetails {
         lsi: s.lsi,
         origin: state.config().origin.clone(),
-        context: s.context,
+        context: check.apply(&s.context),
         expires_at: s.expires_at,
     })
 }
@@ -106,7 +118,14 @@ pub fn answer(
         lsi: s.lsi.clone(),
         decision: req.decision,
         expires_at: s.expires_at,
-        context_hash: context_hash(&s.context),
+        // What this device was shown; a device that never fetched the details was shown nothing.
+        context_hash: context_hash(
+            &s.device_networks
+                .get(&device.id)
+                .cloned()
+                .unwrap_or_default()
+                .apply(&s.context),
+        ),
     };
     if verify(
         device.algorithm,

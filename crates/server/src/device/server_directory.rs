@@ -324,6 +324,7 @@ mod tests {
                 number: 42,
                 number_choices: vec![],
                 context: Default::default(),
+                device_networks: Default::default(),
                 created_at: 1_000,
                 expires_at: 1_100,
                 state: PushState::Pending,

@@ -5,6 +5,7 @@
 //! Every state change that must happen once is a compare-and-swap in SQL
 //! (`UPDATE … WHERE state = 'pending'`): the row count says who won.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -14,6 +15,10 @@ pub use tessera_core::device::wire::PushState;
 use tessera_core::device::SignatureAlgorithm;
 
 use crate::device::error::{DeviceError, Result};
+use crate::device::network::NetworkCheck;
+
+/// What each device was told about the requester's network, by device id.
+pub type DeviceNetworks = BTreeMap<String, NetworkCheck>;
 
 /// An enrollment offer (its code is stored only as a SHA-256 hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +58,9 @@ pub struct DeviceRecord {
     pub user_verification: bool,
     /// Unix seconds.
     pub created_at: u64,
+    /// The client IP of the device's most recent authenticated request (or of its enrollment);
+    /// `None` until the server has seen one ([`crate::device::network`]).
+    pub last_ip: Option<String>,
 }
 
 fn parse_push_state(s: &str) -> Result<PushState> {
@@ -72,8 +80,11 @@ pub struct PushRecord {
     pub number: u32,
     /// "Pick one of three": the choices sent to the device (empty: the user types it).
     pub number_choices: Vec<u32>,
-    /// What the device shows.
+    /// What the device shows (without the per-device network fields).
     pub context: PushContext,
+    /// The requester's network against each of the user's devices, taken when the push was
+    /// created; a device not in the map (enrolled later) is told `unknown`.
+    pub device_networks: DeviceNetworks,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -150,8 +161,11 @@ pub struct QrSession {
     pub lsi: String,
     /// SHA-256 of the device-session secret (the browser's cookie).
     pub dsi_hash: [u8; 32],
-    /// The requester, as the device shows it.
+    /// The requester, as the device shows it (without the per-device network fields).
     pub context: PushContext,
+    /// The requester's network against each device that fetched the details, taken at its
+    /// first fetch.
+    pub device_networks: DeviceNetworks,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -216,6 +230,8 @@ pub trait DeviceStore: Send + Sync + 'static {
     fn devices_of(&self, user_id: &str) -> Result<Vec<DeviceRecord>>;
     /// Removes a device; whether it existed. Audited.
     fn delete_device(&self, id: &str, now: u64) -> Result<bool>;
+    /// Records the client IP of the device's latest authenticated request.
+    fn set_last_ip(&self, device_id: &str, ip: &str) -> Result<()>;
     /// Remembers a request nonce until `expires_at`; `false` if it was already seen.
     fn remember_nonce(
         &self,
@@ -251,6 +267,15 @@ pub trait DeviceStore: Send + Sync + 'static {
     fn insert_qr(&self, session: &QrSession) -> Result<()>;
     /// A QR-login session by LSI.
     fn qr(&self, lsi: &str) -> Result<Option<QrSession>>;
+    /// The network check of `device_id` for session `lsi`: the one stored, or else `check`,
+    /// stored now (the first fetch wins, so the context the device signs stays the same).
+    /// `None` when there is no such session.
+    fn qr_device_network(
+        &self,
+        lsi: &str,
+        device_id: &str,
+        check: &NetworkCheck,
+    ) -> Result<Option<NetworkCheck>>;
     /// Moves a pending session to `state` (compare-and-swap) for `user_id` / `device_id`;
     /// `false` when it was no longer pending. Audited.
     fn decide_qr(
@@ -348,6 +373,12 @@ CREATE INDEX device_audit_user ON device_audit(user_id, id);
 "#,
     // An approval completes one sign-in: the grant that uses it stamps it.
     "ALTER TABLE device_push ADD COLUMN consumed_at INTEGER;",
+    // The device's last known network, and what each device was told about the requester's.
+    r#"
+ALTER TABLE device_devices ADD COLUMN last_ip TEXT;
+ALTER TABLE device_push ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE device_qr_sessions ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
+"#,
     // Pending pushes are counted at every metrics scrape: only pending rows are indexed.
     "CREATE INDEX device_push_pending ON device_push(expires_at) WHERE state = 'pending';",
 ];
@@ -380,6 +411,15 @@ fn parse_context(s: &str) -> Result<PushContext> {
     serde_json::from_str(s).map_err(|e| DeviceError::Storage(format!("stored context: {e}")))
 }
 
+fn networks_json(n: &DeviceNetworks) -> Result<String> {
+    serde_json::to_string(n).map_err(|e| DeviceError::Internal(format!("device networks: {e}")))
+}
+
+fn parse_networks(s: &str) -> Result<DeviceNetworks> {
+    serde_json::from_str(s)
+        .map_err(|e| DeviceError::Storage(format!("stored device networks: {e}")))
+}
+
 fn choices_text(c: &[u32]) -> String {
     c.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
@@ -389,7 +429,7 @@ fn parse_choices(s: &str) -> Vec<u32> {
 }
 
 const PUSH_COLUMNS: &str = "transaction_id, user_id, nonce, number, number_choices, context, \
-     created_at, expires_at, state, device_id, reason";
+     created_at, expires_at, state, device_id, reason, device_networks";
 
 type PushRow = (
     String,
@@ -403,6 +443,7 @@ type PushRow = (
     String,
     Option<String>,
     Option<String>,
+    String,
 );
 
 fn push_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PushRow> {
@@ -418,11 +459,13 @@ fn push_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PushRow> {
         r.get(8)?,
         r.get(9)?,
         r.get(10)?,
+        r.get(11)?,
     ))
 }
 
 fn push_from(row: PushRow) -> Result<PushRecord> {
-    let (tx, user, nonce, number, choices, ctx, created, expires, state, device, reason) = row;
+    let (tx, user, nonce, number, choices, ctx, created, expires, state, device, reason, nets) =
+        row;
     Ok(PushRecord {
         transaction_id: tx,
         user_id: user,
@@ -430,6 +473,7 @@ fn push_from(row: PushRow) -> Result<PushRecord> {
         number: u32::try_from(number).unwrap_or(0),
         number_choices: parse_choices(&choices),
         context: parse_context(&ctx)?,
+        device_networks: parse_networks(&nets)?,
         created_at: u(created),
         expires_at: u(expires),
         state: parse_push_state(&state)?,
@@ -439,9 +483,19 @@ fn push_from(row: PushRow) -> Result<PushRecord> {
 }
 
 const DEVICE_COLUMNS: &str =
-    "id, user_id, name, platform, algorithm, public_key, user_verification, created_at";
+    "id, user_id, name, platform, algorithm, public_key, user_verification, created_at, last_ip";
 
-type DeviceRow = (String, String, String, String, String, Vec<u8>, bool, i64);
+type DeviceRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    bool,
+    i64,
+    Option<String>,
+);
 
 fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
     Ok((
@@ -453,11 +507,12 @@ fn device_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRow> {
         r.get(5)?,
         r.get(6)?,
         r.get(7)?,
+        r.get(8)?,
     ))
 }
 
 fn device_from(row: DeviceRow) -> Result<DeviceRecord> {
-    let (id, user_id, name, platform, alg, public_key, uv, created) = row;
+    let (id, user_id, name, platform, alg, public_key, uv, created, last_ip) = row;
     Ok(DeviceRecord {
         id,
         user_id,
@@ -469,6 +524,7 @@ fn device_from(row: DeviceRow) -> Result<DeviceRecord> {
         public_key,
         user_verification: uv,
         created_at: u(created),
+        last_ip,
     })
 }
 
@@ -645,7 +701,7 @@ impl DeviceStore for SqliteDeviceStore {
             tx.execute(
                 &format!(
                     "INSERT INTO device_devices ({DEVICE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, \
-                     ?6, ?7, ?8)"
+                     ?6, ?7, ?8, ?9)"
                 ),
                 params![
                     device.id,
@@ -655,7 +711,8 @@ impl DeviceStore for SqliteDeviceStore {
                     device.algorithm.as_str(),
                     device.public_key,
                     device.user_verification,
-                    i(device.created_at)
+                    i(device.created_at),
+                    device.last_ip
                 ],
             )?;
             audit_in(
@@ -719,6 +776,17 @@ impl DeviceStore for SqliteDeviceStore {
         })
     }
 
+    fn set_last_ip(&self, device_id: &str, ip: &str) -> Result<()> {
+        self.with(|c| {
+            // Written only when it changed: most requests come from where the last one did.
+            c.execute(
+                "UPDATE device_devices SET last_ip = ?1 WHERE id = ?2 AND last_ip IS NOT ?1",
+                params![ip, device_id],
+            )?;
+            Ok(())
+        })
+    }
+
     fn remember_nonce(
         &self,
         device_id: &str,
@@ -739,11 +807,12 @@ impl DeviceStore for SqliteDeviceStore {
 
     fn insert_push(&self, p: &PushRecord) -> Result<()> {
         let ctx = context_json(&p.context)?;
+        let nets = networks_json(&p.device_networks)?;
         self.with(|c| {
             c.execute(
                 &format!(
                     "INSERT INTO device_push ({PUSH_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
-                     ?7, ?8, ?9, ?10, ?11)"
+                     ?7, ?8, ?9, ?10, ?11, ?12)"
                 ),
                 params![
                     p.transaction_id,
@@ -756,7 +825,8 @@ impl DeviceStore for SqliteDeviceStore {
                     i(p.expires_at),
                     p.state.as_str(),
                     p.device_id,
-                    p.reason
+                    p.reason,
+                    nets
                 ],
             )?;
             audit_in(
@@ -906,17 +976,19 @@ impl DeviceStore for SqliteDeviceStore {
 
     fn insert_qr(&self, s: &QrSession) -> Result<()> {
         let ctx = context_json(&s.context)?;
+        let nets = networks_json(&s.device_networks)?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO device_qr_sessions (lsi, dsi_hash, context, created_at, expires_at, \
-                 state) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 state, device_networks) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     s.lsi,
                     &s.dsi_hash[..],
                     ctx,
                     i(s.created_at),
                     i(s.expires_at),
-                    s.state.as_str()
+                    s.state.as_str(),
+                    nets
                 ],
             )?;
             Ok(())
@@ -933,12 +1005,13 @@ impl DeviceStore for SqliteDeviceStore {
             String,
             Option<String>,
             Option<String>,
+            String,
         );
         self.with(|c| {
             let row: Option<Row> = c
                 .query_row(
                     "SELECT lsi, dsi_hash, context, created_at, expires_at, state, user_id, \
-                     device_id FROM device_qr_sessions WHERE lsi = ?1",
+                     device_id, device_networks FROM device_qr_sessions WHERE lsi = ?1",
                     [lsi],
                     |r| {
                         Ok((
@@ -950,23 +1023,59 @@ impl DeviceStore for SqliteDeviceStore {
                             r.get(5)?,
                             r.get(6)?,
                             r.get(7)?,
+                            r.get(8)?,
                         ))
                     },
                 )
                 .optional()?;
-            row.map(|(lsi, h, ctx, created, expires, state, user, device)| {
-                Ok(QrSession {
-                    lsi,
-                    dsi_hash: hash32(h)?,
-                    context: parse_context(&ctx)?,
-                    created_at: u(created),
-                    expires_at: u(expires),
-                    state: QrState::parse(&state)?,
-                    user_id: user,
-                    device_id: device,
-                })
-            })
+            row.map(
+                |(lsi, h, ctx, created, expires, state, user, device, nets)| {
+                    Ok(QrSession {
+                        lsi,
+                        dsi_hash: hash32(h)?,
+                        context: parse_context(&ctx)?,
+                        device_networks: parse_networks(&nets)?,
+                        created_at: u(created),
+                        expires_at: u(expires),
+                        state: QrState::parse(&state)?,
+                        user_id: user,
+                        device_id: device,
+                    })
+                },
+            )
             .transpose()
+        })
+    }
+
+    fn qr_device_network(
+        &self,
+        lsi: &str,
+        device_id: &str,
+        check: &NetworkCheck,
+    ) -> Result<Option<NetworkCheck>> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let stored: Option<String> = tx
+                .query_row(
+                    "SELECT device_networks FROM device_qr_sessions WHERE lsi = ?1",
+                    [lsi],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(stored) = stored else {
+                return Ok(None);
+            };
+            let mut nets = parse_networks(&stored)?;
+            if let Some(first) = nets.get(device_id) {
+                return Ok(Some(first.clone()));
+            }
+            nets.insert(device_id.to_owned(), check.clone());
+            tx.execute(
+                "UPDATE device_qr_sessions SET device_networks = ?1 WHERE lsi = ?2",
+                params![networks_json(&nets)?, lsi],
+            )?;
+            tx.commit()?;
+            Ok(Some(check.clone()))
         })
     }
 
@@ -1098,6 +1207,7 @@ mod tests {
             number: 42,
             number_choices: vec![],
             context: PushContext::default(),
+            device_networks: DeviceNetworks::new(),
             created_at: now,
             expires_at: now + 120,
             state: PushState::Pending,
@@ -1225,6 +1335,7 @@ mod tests {
             public_key: vec![4; 65],
             user_verification: false,
             created_at: 102,
+            last_ip: Some("198.51.100.7".into()),
         };
         assert!(s.finish_enrollment("e", &dev, 102).unwrap());
         let dev2 = DeviceRecord {
@@ -1242,12 +1353,86 @@ mod tests {
     }
 
     #[test]
+    fn the_last_ip_survives_a_reopen_and_a_qr_check_is_first_wins() {
+        use tessera_core::device::DeviceNetwork;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        {
+            let s = SqliteDeviceStore::open(&path).unwrap();
+            s.insert_offer(
+                &EnrollOffer {
+                    id: "o".into(),
+                    user_id: "u".into(),
+                    username: "alice".into(),
+                    created_at: 100,
+                    expires_at: 700,
+                    enrollment_id: None,
+                    challenge: None,
+                },
+                [1; 32],
+            )
+            .unwrap();
+            s.begin_enrollment([1; 32], "e", "c", 101).unwrap().unwrap();
+            let dev = DeviceRecord {
+                id: "dev".into(),
+                user_id: "u".into(),
+                name: "n".into(),
+                platform: "cli".into(),
+                algorithm: SignatureAlgorithm::Es256,
+                public_key: vec![4; 65],
+                user_verification: false,
+                created_at: 102,
+                last_ip: Some("198.51.100.7".into()),
+            };
+            assert!(s.finish_enrollment("e", &dev, 102).unwrap());
+            s.set_last_ip("dev", "203.0.113.7").unwrap();
+        }
+        let s = SqliteDeviceStore::open(&path).unwrap();
+        assert_eq!(
+            s.device("dev").unwrap().unwrap().last_ip.as_deref(),
+            Some("203.0.113.7")
+        );
+        s.insert_qr(&QrSession {
+            lsi: "L".into(),
+            dsi_hash: [3; 32],
+            context: PushContext::default(),
+            device_networks: DeviceNetworks::new(),
+            created_at: 100,
+            expires_at: 220,
+            state: QrState::Pending,
+            user_id: None,
+            device_id: None,
+        })
+        .unwrap();
+        let first = NetworkCheck {
+            network: DeviceNetwork::Different,
+            prefix: "203.0.113.0/24".into(),
+        };
+        let later = NetworkCheck {
+            network: DeviceNetwork::Same,
+            prefix: "198.51.100.0/24".into(),
+        };
+        assert_eq!(
+            s.qr_device_network("L", "dev", &first).unwrap(),
+            Some(first.clone())
+        );
+        assert_eq!(
+            s.qr_device_network("L", "dev", &later).unwrap(),
+            Some(first.clone()),
+            "the first check stays: the device signs what it was shown"
+        );
+        assert_eq!(s.qr("L").unwrap().unwrap().device_networks["dev"], first);
+        assert_eq!(s.qr_device_network("nope", "dev", &later).unwrap(), None);
+    }
+
+    #[test]
     fn qr_sessions_redeem_once() {
         let s = SqliteDeviceStore::in_memory().unwrap();
         s.insert_qr(&QrSession {
             lsi: "L".into(),
             dsi_hash: [3; 32],
             context: PushContext::default(),
+            device_networks: DeviceNetworks::new(),
             created_at: 100,
             expires_at: 220,
             state: QrState::Pending,

@@ -5,6 +5,7 @@ mod binary;
 mod hardening;
 mod lockout;
 mod mfa;
+mod network;
 mod openapi;
 mod ops;
 mod recovery;

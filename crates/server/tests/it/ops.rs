@@ -112,6 +112,7 @@ async fn metrics_count_requests_by_route_template_and_time_validations() {
                 state: PushState::Pending,
                 device_id: None,
                 reason: None,
+                device_networks: Default::default(),
             })
             .unwrap();
     }
