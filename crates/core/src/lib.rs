@@ -16,6 +16,7 @@ pub mod export;
 pub mod import;
 pub mod migration;
 pub mod otp;
+pub mod percent;
 pub mod qr;
 pub mod secret;
 pub mod testing;

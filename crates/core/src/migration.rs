@@ -12,12 +12,13 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
-use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use prost::Message;
 
 use crate::account::{Account, OtpType};
 use crate::error::{Error, Field, Result};
 use crate::otp::Algorithm;
+use crate::percent::{self, Plus};
 use crate::secret::Secret;
 
 /// The largest migration URI we decode, in bytes (a full QR code holds under 3 KB; a batch
@@ -102,9 +103,14 @@ pub fn decode_batch(text: &str) -> Result<Batch> {
     let query = strip_prefix_ignore_case(text, PREFIX).ok_or_else(|| {
         Error::invalid(Field::Scheme, "expected otpauth-migration://offline?data=…")
     })?;
+    // Decoded strictly ([`crate::percent`]): `%G1`, `%00`, an encoded or raw control
+    // character or invalid UTF-8 is an error naming `data` (or the other parameter). `+` is
+    // kept: it is a base64 character.
+    let pairs = percent::query_pairs(query, Plus::Literal, |name| {
+        name.eq_ignore_ascii_case("data").then_some(Field::Data)
+    })?;
     let mut data = None;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    for (k, v) in pairs {
         if k.eq_ignore_ascii_case("data") {
             if data.is_some() {
                 return Err(Error::DuplicateParameter("data".into()));
@@ -113,9 +119,9 @@ pub fn decode_batch(text: &str) -> Result<Batch> {
         }
     }
     let data = data.ok_or(Error::Missing(Field::Data))?;
-    let b64: String = percent_decode_str(data)
-        .decode_utf8()
-        .map_err(|_| malformed("data is not valid UTF-8 after percent-decoding"))?
+    // A space is a `+` whose encoding was lost on the way (some tools write `+` unescaped and
+    // something downstream read it as form encoding).
+    let b64: String = data
         .chars()
         .map(|c| if c == ' ' { '+' } else { c })
         .filter(|c| !c.is_whitespace())
@@ -398,5 +404,25 @@ mod tests {
         // A length prefix claiming 2^31 bytes with nothing behind it: refused, no allocation.
         let evil = STANDARD.encode([0x0a, 0xff, 0xff, 0xff, 0xff, 0x07]);
         assert!(decode(&format!("otpauth-migration://offline?data={evil}")).is_err());
+    }
+
+    #[test]
+    fn bad_percent_encoding_is_refused_naming_data() {
+        let good = encode(&[acct(1)]).unwrap().remove(0);
+        assert!(decode(&good).is_ok());
+        let data = good.split_once("data=").unwrap().1.to_owned();
+        for bad in [
+            format!("otpauth-migration://offline?data=%G1{data}"),
+            format!("otpauth-migration://offline?data={data}%"),
+            format!("otpauth-migration://offline?data={data}%00"),
+            format!("otpauth-migration://offline?data={data}%0A"),
+            format!("otpauth-migration://offline?data={data}%FF"),
+            format!("otpauth-migration://offline?data=\t{data}"),
+        ] {
+            let err = decode(&bad).unwrap_err();
+            assert_eq!(err.field(), Some(Field::Data), "{bad:?}: {err}");
+        }
+        let err = decode(&format!("otpauth-migration://offline?data={data}&x=%ZZ")).unwrap_err();
+        assert!(err.to_string().contains("`x`"), "{err}");
     }
 }

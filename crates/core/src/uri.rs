@@ -6,6 +6,12 @@
 //!
 //! # Decisions
 //! - **Size**: input over [`MAX_URI_BYTES`] is refused before parsing.
+//! - **Percent-encoding** is decoded strictly, by [`crate::percent`]: a `%` not followed by
+//!   two hex digits, a control character (escaped like `%00` or `%0D%0A`, or raw; C0, DEL and
+//!   C1), or bytes that are not UTF-8 after decoding are an error naming the label, the field
+//!   of a known parameter (`issuer`, `secret`, …) or the parameter by name. The type and
+//!   unknown parameters are decoded too: a malformed URI is refused whole, not in part. A
+//!   fragment (`#…`) is not part of the format and is dropped unread.
 //! - **Label**: percent-decoded; a literal `+` stays a `+` (`alice+tag@example.com` is common),
 //!   spaces must be `%20`. The issuer is split off at the first `:` (also written `%3A`), with
 //!   optional spaces after it.
@@ -27,11 +33,12 @@
 
 use std::fmt;
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::account::{Account, OtpType};
 use crate::error::{Error, Field, Result};
 use crate::otp::{self, truncate_for_message, Algorithm};
+use crate::percent::{self, Plus};
 use crate::secret::Secret;
 
 /// The largest Key URI we parse, in bytes.
@@ -124,13 +131,16 @@ pub fn parse_with_warnings(text: &str) -> Result<Parsed> {
         Some((a, b)) => (a, b),
         None => (rest, ""),
     };
-    // A fragment is not part of the format; drop it.
+    // A fragment is not part of the format; it is dropped unread.
     let query = query.split('#').next().unwrap_or_default();
     let (type_text, raw_label) = match before_query.split_once('/') {
         Some((t, l)) => (t, l),
         None => (before_query, ""),
     };
-    let mut otp_type: OtpType = type_text.parse()?;
+    // Decoded like every other component, so a raw or encoded control character is refused
+    // here too rather than trimmed away by the type's parser.
+    let mut otp_type: OtpType =
+        percent::decode_field(type_text, Plus::Literal, Field::Type)?.parse()?;
 
     let params = Params::parse(query)?;
     let mut warnings = Vec::new();
@@ -259,10 +269,7 @@ fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> 
 }
 
 fn decode_label(raw: &str) -> Result<String> {
-    let decoded = percent_decode_str(raw)
-        .decode_utf8()
-        .map_err(|_| Error::invalid(Field::Label, "not valid UTF-8 after percent-decoding"))?;
-    Ok(decoded.into_owned())
+    percent::decode_field(raw, Plus::Literal, Field::Label)
 }
 
 /// Splits `issuer:name`. When the `issuer` parameter is known and the label starts with it
@@ -322,15 +329,17 @@ impl Params {
     fn parse(query: &str) -> Result<Params> {
         let mut known: Vec<(&'static str, String)> = Vec::new();
         let mut unknown = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let key = decode_query(k)?.to_ascii_lowercase();
+        let pairs = percent::query_pairs(query, Plus::Space, |name| {
+            field_of(&name.to_ascii_lowercase())
+        })?;
+        for (k, v) in pairs {
+            let key = k.to_ascii_lowercase();
             match KNOWN.iter().find(|n| **n == key) {
                 Some(name) => {
                     if known.iter().any(|(n, _)| n == name) {
                         return Err(Error::DuplicateParameter((*name).to_owned()));
                     }
-                    known.push((name, decode_query(v)?));
+                    known.push((name, v));
                 }
                 None => {
                     let shown = truncate_for_message(&key);
@@ -355,12 +364,17 @@ impl Params {
     }
 }
 
-fn decode_query(s: &str) -> Result<String> {
-    let spaced = s.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .map(|c| c.into_owned())
-        .map_err(|_| Error::invalid(Field::Parameter, "not valid UTF-8 after percent-decoding"))
+/// The field a known parameter's value is reported as when it cannot be decoded.
+fn field_of(name: &str) -> Option<Field> {
+    match name {
+        "secret" => Some(Field::Secret),
+        "issuer" => Some(Field::Issuer),
+        "algorithm" => Some(Field::Algorithm),
+        "digits" => Some(Field::Digits),
+        "period" => Some(Field::Period),
+        "counter" => Some(Field::Counter),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -484,6 +498,189 @@ mod tests {
         }
         let big = format!("otpauth://totp/x?secret={S}&pad={}", "a".repeat(5000));
         assert!(matches!(parse(&big), Err(Error::TooLarge { .. })));
+    }
+
+    #[test]
+    fn bad_percent_encoding_is_refused_naming_the_field() {
+        // Issue 10: `%G1` used to be kept as the literal text `%G1`.
+        let cases: &[(&str, Field, &str)] = &[
+            ("otpauth://\ttotp/X:a?secret=JBSWY3DP", Field::Type, "type"),
+            ("otpauth://totp%0A/X:a?secret=JBSWY3DP", Field::Type, "type"),
+            (
+                "otpauth://totp/X%G1:a?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            ("otpauth://totp/X:a%?secret=JBSWY3DP", Field::Label, "label"),
+            (
+                "otpauth://totp/X:a%4?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%00?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%0Ab?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%0D?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%09b?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%7F?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%C2%9B?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%FF?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a%C3?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a\nb?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a\u{1b}[31m?secret=JBSWY3DP",
+                Field::Label,
+                "label",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&issuer=%G1",
+                Field::Issuer,
+                "issuer",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&issuer=X%0D%0A",
+                Field::Issuer,
+                "issuer",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&issuer=X%00",
+                Field::Issuer,
+                "issuer",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&issuer=X%E9",
+                Field::Issuer,
+                "issuer",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&issuer=X\rY",
+                Field::Issuer,
+                "issuer",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSW%ZZY3DP",
+                Field::Secret,
+                "secret",
+            ),
+            (
+                "otpauth://totp/X:a?secret=%00JBSWY3DP",
+                Field::Secret,
+                "secret",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP%09",
+                Field::Secret,
+                "secret",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&algorithm=SHA1%0A",
+                Field::Algorithm,
+                "algorithm",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&digits=6%00",
+                Field::Digits,
+                "digits",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&period=3%G0",
+                Field::Period,
+                "period",
+            ),
+            (
+                "otpauth://hotp/X:a?secret=JBSWY3DP&counter=%1",
+                Field::Counter,
+                "counter",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&encoder=%G1",
+                Field::Parameter,
+                "`encoder`",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&image=%G1",
+                Field::Parameter,
+                "`image`",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&se%ZZ=1",
+                Field::Parameter,
+                "name",
+            ),
+            (
+                "otpauth://totp/X:a?secret=JBSWY3DP&%0A=1",
+                Field::Parameter,
+                "name",
+            ),
+        ];
+        for (uri, field, says) in cases {
+            let Err(err) = parse(uri) else {
+                panic!("{uri:?} was accepted")
+            };
+            assert_eq!(err.field(), Some(*field), "{uri:?}: {err}");
+            let message = err.to_string();
+            assert!(
+                message.contains(says),
+                "{uri:?}: `{message}` should name {says}"
+            );
+            assert!(
+                !message.contains("JBSW"),
+                "no part of a secret in `{message}`"
+            );
+        }
+    }
+
+    #[test]
+    fn good_percent_encoding_still_decodes() {
+        let a = parse(&format!("otpauth://totp/%c3%a9%25%2B+Co%3Ay?secret={S}")).unwrap();
+        assert_eq!(
+            (a.issuer.as_str(), a.name.as_str()),
+            ("é%++Co", "y"),
+            "label: lower-case hex is fine and `+` stays a plus"
+        );
+        let a = parse(&format!(
+            "otpauth://totp/y?secret={S}&issuer=%C3%A9%25%2B+Co"
+        ))
+        .unwrap();
+        assert_eq!(
+            a.issuer, "é%+ Co",
+            "query value: `+` is a space, `%2B` a plus"
+        );
     }
 
     #[test]

@@ -49,6 +49,28 @@ fn duplicates_are_named_and_bad_uris_say_which_field() {
             "digits",
         ),
         ("https://example.com", "otpauth"),
+        // Issue 10: malformed percent-encoding, NUL, CR/LF and invalid UTF-8 are refused.
+        (
+            "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&issuer=%G1",
+            "invalid issuer",
+        ),
+        (
+            "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&issuer=X%0D%0A",
+            "invalid issuer",
+        ),
+        (
+            "otpauth://totp/X:y%00?secret=JBSWY3DPEHPK3PXP",
+            "invalid label",
+        ),
+        (
+            "otpauth://totp/X:y%FF?secret=JBSWY3DPEHPK3PXP",
+            "invalid label",
+        ),
+        (
+            "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PX%",
+            "invalid secret",
+        ),
+        ("otpauth-migration://offline?data=%G1", "invalid data"),
     ] {
         let (code, msg) = app.err("add_uri", json!({"uri": uri}));
         assert_eq!(code, "invalid", "{uri}");

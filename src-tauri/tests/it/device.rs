@@ -330,6 +330,19 @@ fn enroll_approve_a_push_with_its_number_and_deny_a_wrong_one() {
 }
 
 #[test]
+fn links_with_bad_percent_encoding_are_refused_naming_the_parameter() {
+    let app = App::unlocked();
+    let enroll = "tessera://enroll?v=1&origin=http%3A%2F%2F127.0.0.1%3A1&code=AAAAAAAAAAAAAAAAAAAAAAAAAAAA&algs=ES256&sk=x&user=a%G1";
+    let (code, msg) = app.err("enroll", json!({"link": enroll, "device_name": null}));
+    assert_eq!(code, "invalid", "{msg}");
+    assert!(msg.contains("`user`"), "{msg}");
+    let qr = "tessera://qr-login?v=1&origin=https%3A%2F%2Fa.example&lsi=AB%0D%0A&sk=x";
+    let (code, msg) = app.err("qr_login_details", json!({"link": qr}));
+    assert_eq!(code, "invalid", "{msg}");
+    assert!(msg.contains("`lsi`"), "{msg}");
+}
+
+#[test]
 fn a_qr_login_from_a_server_never_enrolled_with_is_refused() {
     let server = Server::start();
     let app = App::unlocked();

@@ -276,6 +276,77 @@ fn malformed_input_never_changes_the_vault() {
 }
 
 #[test]
+fn bad_percent_encoding_is_refused_and_nothing_is_added() {
+    // Issue 10: `issuer=%G1` used to exit 0 and add an account with the issuer `%G1`.
+    let env = Env::new();
+    env.run(&["add", URI]).success();
+    let before = file_bytes(&env.vault());
+    for (uri, field) in [
+        (
+            "otpauth://totp/X:a?secret=JBSWY3DPEHPK3PXP&issuer=%G1",
+            "invalid issuer",
+        ),
+        (
+            "otpauth://totp/X:a?secret=JBSWY3DPEHPK3PXP&issuer=X%0D%0A",
+            "invalid issuer",
+        ),
+        (
+            "otpauth://totp/X:a%00?secret=JBSWY3DPEHPK3PXP",
+            "invalid label",
+        ),
+        (
+            "otpauth://totp/X:a%FF?secret=JBSWY3DPEHPK3PXP",
+            "invalid label",
+        ),
+        (
+            "otpauth://totp/X:a%4?secret=JBSWY3DPEHPK3PXP",
+            "invalid label",
+        ),
+        (
+            "otpauth://totp/X:a?secret=JBSWY3DPEHPK3PX%",
+            "invalid secret",
+        ),
+        (
+            "otpauth://totp/X:a?secret=JBSWY3DPEHPK3PXP&period=30%0A",
+            "invalid period",
+        ),
+        (
+            "otpauth://totp/X:a?secret=JBSWY3DPEHPK3PXP&image=%ZZ",
+            "`image`",
+        ),
+    ] {
+        let run = env.run(&["add", uri]).failure();
+        assert!(
+            run.stderr().contains(field),
+            "{uri}: the error should say `{field}`: {}",
+            run.stderr()
+        );
+        assert!(
+            !run.stderr().contains("JBSWY3DP"),
+            "no secret in errors: {}",
+            run.stderr()
+        );
+    }
+    // The same decoder reads URI lists and Google's migration URIs on import.
+    let list = env.path("list.txt");
+    for (text, says) in [
+        (
+            "otpauth://totp/X:b?secret=JBSWY3DPEHPK3PXP\notpauth://totp/X:a?secret=JBSWY3DPEHPK3PXP&issuer=%G1\n",
+            "line 2: invalid issuer",
+        ),
+        ("otpauth-migration://offline?data=%G1\n", "invalid data"),
+    ] {
+        std::fs::write(&list, text).unwrap();
+        let run = env
+            .run(&["import", list.to_str().unwrap(), "--format", "uri-list"])
+            .failure();
+        assert!(run.stderr().contains(says), "{text}: {}", run.stderr());
+    }
+    assert_eq!(env.accounts().len(), 1, "nothing was added");
+    assert_eq!(before, file_bytes(&env.vault()), "the vault is unchanged");
+}
+
+#[test]
 fn wrong_passphrase_and_missing_vault_are_clear_errors() {
     let env = Env::new();
     let missing = env.run(&["list"]).failure();

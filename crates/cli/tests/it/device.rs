@@ -33,6 +33,28 @@ fn a_bad_enrollment_link_is_refused_in_one_line() {
 }
 
 #[test]
+fn a_link_with_bad_percent_encoding_names_the_parameter() {
+    let env = Env::new();
+    for (args, says) in [
+        (
+            ["device", "enroll", "tessera://enroll?v=1&origin=https%3A%2F%2Fa.example%G1&code=AAAAAAAAAAAAAAAAAAAAAAAAAAAA&algs=ES256&sk=x"],
+            "`origin`",
+        ),
+        (
+            ["device", "enroll", "tessera://enroll?v=1&origin=https%3A%2F%2Fa.example&code=AAAAAAAAAAAAAAAAAAAAAAAAAAAA&algs=ES256&sk=x&user=a%0Ab"],
+            "`user`",
+        ),
+        (
+            ["device", "qr-login", "tessera://qr-login?v=1&origin=https%3A%2F%2Fa.example&lsi=AB%00&sk=x"],
+            "`lsi`",
+        ),
+    ] {
+        let run = env.run(&args).failure();
+        assert!(run.stderr().contains(says), "{args:?}: {}", run.stderr());
+    }
+}
+
+#[test]
 fn approving_needs_a_number_and_a_known_device() {
     let env = Env::new();
     env.run(&["device", "watch", "--approve"]).failure();

@@ -6,13 +6,18 @@
 //! `sk` is the base64url SHA-256 fingerprint of the server's Ed25519 identity key: the device
 //! pins it at enrollment and checks it on every challenge; a QR-login link whose origin or key
 //! is not one the device enrolled with is refused.
+//!
+//! Parameter names and values are percent-decoded strictly ([`crate::percent`]): a malformed
+//! escape, a control character or invalid UTF-8 in any of them refuses the link, naming the
+//! parameter. A `+` is a plus, not a space.
 
 use std::collections::HashMap;
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::device::key::SignatureAlgorithm;
 use crate::error::{Error, Field, Result};
+use crate::percent::{self, Plus};
 
 /// Largest link accepted.
 pub const MAX_LINK_BYTES: usize = 2048;
@@ -72,15 +77,13 @@ fn params(link: &str, host: &str) -> Result<HashMap<String, String>> {
         ));
     }
     let mut map = HashMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let v = percent_decode_str(v)
-            .decode_utf8()
-            .map_err(|_| Error::invalid(Field::Parameter, format!("`{k}` is not UTF-8")))?
-            .into_owned();
-        if map.insert(k.to_owned(), v).is_some() {
-            return Err(Error::DuplicateParameter(k.to_owned()));
+    // Every name and value is decoded strictly (no `+` → space: the links are not form
+    // encoded); an error names the parameter.
+    for (k, v) in percent::query_pairs(query, Plus::Literal, |_| None)? {
+        if map.contains_key(&k) {
+            return Err(Error::DuplicateParameter(k));
         }
+        map.insert(k, v);
     }
     match map.get("v").map(String::as_str) {
         Some("1") => {}
@@ -280,5 +283,38 @@ mod tests {
         assert!(check_origin("https://user@a.example").is_err());
         assert!(check_origin("https://a.example:8443").is_ok());
         assert!(check_origin("http://localhost:8377").is_ok());
+    }
+
+    #[test]
+    fn bad_percent_encoding_is_refused_naming_the_parameter() {
+        let good = enroll().to_link();
+        let q = "tessera://qr-login?v=1&origin=https%3A%2F%2Fa.example&lsi=ABCD1234&sk=fp";
+        assert!(QrLoginLink::parse(q).is_ok());
+        let cases = [
+            (good.replace("user=alice", "user=%G1alice"), "`user`"),
+            (good.replace("user=alice", "user=alice%0A"), "`user`"),
+            (good.replace("user=alice", "user=alice%00"), "`user`"),
+            (good.replace("user=alice", "user=alice%C2%85"), "`user`"),
+            (good.replace("user=alice", "user=alice%FF"), "`user`"),
+            (good.replace("user=alice", "user=alice\r"), "`user`"),
+            (good.replace("sk=fp", "sk=fp%"), "`sk`"),
+            (good.replace("8377", "8377%0D%0A"), "`origin`"),
+            (format!("{good}&extra=%ZZ"), "`extra`"),
+            (good.replace("&code=", "&co%de="), "name"),
+            (q.replace("lsi=ABCD1234", "lsi=ABCD%1"), "`lsi`"),
+            (q.replace("sk=fp", "sk=fp%7F"), "`sk`"),
+        ];
+        for (link, says) in cases {
+            let err = if link.starts_with("tessera://qr-login") {
+                QrLoginLink::parse(&link).unwrap_err()
+            } else {
+                EnrollLink::parse(&link).unwrap_err()
+            };
+            assert_eq!(err.field(), Some(Field::Parameter), "{link:?}: {err}");
+            assert!(
+                err.to_string().contains(says),
+                "{link:?}: `{err}` should name {says}"
+            );
+        }
     }
 }

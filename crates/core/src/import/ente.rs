@@ -116,17 +116,16 @@ fn code_display(line: &str) -> CodeDisplay {
     let Some((_, query)) = line.split_once('?') else {
         return CodeDisplay::default();
     };
-    query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| k.eq_ignore_ascii_case("codeDisplay"))
-        .and_then(|(_, v)| {
-            let v = v.replace('+', " ");
-            let decoded = percent_encoding::percent_decode_str(&v)
-                .decode_utf8()
-                .ok()?;
-            json::parse::<CodeDisplay>(Format::Ente, decoded.as_bytes()).ok()
+    // The line already went through `uri::parse`, which refuses malformed escapes in any
+    // parameter; decoding strictly again keeps one rule for every URI.
+    crate::percent::query_pairs(query, crate::percent::Plus::Space, |_| None)
+        .ok()
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("codeDisplay"))
         })
+        .and_then(|(_, v)| json::parse::<CodeDisplay>(Format::Ente, v.as_bytes()).ok())
         .unwrap_or_default()
 }
 

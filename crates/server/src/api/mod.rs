@@ -175,7 +175,20 @@ pub(crate) fn too_large() -> Response {
     (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
 }
 
-/// A query string whose rejections use the one error shape.
+/// Checks a query string or form body with the one strict percent-decoder
+/// ([`tessera_core::percent`]) before serde reads it: a `%` not followed by two hex digits,
+/// an encoded or raw control character or bytes that are not UTF-8 after decoding is a 400
+/// naming the parameter (never its value, which may be a password). serde_urlencoded's own
+/// decoding is lenient (`%G1` stays text, bad UTF-8 becomes U+FFFD); on what passes this
+/// check it gives the same text.
+pub(crate) fn check_form(raw: &str) -> Result<(), Error> {
+    tessera_core::percent::query_pairs(raw, tessera_core::percent::Plus::Space, |_| None)
+        .map(drop)
+        .map_err(|e| Error::InvalidRequest(e.to_string()))
+}
+
+/// A query string, decoded strictly ([`check_form`]), whose rejections use the one error
+/// shape.
 #[derive(Debug)]
 pub struct QueryParams<T>(pub T);
 
@@ -183,6 +196,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        check_form(parts.uri.query().unwrap_or_default())?;
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| QueryParams(q.0))

@@ -66,15 +66,22 @@ impl FromRequest<AppState> for TokenBody {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         if is_form {
-            match axum::Form::<TokenRequest>::from_request(req, state).await {
-                Ok(axum::Form(v)) => Ok(TokenBody(v)),
+            let bytes = match axum::extract::RawForm::from_request(req, state).await {
+                Ok(axum::extract::RawForm(bytes)) => bytes,
                 Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                    Err(super::too_large())
+                    return Err(super::too_large())
                 }
-                Err(e) => {
-                    Err(Error::InvalidRequest(super::redact_values(&e.body_text())).into_response())
-                }
-            }
+                Err(e) => return Err(Error::InvalidRequest(e.body_text()).into_response()),
+            };
+            let text = std::str::from_utf8(&bytes).map_err(|_| {
+                Error::InvalidRequest("the form body is not UTF-8".into()).into_response()
+            })?;
+            super::check_form(text).map_err(IntoResponse::into_response)?;
+            serde_urlencoded::from_str::<TokenRequest>(text)
+                .map(TokenBody)
+                .map_err(|e| {
+                    Error::InvalidRequest(super::redact_values(&e.to_string())).into_response()
+                })
         } else {
             super::JsonBody::<TokenRequest>::from_request(req, state)
                 .await

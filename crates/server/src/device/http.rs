@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -28,6 +28,7 @@ use tessera_core::device::wire::{
 };
 use tokio::sync::broadcast;
 
+use crate::api::QueryParams;
 use crate::client_ip::TrustedProxies;
 use crate::device::error::{DeviceError, Result};
 use crate::device::store::{DeviceRecord, QrState};
@@ -443,7 +444,7 @@ pub async fn push_outcome(state: &DeviceState, tx: String, wait: u64) -> Result<
 async fn push_status(
     State(state): State<DeviceState>,
     Path(tx): Path<String>,
-    Query(w): Query<Wait>,
+    QueryParams(w): QueryParams<Wait>,
     headers: HeaderMap,
 ) -> Result<Response> {
     bearer(&state, &headers, "push:create").await?;
@@ -494,7 +495,7 @@ struct AuditQuery {
 
 async fn audit_log(
     State(state): State<DeviceState>,
-    Query(q): Query<AuditQuery>,
+    QueryParams(q): QueryParams<AuditQuery>,
     headers: HeaderMap,
 ) -> Result<Response> {
     bearer(&state, &headers, "devices:manage").await?;
@@ -578,7 +579,7 @@ pub async fn qr_outcome(
 async fn qr_status(
     State(state): State<DeviceState>,
     Path(lsi): Path<String>,
-    Query(w): Query<Wait>,
+    QueryParams(w): QueryParams<Wait>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let dsi = cookie(&headers, DSI_COOKIE).map(str::to_owned);

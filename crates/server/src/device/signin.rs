@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tessera_core::device::wire::PushState;
 
+use crate::api::QueryParams;
 use crate::device::error::{DeviceError, Result};
 use crate::device::http::{cookie, push_outcome, set_cookie, Requester, Wait};
 use crate::device::{push, random_token, DeviceState};
@@ -168,7 +169,7 @@ async fn start_push(
 async fn push_state(
     State(state): State<DeviceState>,
     headers: HeaderMap,
-    Query(w): Query<Wait>,
+    QueryParams(w): QueryParams<Wait>,
 ) -> Result<Response> {
     let sid = sid(&headers);
     let tx = state

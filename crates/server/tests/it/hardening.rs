@@ -402,4 +402,83 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
         .collect::<Vec<_>>()
         .join("-");
     assert_eq!(signin_code(&s, &cookie, &typed).await, StatusCode::OK);
+
+#[tokio::test]
+async fn query_strings_and_form_bodies_are_percent_decoded_strictly() {
+    // Issue 10: serde_urlencoded keeps `%G1` as text and turns bad UTF-8 into U+FFFD, so
+    // `type=enroll%G1` filtered on a type that cannot exist and answered 200.
+    let s = Server::start().await;
+    s.create_user("amy", Some("correct horse battery")).await;
+    for (query, says) in [
+        ("type=enroll%G1", "`type`"),
+        ("user_id=%00", "`user_id`"),
+        ("user_id=a%0D%0Ab", "`user_id`"),
+        ("user_id=%FF", "`user_id`"),
+        ("page=1&per_page=5%", "`per_page`"),
+        ("ty%ZZpe=x", "parameter name"),
+    ] {
+        let (st, v) = s
+            .admin_json(Method::GET, &format!("/api/v2/logs?{query}"), None)
+            .await;
+        assert_eq!(
+            (st, error_code(&v).as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{query}: {v}"
+        );
+        let said = v["error_description"].as_str().unwrap();
+        assert!(said.contains(says), "{query}: {said}");
+    }
+    // The device routes use the same check (and the same error shape).
+    let r = s
+        .call(Method::GET, "/qr-login/sessions/abc?wait=%G1", None, None)
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(error_code(&v), "invalid_request");
+    assert!(
+        v["error_description"].as_str().unwrap().contains("`wait`"),
+        "{v}"
+    );
+
+    let form = |body: &'static str| {
+        s.client
+            .post(format!("{}/oauth/token", s.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    for (body, says) in [
+        (
+            "grant_type=password&username=amy%G1&password=correct+horse+battery",
+            "`username`",
+        ),
+        (
+            "grant_type=password&username=amy&password=correct+horse+battery%00",
+            "`password`",
+        ),
+        (
+            "grant_type=password&username=amy&password=correct%0Ahorse",
+            "`password`",
+        ),
+        (
+            "grant_type=password&username=amy&password=correct+horse+%FF",
+            "`password`",
+        ),
+    ] {
+        let r = form(body).await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(error_code(&v), "invalid_request", "{body}: {v}");
+        let said = v["error_description"].as_str().unwrap();
+        assert!(said.contains(says), "{body}: {said}");
+        assert!(!said.contains("horse"), "never the password: {said}");
+    }
+    let r = form("grant_type=password&username=amy&password=correct+horse%20battery")
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a well-formed form still signs in"
+    );
 }
