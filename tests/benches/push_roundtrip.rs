@@ -1,7 +1,9 @@
 //! Push round trip with many connected devices: the relying party creates a challenge → the
 //! server sends it to the device's open event stream → the device verifies the server's
 //! signature, signs its approval (ES256) and posts it → the relying party's long-poll returns
-//! APPROVED. Everything over real HTTP on 127.0.0.1.
+//! APPROVED. Everything over real HTTP on 127.0.0.1, against the production wiring as
+//! `tessera-server` starts it (the e2e harness: SQLite file, master key, users and the relying
+//! party's token made through the management API).
 //!
 //! `cargo bench -p tessera-e2e --bench push_roundtrip -- [devices] [rounds] [in_flight]`
 //! (defaults 1000, 2000, 1). Prints p50/p90/p99/max in milliseconds.
@@ -9,20 +11,15 @@
 // A measuring harness, not product code: indexing a sorted sample is its job.
 #![allow(clippy::indexing_slicing)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tessera_client::{Device, EnrollOptions};
 use tessera_core::device::wire::{PushCreated, PushState, PushStatus};
 use tessera_core::device::{Decision, EnrollLink};
-use tessera_core::SystemClock;
-use tessera_server::device::{
-    enrollment, routes, DeviceConfig, DeviceState, MemoryDirectory, SqliteDeviceStore,
-};
+use tessera_core::{Clock, SystemClock};
+use tessera_e2e::Server;
 use tokio::sync::mpsc;
-
-const TOKEN: &str = "bench-token-0123456789abcdef0123";
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()
@@ -43,42 +40,36 @@ fn main() -> anyhow::Result<()> {
     let rounds = arg(1, 2000);
     let in_flight = arg(2, 1).max(1);
 
-    // The server: its own runtime (2 workers, like the 2-core machine it runs on).
-    let dir = tempfile::tempdir()?;
-    let directory = Arc::new(MemoryDirectory::new());
-    directory.add_token(TOKEN)?;
-    for i in 0..devices {
-        directory.add_user(&format!("u{i}"), "pw")?;
-    }
-    let server_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let origin = format!("http://{}", listener.local_addr()?);
-    let config = DeviceConfig {
-        origin: origin.clone(),
-        push_rate_per_minute: u64::MAX,
-        ..DeviceConfig::default()
-    };
-    let store = SqliteDeviceStore::open(&dir.path().join("bench.db"))?;
-    let state = DeviceState::new(config, Arc::new(store), directory, Arc::new(SystemClock))?;
-    let app = routes::<()>(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    server_rt.spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-
-    // The devices and the relying party: another runtime.
+    // The devices and the relying party: this runtime. The server runs on its own (2 workers,
+    // like the 2-core machine it runs on), started by the e2e harness.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let t = Instant::now();
+        // No per-user push limit: the bench pushes to each user far more often than a person.
+        let server = Server::bare(&[("push_rate_per_minute", "1000000000")]).await?;
+        // The server's clock follows the wall clock, which the devices sign with.
+        server.clock.set(SystemClock.now_unix());
+        let ticking = tokio::spawn({
+            let clock = server.clock.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    clock.set(SystemClock.now_unix());
+                }
+            }
+        });
+        for i in 0..devices {
+            server.user(&format!("u{i}"), None).await?;
+        }
+        eprintln!("created {devices} users in {:.1} s", t.elapsed().as_secs_f64());
+        let t = Instant::now();
         let mut handles = Vec::new();
         let mut senders: Vec<mpsc::UnboundedSender<u32>> = Vec::new();
         for i in 0..devices {
-            let offer = enrollment::create_offer(&state, &format!("u{i}"))?;
+            let offer = server.offer(&format!("u{i}")).await?;
             let link = EnrollLink::parse(&offer.link)?;
             let device = Device::enroll(&link, &EnrollOptions { device_name: format!("d{i}"), platform: "bench".into(), ..EnrollOptions::default() }).await?;
             let mut sub = device.subscribe(tessera_client::SubscribeOptions::default());
@@ -97,13 +88,15 @@ fn main() -> anyhow::Result<()> {
         eprintln!("enrolled and connected {devices} devices in {:.1} s", t.elapsed().as_secs_f64());
         tokio::time::sleep(Duration::from_secs(2)).await;
 
+        let origin = server.origin.clone();
+        let token = server.rp_token.clone();
         let http = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
         let senders = Arc::new(senders);
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut workers = Vec::new();
         let t = Instant::now();
         for _ in 0..in_flight {
-            let (http, origin, senders, next) = (http.clone(), origin.clone(), senders.clone(), next.clone());
+            let (http, origin, token, senders, next) = (http.clone(), origin.clone(), token.clone(), senders.clone(), next.clone());
             workers.push(tokio::spawn(async move {
                 let mut times = Vec::new();
                 loop {
@@ -115,13 +108,13 @@ fn main() -> anyhow::Result<()> {
                     let start = Instant::now();
                     let created: PushCreated = http
                         .post(format!("{origin}/api/v1/push"))
-                        .bearer_auth(TOKEN)
+                        .bearer_auth(&token)
                         .json(&serde_json::json!({"user": format!("u{i}"), "context": {"application": "bench"}}))
                         .send().await?.error_for_status()?.json().await?;
                     senders[i].send(created.number).ok();
                     let st: PushStatus = http
                         .get(format!("{origin}/api/v1/push/{}?wait=10", created.transaction_id))
-                        .bearer_auth(TOKEN)
+                        .bearer_auth(&token)
                         .send().await?.error_for_status()?.json().await?;
                     anyhow::ensure!(st.state == PushState::Approved, "round {k}: {:?}", st.state);
                     times.push(start.elapsed());
@@ -142,8 +135,8 @@ fn main() -> anyhow::Result<()> {
         for h in handles {
             h.abort();
         }
+        ticking.abort();
         Ok::<_, anyhow::Error>(())
     })?;
-    drop(server_rt);
     Ok(())
 }

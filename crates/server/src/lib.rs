@@ -282,6 +282,36 @@ fn at_start(db: &std::path::Path, e: Error) -> Error {
     }
 }
 
+/// Binds `config.listen`, as the binary does before [`open`]. A server on loopback without a
+/// `device.origin` of its own names itself by the address it listens on (the port too, when
+/// `listen` asked for port 0), so its enrollment and QR-login links point back at it. Elsewhere
+/// devices need the public https origin: `device.origin` must be set, and a warning says so.
+pub async fn bind(config: &mut Config) -> Result<tokio::net::TcpListener> {
+    let listen = config.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| Error::Config(format!("`listen`: cannot bind {listen}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Config(format!("`listen`: {listen}: {e}")))?;
+    if config.device.origin == device::DeviceConfig::default().origin {
+        if addr.ip().is_loopback() {
+            let scheme = if config.http.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            config.device.origin = format!("{scheme}://{addr}");
+        } else {
+            tracing::warn!(
+                "`device.origin` is not set: devices will be sent to {}; set it to this server's public https origin",
+                config.device.origin
+            );
+        }
+    }
+    Ok(listener)
+}
+
 /// Serves the API on `listener` until `shutdown` completes, then drains: no new connections,
 /// in-flight requests finish, and device event streams end with a `shutdown` event that tells
 /// the device when to reconnect (a stream would otherwise hold the shutdown open for ever).

@@ -174,25 +174,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let mut config = config;
-        let listen = config.listen.clone();
-        let listener = tokio::net::TcpListener::bind(&listen)
-            .await
-            .with_context(|| format!("`listen`: cannot bind {listen}"))?;
+        let listener = tessera_server::bind(&mut config).await?;
         let addr = listener.local_addr()?;
-        // Without a `device.origin` of its own, a server on loopback names itself by the
-        // address it listens on, so its enrollment and QR-login links point back at it.
-        // Elsewhere devices need the public https origin: `device.origin` must be set.
         let scheme = if config.http.tls_cert.is_some() { "https" } else { "http" };
-        if config.device.origin == tessera_server::device::DeviceConfig::default().origin {
-            if addr.ip().is_loopback() {
-                config.device.origin = format!("{scheme}://{addr}");
-            } else {
-                tracing::warn!(
-                    "`device.origin` is not set: devices will be sent to {}; set it to this server's public https origin",
-                    config.device.origin
-                );
-            }
-        }
         let (state, first_token) = tessera_server::open(config, Arc::new(SystemClock))?;
         println!("tessera-server listening on {scheme}://{addr}");
         match first_token {

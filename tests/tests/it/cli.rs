@@ -8,7 +8,7 @@ use std::time::Duration;
 use tessera_core::device::wire::PushState;
 use tessera_core::{Clock, SystemClock};
 
-use super::support::{Browser, Server};
+use tessera_e2e::{Browser, Server};
 
 fn tessera_bin() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
@@ -59,7 +59,7 @@ async fn the_cli_simulator_enrolls_from_a_qr_watches_approves_and_logs_in() {
     std::fs::write(dir.path().join("pass"), "correct horse battery staple\n").unwrap();
     let cli = Cli { bin, dir };
     // The CLI signs requests with the system clock: run the server's clock at real time.
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     server.clock.set(SystemClock.now_unix());
 
     // Enroll from a QR image made by an independent encoder (qrencode), when installed.

@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-use super::full_server::FullServer;
+use tessera_core::{Clock, SystemClock};
+use tessera_e2e::Server;
 
 /// The `tessera` binary `cargo test --workspace` builds beside this test binary.
 fn tessera_bin() -> PathBuf {
@@ -55,7 +56,7 @@ fn ok(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-async fn push(s: &FullServer, user: &str) -> Value {
+async fn push(s: &Server, user: &str) -> Value {
     let admin = s.admin.clone();
     let (st, p) = s
         .call(
@@ -64,12 +65,13 @@ async fn push(s: &FullServer, user: &str) -> Value {
             Some(&admin),
             Some(json!({"user": user, "context": {"application": "Payroll"}})),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(st, 201, "{p}");
     p
 }
 
-async fn outcome(s: &FullServer, tx: &str) -> Value {
+async fn outcome(s: &Server, tx: &str) -> Value {
     let admin = s.admin.clone();
     s.call(
         reqwest::Method::GET,
@@ -78,13 +80,18 @@ async fn outcome(s: &FullServer, tx: &str) -> Value {
         None,
     )
     .await
+    .unwrap()
     .1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_simulator_enrolls_approves_watches_and_denies() {
-    let s = FullServer::start().await;
-    s.user("dana", "correct horse battery").await;
+    let s = Server::bare(&[]).await.unwrap();
+    // The CLI signs its requests with the system clock: run the server's clock at real time.
+    s.clock.set(SystemClock.now_unix());
+    s.user_requiring_mfa("dana", "correct horse battery")
+        .await
+        .unwrap();
     let admin = s.admin.clone();
     let (st, offer) = s
         .call(
@@ -93,15 +100,16 @@ async fn the_cli_simulator_enrolls_approves_watches_and_denies() {
             Some(&admin),
             Some(json!({"user": "dana"})),
         )
-        .await;
+        .await
+        .unwrap();
     assert_eq!(st, 201, "{offer}");
     let link = offer["link"].as_str().unwrap().to_owned();
 
     let cli = Cli::new();
-    // (Blocking calls are fine here: the server runs on the other worker thread.)
+    // (Blocking calls are fine here: the server runs on its own thread and runtime.)
     let out = cli.run(&["device", "enroll", &link, "--json", "--name", "ci-runner"]);
     let enrolled: Value = serde_json::from_str(ok(&out).trim()).unwrap();
-    assert_eq!(enrolled["origin"], s.url);
+    assert_eq!(enrolled["origin"], s.origin);
     // The enrollment credential is single-use.
     let again = Cli::new().run(&["device", "enroll", &link]);
     assert!(!again.status.success());

@@ -3,7 +3,7 @@
 use tessera_client::{EnrollOptions, Error, MemoryKeyStore, VirtualDevice};
 use tessera_core::device::{EnrollLink, SignatureAlgorithm};
 
-use super::support::{code, Server};
+use tessera_e2e::{code, Server};
 
 fn opts(alg: Option<SignatureAlgorithm>) -> EnrollOptions {
     EnrollOptions {
@@ -14,19 +14,37 @@ fn opts(alg: Option<SignatureAlgorithm>) -> EnrollOptions {
     }
 }
 
+/// The ids of a user's push (`oob`) and OTP authenticators, as the management API lists them.
+async fn authenticators(server: &Server, user: &str) -> (Vec<String>, Vec<String>) {
+    let path = format!(
+        "/api/v2/users/{}/authentication-methods",
+        server.user_id(user).unwrap()
+    );
+    let (st, v) = server
+        .call(reqwest::Method::GET, &path, Some(&server.admin), None)
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{v}");
+    let of = |kind: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["authenticator_type"] == kind)
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    (of("oob"), of("otp"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enrolls_both_algorithms_and_lists_the_device() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let offer = server.offer("alice").await.unwrap();
     let link = EnrollLink::parse(&offer.link).unwrap();
     assert_eq!(link.origin, server.origin);
     assert_eq!(link.preferred, SignatureAlgorithm::Es256);
     assert!(link.code.len() >= 43, "256-bit code");
-    assert_eq!(
-        offer.expires_at,
-        super::support::START + 600,
-        "10 min default"
-    );
+    assert_eq!(offer.expires_at, tessera_e2e::START + 600, "10 min default");
     assert!(offer.qr_svg.starts_with("<?xml") || offer.qr_svg.contains("<svg"));
 
     let es = VirtualDevice::enroll_with(&offer.link, &opts(None), server.clock.clone())
@@ -65,16 +83,24 @@ async fn enrolls_both_algorithms_and_lists_the_device() {
 
     // Removing a device removes its paired TOTP too, and its key stops working.
     let id = es.device().id().to_owned();
-    assert!(server.directory.paired_otp(&id).is_some());
+    let (push, otp) = authenticators(&server, "alice").await;
+    assert!(push.contains(&format!("push|{id}")), "{push:?}");
+    assert_eq!(otp.len(), 2, "one paired TOTP per device: {otp:?}");
     es.device().unenroll().await.unwrap();
-    assert!(server.directory.paired_otp(&id).is_none());
+    let (push, otp) = authenticators(&server, "alice").await;
+    assert!(!push.contains(&format!("push|{id}")), "{push:?}");
+    assert_eq!(
+        otp.len(),
+        1,
+        "the removed device's TOTP went with it: {otp:?}"
+    );
     let err = es.device().challenges().await.unwrap_err();
     assert_eq!(code(&err), "rejected");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enrollment_code_works_once_and_expires() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let offer = server.offer("alice").await.unwrap();
     VirtualDevice::enroll_with(&offer.link, &opts(None), server.clock.clone())
         .await
@@ -98,7 +124,7 @@ async fn an_enrollment_code_works_once_and_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_naming_another_server_key_is_refused() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let offer = server.offer("alice").await.unwrap();
     let mut link = EnrollLink::parse(&offer.link).unwrap();
     link.server_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into();
@@ -114,7 +140,7 @@ async fn a_link_naming_another_server_key_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_kept_in_a_key_store_comes_back() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let mut store = MemoryKeyStore::default();
     device.save(&mut store).unwrap();

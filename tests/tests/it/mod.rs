@@ -1,8 +1,7 @@
 mod cli;
 mod cli_device;
 mod enroll;
-mod full_server;
+mod mfa_oob;
 mod push;
 mod qr_login;
 mod signin_page;
-mod support;

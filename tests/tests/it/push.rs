@@ -8,13 +8,13 @@ use tessera_core::device::wire::PushState;
 use tessera_core::device::{Decision, DeviceKey};
 use tessera_core::Clock;
 
-use super::support::{code, Server};
+use tessera_e2e::{code, Server};
 
 const T: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approve_with_the_number_signs_in() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     device.connect().await;
     let rp = server.rp();
@@ -51,7 +51,7 @@ async fn approve_with_the_number_signs_in() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deny_denies() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let push = server.rp().push("alice").await.unwrap();
     let c = device.next_challenge(T).await.unwrap();
@@ -63,7 +63,7 @@ async fn deny_denies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_number_denies() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let push = server.rp().push("alice").await.unwrap();
     let c = device.next_challenge(T).await.unwrap();
@@ -84,7 +84,7 @@ async fn wrong_number_denies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn this_wasnt_me_pauses_pushes_and_is_audited() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let rp = server.rp();
     let push = rp.push("alice").await.unwrap();
@@ -113,13 +113,15 @@ async fn this_wasnt_me_pauses_pushes_and_is_audited() {
         "{audit}"
     );
     // After the pause, pushes flow again.
-    server.clock.advance(server.config.not_me_pause + 1);
+    server.clock.advance(server.config.device.not_me_pause + 1);
     rp.push("alice").await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_per_user_are_rate_limited() {
-    let server = Server::start_with(|c| c.push_rate_per_minute = 3).unwrap();
+    let server = Server::start_with(&[("push_rate_per_minute", "3")])
+        .await
+        .unwrap();
     server.device("alice", "laptop").await.unwrap();
     let rp = server.rp();
     for _ in 0..3 {
@@ -144,7 +146,7 @@ async fn pushes_per_user_are_rate_limited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_challenge_cannot_be_approved() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let push = server.rp().push("alice").await.unwrap();
     let c = device.next_challenge(T).await.unwrap();
@@ -159,7 +161,7 @@ async fn an_expired_challenge_cannot_be_approved() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_approval_is_refused() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let rp = server.rp();
     let push = rp.push("alice").await.unwrap();
@@ -213,7 +215,7 @@ fn impostor(real: &VirtualDevice, key_of: &VirtualDevice) -> Device {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_devices_key_or_another_users_transaction_is_refused() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let alice = server.device("alice", "alice-laptop").await.unwrap();
     let bob = server.device("bob", "bob-phone").await.unwrap();
     let rp = server.rp();
@@ -252,7 +254,7 @@ async fn another_devices_key_or_another_users_transaction_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_concurrent_answers_exactly_one_wins() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let phone = server.device("alice", "phone").await.unwrap();
     let laptop = server.device("alice", "laptop").await.unwrap();
     let rp = server.rp();
@@ -289,14 +291,14 @@ async fn two_concurrent_answers_exactly_one_wins() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenge_survives_a_server_restart() {
-    let mut server = Server::start().unwrap();
+    let mut server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     device.connect().await;
     let push = server.rp().push("alice").await.unwrap();
     let first = device.next_challenge(T).await.unwrap();
     assert_eq!(first.transaction_id, push.transaction_id);
 
-    server.restart().unwrap();
+    server.restart().await.unwrap();
 
     // The device's subscription reconnects by itself; a new challenge reaches it.
     let second = server.rp().push("alice").await.unwrap();
@@ -317,7 +319,7 @@ async fn a_challenge_survives_a_server_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_device_gets_its_challenge_on_reconnect() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     device.connect().await;
     device.disconnect().await;
@@ -371,7 +373,7 @@ async fn raw_signed_get(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replayed_or_stale_signed_request_is_refused() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let now = server.clock.now_unix();
     assert_eq!(raw_signed_get(&server, &device, now, "nonce-1").await, 200);

@@ -4,11 +4,11 @@ use reqwest::Method;
 use tessera_client::Error;
 use tessera_core::device::{Decision, QrLoginLink};
 
-use super::support::{Browser, Server};
+use tessera_e2e::{Browser, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_login_is_redeemed_once_by_the_browser_that_asked() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let mut browser = Browser::new(&server.origin);
     let (status, session) = browser
@@ -80,7 +80,7 @@ async fn qr_login_is_redeemed_once_by_the_browser_that_asked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_sessions_expire_and_foreign_qrs_are_refused() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let mut browser = Browser::new(&server.origin);
     let (_, session) = browser
@@ -118,7 +118,7 @@ async fn qr_sessions_expire_and_foreign_qrs_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_qr_login_cannot_be_redeemed() {
-    let server = Server::start().unwrap();
+    let server = Server::start().await.unwrap();
     let device = server.device("alice", "laptop").await.unwrap();
     let mut browser = Browser::new(&server.origin);
     let (_, session) = browser

@@ -27,7 +27,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use tessera_core::device::{DeviceKey, SignatureAlgorithm};
 use tessera_core::Clock;
 
-pub use directory::{Directory, MemoryDirectory};
+pub use directory::Directory;
 pub use error::{DeviceError, Result};
 pub use http::routes;
 pub use store::{DeviceStore, SqliteDeviceStore};
@@ -200,8 +200,8 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Loads the identity from the store, creating it on first start (kept in clear: tests
-    /// and the in-memory setups; the server uses [`Identity::load_or_create_sealed`]).
+    /// Loads the identity from the store, creating it on first start (kept in clear, for tests;
+    /// the server uses [`Identity::load_or_create_sealed`]).
     pub fn load_or_create(store: &dyn DeviceStore) -> Result<Self> {
         let pkcs8 = match store.meta("identity_pkcs8")? {
             Some(p) => p,

@@ -304,18 +304,18 @@ mod tests {
 
     use super::*;
     use crate::device::store::{PushDecision, PushRecord};
-    use crate::device::{DeviceConfig, DeviceStore, MemoryDirectory};
 
     #[test]
     fn an_approved_push_completes_the_oob_grant_once() {
-        let store = Arc::new(SqliteDeviceStore::in_memory().unwrap());
-        let device = DeviceState::new(
-            DeviceConfig::default(),
-            store.clone(),
-            Arc::new(MemoryDirectory::new()),
-            Arc::new(FixedClock(1_000)),
-        )
-        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::Config {
+            database: Some(dir.path().join("server.db")),
+            key_file: Some(dir.path().join("master.key")),
+            ..crate::Config::default()
+        };
+        let (app, _) = crate::open(config, Arc::new(FixedClock(1_000))).unwrap();
+        let device = app.device().unwrap().clone();
+        let store = device.store().clone();
         store
             .insert_push(&PushRecord {
                 transaction_id: "tx1".into(),
