@@ -8,5 +8,6 @@ bash scripts/install-deps.sh >/dev/null
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --release --locked -p tessera-desktop -p tessera-cli
 target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
-scripts/with-session.sh python3 tests/desktop/bench.py "$target/release/tessera-desktop" "$target/release/tessera" "${RUNS:-5}"
+# (Debian's /usr/bin/python3: it sees python3-selenium, which a pyenv or venv python3 may not.)
+scripts/with-session.sh /usr/bin/python3 tests/desktop/bench.py "$target/release/tessera-desktop" "$target/release/tessera" "${RUNS:-5}"
 scripts/with-session.sh cargo bench --locked -p tessera-desktop --bench desktop -- --noplot

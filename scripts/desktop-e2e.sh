@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
 # The desktop app's real-window end-to-end tests: builds the UI, tessera-desktop and
-# tessera-server (debug), then runs tests/desktop/run.py inside a private D-Bus session with
-# gnome-keyring and an Xvfb screen of 1920x1080 (scripts/with-session.sh). The app runs under
-# tauri-driver → WebKitWebDriver; QR codes are put on the virtual screen with ImageMagick's
-# `display` and scanned by the app from real pixels; a real tessera-server plays the server.
+# tessera-server (debug), then runs the pytest suite tests/desktop/ (Selenium's WebDriver client)
+# inside a private D-Bus session with gnome-keyring and an Xvfb screen of 1920x1080
+# (scripts/with-session.sh). The app runs under tauri-driver → WebKitWebDriver; QR codes are put
+# on the virtual screen with ImageMagick's `display` and scanned by the app from real pixels; a
+# real tessera-server plays the server.
 #
 #   scripts/desktop-e2e.sh                    # build, then test (headless, ≤ 10 min for the tests)
 #   TESSERA_SCREENSHOTS=1 scripts/desktop-e2e.sh   # also refresh docs/screenshots/*.png
-#   TESSERA_E2E_ONLY=a,b scripts/desktop-e2e.sh    # some scenarios (their prerequisites run too)
+#   TESSERA_E2E_ONLY=a,b scripts/desktop-e2e.sh    # some scenarios: pytest -k "test_a_ or test_b_"
+#                                             # (the scenarios they need run first, as their setup)
 #   TESSERA_E2E_NO_BUILD=1 …                  # use the binaries already built
 #   TESSERA_E2E_USE_DISPLAY=1 …               # run on your $DISPLAY instead of a private Xvfb
 #
-# Prints `N passed, N failed` last and exits non-zero on any failure. Needs no stdin; every
-# process it starts is stopped on exit (also on Ctrl-C and timeouts).
+# Ends with pytest's summary line (`N passed in …s`, or `… failed …`) and exits non-zero on any
+# failure. Needs no stdin; every process it starts is stopped on exit (also on Ctrl-C and
+# timeouts). pytest is Debian's (/usr/bin/python3, which sees python3-selenium and
+# python3-pytest-timeout; a pyenv or venv python3 may not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tessera-ci-target}"
-SUITE_TIMEOUT="${TESSERA_E2E_TIMEOUT:-570}"   # run.py's own budget is 540 s; this is the backstop
+SUITE_TIMEOUT="${TESSERA_E2E_TIMEOUT:-570}"   # the suite's own budget is 540 s; this is the backstop
+PYTHON=/usr/bin/python3
 
 fail() { echo "desktop-e2e: $*" >&2; echo "0 passed, 1 failed"; exit 1; }
 
 for tool in tauri-driver WebKitWebDriver xvfb-run dbus-run-session gnome-keyring-daemon \
-  qrencode zbarimg oathtool display import python3; do
+  qrencode zbarimg oathtool display import convert "$PYTHON"; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing (run scripts/install-deps.sh)"
 done
+"$PYTHON" -c 'import pytest, pytest_timeout, selenium' 2>/dev/null ||
+  fail "$PYTHON lacks pytest, pytest-timeout or selenium (run scripts/install-deps.sh)"
 
 if [ -z "${TESSERA_E2E_NO_BUILD:-}" ]; then
   if [ -f ui/package.json ]; then
@@ -95,12 +102,27 @@ if [ -z "${TESSERA_E2E_USE_DISPLAY:-}" ]; then
 fi
 export GDK_BACKEND=x11 NO_AT_BRIDGE=1 GTK_A11Y=none
 
-echo "desktop-e2e: running tests/desktop/run.py (screenshots: $TESSERA_E2E_SHOTS)"
+# TESSERA_E2E_ONLY=a,e → -k "test_a_ or test_e_" (a full test name or -k word works too).
+select=()
+if [ -n "${TESSERA_E2E_ONLY:-}" ]; then
+  expr=""
+  IFS=, read -ra only <<<"$TESSERA_E2E_ONLY"
+  for x in "${only[@]}"; do
+    x="${x// /}"
+    [ -n "$x" ] || continue
+    if [[ "$x" =~ ^[a-z]$ ]]; then x="test_${x}_"; fi
+    expr="${expr:+$expr or }$x"
+  done
+  select=(-k "$expr")
+fi
+
+echo "desktop-e2e: running pytest tests/desktop ${select[*]} (screenshots: $TESSERA_E2E_SHOTS)"
 set +e
 # Its own process group (setsid) so that the trap can stop all of it at once; bounded by
-# `timeout` in case anything hangs beyond run.py's own per-scenario and suite limits.
+# `timeout` in case anything hangs beyond the suite's own per-test and overall limits.
 setsid -w timeout --kill-after=15 "$SUITE_TIMEOUT" \
-  scripts/with-session.sh python3 -u ${TESSERA_E2E_RUNNER:-tests/desktop/run.py} </dev/null > >(tee "$log") 2>&1 &
+  scripts/with-session.sh "$PYTHON" -u -m pytest tests/desktop "${select[@]}" \
+  </dev/null > >(tee "$log") 2>&1 &
 suite_pid=$!
 wait "$suite_pid"
 rc=$?
@@ -108,7 +130,8 @@ suite_pid=""
 set -e
 sleep 0.5  # let tee flush
 
-last="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1 || true)"
+# pytest's summary line: `==== 7 passed in 312.45s (0:05:12) ====`, `… 1 failed, 6 passed …`.
+last="$(grep -E '^=+ .*[0-9]+ (passed|failed|errors?|skipped|deselected).* in [0-9.]+s.* =+$' "$log" | tail -n 1 || true)"
 if [ -z "$last" ]; then
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
     echo "desktop-e2e: the suite exceeded ${SUITE_TIMEOUT}s and was stopped"
@@ -119,7 +142,10 @@ if [ -z "$last" ]; then
   exit 1
 fi
 if [ "$rc" -ne 0 ]; then
-  # run.py printed the counts as its last line: that stays the last line.
+  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+    echo "desktop-e2e: the suite exceeded ${SUITE_TIMEOUT}s and was stopped"
+  fi
+  # The summary line stays the last line.
   [ "$(tail -n 1 "$log")" = "$last" ] || echo "$last"
   exit 1
 fi

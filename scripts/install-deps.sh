@@ -23,8 +23,9 @@ APT_PACKAGES=(
   # screen capture (xcap)
   libpipewire-0.3-dev libclang-dev clang libwayland-dev libgbm-dev libegl-dev
   libxcb-randr0-dev libxcb-shm0-dev
-  # real-window end-to-end tests and web pages (python3 runs the desktop WebDriver tests)
-  webkit2gtk-driver chromium chromium-driver python3
+  # real-window end-to-end tests and web pages (the desktop tests: pytest + Selenium's client)
+  webkit2gtk-driver chromium chromium-driver python3 python3-pytest python3-pytest-timeout
+  python3-selenium
   # load generator for the server benchmark
   wrk
 )

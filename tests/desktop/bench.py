@@ -15,8 +15,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from webdriver import Session  # noqa: E402
+from app import TauriDriver
 
 APP, CLI = sys.argv[1], sys.argv[2]
 RUNS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
@@ -76,23 +75,22 @@ def main():
     driver = subprocess.Popen([os.path.expanduser("~/.cargo/bin/tauri-driver"), "--port", str(PORT)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    caps = {"alwaysMatch": {"tauri:options": {"application": APP}}}
     totals, since_exec, mems, rows = [], [], [], 0
     try:
         for run in range(RUNS):
             t0 = time.perf_counter()
-            s = Session(f"http://127.0.0.1:{PORT}", caps)
+            s = TauriDriver(f"http://127.0.0.1:{PORT}", APP)
             # A keyring vault opens at launch: no click between start and the first code.
-            while not s.script("const c = document.querySelector('[data-testid=code]');"
-                               "return !!c && /\\d{3}/.test(c.textContent)"):
+            while not s.execute_script("const c = document.querySelector('[data-testid=code]');"
+                                       "return !!c && /\\d{3}/.test(c.textContent)"):
                 time.sleep(0.005)
             t1 = time.perf_counter()
-            now_ms = s.script("return Date.now()")
+            now_ms = s.execute_script("return Date.now()")
             pid = app_pid()
             totals.append(t1 - t0)
             if pid:
                 since_exec.append(now_ms / 1000.0 - started_at(pid))
-            rows = s.script("return document.querySelectorAll('[data-testid=account]').length")
+            rows = s.execute_script("return document.querySelectorAll('[data-testid=account]').length")
             if run == RUNS - 1 and pid:
                 time.sleep(2.0)  # settle: the list drawn, a countdown tick or two
                 mems.append((mem_kib(tree(pid)), [(p, comm(p), mem_kib([p])) for p in tree(pid)]))
