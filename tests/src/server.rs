@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, ensure, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tessera_client::{EnrollOptions, VirtualDevice};
@@ -50,6 +50,7 @@ pub struct Server {
     config_file: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    drain: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -88,6 +89,7 @@ impl Server {
             config_file,
             _dir: dir,
             stop: Some(first.stop),
+            drain: Some(first.drain),
             thread: Some(first.thread),
         };
         let admin = s.admin.clone();
@@ -118,6 +120,29 @@ impl Server {
         }
     }
 
+    /// Shuts the server down gracefully, as SIGTERM does the binary: `run` stops accepting,
+    /// drains and returns. Fails if it has not returned within `limit` (a hang, not a speed
+    /// target: the drain waits for requests in flight only).
+    pub async fn shutdown(&mut self, limit: Duration) -> Result<()> {
+        if let Some(d) = self.drain.take() {
+            let _ = d.send(());
+        }
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let deadline = tokio::time::Instant::now() + limit;
+        while !thread.is_finished() {
+            if tokio::time::Instant::now() >= deadline {
+                self.thread = Some(thread);
+                bail!("the server did not finish its graceful shutdown within {limit:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = thread.join();
+        self.stop = None;
+        Ok(())
+    }
+
     /// Stops the server and starts it again on the same port, database and key file (the
     /// binary run again with the same `server.toml` and `--listen 127.0.0.1:<port>`).
     pub async fn restart(&mut self) -> Result<()> {
@@ -135,6 +160,7 @@ impl Server {
         );
         self.config = config;
         self.stop = Some(started.stop);
+        self.drain = Some(started.drain);
         self.thread = Some(started.thread);
         Ok(())
     }
@@ -290,12 +316,15 @@ struct Started {
     port: u16,
     admin: Option<String>,
     stop: tokio::sync::oneshot::Sender<()>,
+    drain: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
 /// Binds, opens and runs the server on its own thread; returns the bound configuration.
 async fn spawn(config: Config, clock: Arc<ManualClock>) -> Result<(Config, Started)> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // The graceful shutdown, as SIGTERM gives the binary (`run`'s shutdown future).
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
     let (ready_tx, ready_rx) =
         tokio::sync::oneshot::channel::<Result<(Config, u16, Option<String>), String>>();
     let thread = std::thread::spawn(move || {
@@ -331,7 +360,9 @@ async fn spawn(config: Config, clock: Arc<ManualClock>) -> Result<(Config, Start
             };
             let _ = ready_tx.send(Ok((config, port, first)));
             tokio::select! {
-                served = tessera_server::run(listener, state, std::future::pending::<()>()) => {
+                served = tessera_server::run(listener, state, async move {
+                    let _ = drain_rx.await;
+                }) => {
                     if let Err(e) = served {
                         eprintln!("tessera-server stopped: {e}");
                     }
@@ -353,6 +384,7 @@ async fn spawn(config: Config, clock: Arc<ManualClock>) -> Result<(Config, Start
             port,
             admin,
             stop: stop_tx,
+            drain: drain_tx,
             thread,
         },
     ))

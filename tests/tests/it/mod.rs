@@ -4,4 +4,5 @@ mod enroll;
 mod mfa_oob;
 mod push;
 mod qr_login;
+mod shutdown;
 mod signin_page;

@@ -402,6 +402,7 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
         .collect::<Vec<_>>()
         .join("-");
     assert_eq!(signin_code(&s, &cookie, &typed).await, StatusCode::OK);
+}
 
 #[tokio::test]
 async fn query_strings_and_form_bodies_are_percent_decoded_strictly() {
