@@ -19,6 +19,22 @@ async fn get(s: &Server, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// Runs `sql` with the `sqlite3` command (another program than the server) on `db`; stdout.
+fn sqlite3(db: &std::path::Path, sql: &str) -> String {
+    let out = Command::new("sqlite3")
+        .args(["-cmd", ".timeout 5000"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("sqlite3 is installed (scripts/install-deps.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The value of the one sample of `name` with exactly these labels (`{…}` as rendered).
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
@@ -42,20 +58,7 @@ async fn healthz_and_readyz_follow_the_database_schema() {
 
     // Another program moves the schema on: not ready, with a retry hint, until it is back.
     let db = s.dir.join("tessera.db");
-    let sqlite3 = |sql: &str| {
-        let out = Command::new("sqlite3")
-            .args(["-cmd", ".timeout 5000"])
-            .arg(&db)
-            .arg(sql)
-            .output()
-            .expect("sqlite3 is installed (scripts/install-deps.sh)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    sqlite3(&format!("PRAGMA user_version = {};", version + 1));
+    sqlite3(&db, &format!("PRAGMA user_version = {};", version + 1));
     let r = get(&s, "/readyz").await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()["retry-after"], "5");
@@ -68,7 +71,7 @@ async fn healthz_and_readyz_follow_the_database_schema() {
             .contains("migrations not current"),
         "{v}"
     );
-    sqlite3(&format!("PRAGMA user_version = {version};"));
+    sqlite3(&db, &format!("PRAGMA user_version = {version};"));
     assert_eq!(get(&s, "/readyz").await.status(), StatusCode::OK);
     assert_eq!(get(&s, "/healthz").await.status(), StatusCode::OK);
 }
@@ -178,20 +181,6 @@ async fn metrics_count_requests_by_route_template_and_time_validations() {
 
 #[test]
 fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
-    let run_sql = |db: &std::path::Path, sql: &str| {
-        let out = Command::new("sqlite3")
-            .args(["-cmd", ".timeout 5000"])
-            .arg(db)
-            .arg(sql)
-            .output()
-            .expect("sqlite3 is installed (scripts/install-deps.sh)");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
     let open = |dir: &std::path::Path| {
         tessera_server::open(config_in(dir), Arc::new(TestClock(AtomicU64::new(T0)))).map(|_| ())
     };
@@ -205,11 +194,11 @@ fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
         let tmp = tempfile::tempdir().unwrap();
         open(tmp.path()).unwrap();
         let db = tmp.path().join("tessera.db");
-        run_sql(&db, bump);
-        let before = run_sql(&db, ".schema");
+        sqlite3(&db, bump);
+        let before = sqlite3(&db, ".schema");
         let err = open(tmp.path()).expect_err(table).to_string();
         assert!(err.contains("newer than this server"), "{table}: {err}");
         assert!(err.contains("999"), "{table}: names the version: {err}");
-        assert_eq!(run_sql(&db, ".schema"), before, "{table}: not altered");
+        assert_eq!(sqlite3(&db, ".schema"), before, "{table}: not altered");
     }
 }
