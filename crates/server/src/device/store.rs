@@ -1303,10 +1303,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn offers_are_single_use() {
-        let s = SqliteDeviceStore::in_memory().unwrap();
-        let offer = EnrollOffer {
+    /// An offer for user `u`, valid from 100 to 700, code hash `[1; 32]` when inserted.
+    fn offer() -> EnrollOffer {
+        EnrollOffer {
             id: "o".into(),
             user_id: "u".into(),
             username: "alice".into(),
@@ -1314,8 +1313,28 @@ mod tests {
             expires_at: 700,
             enrollment_id: None,
             challenge: None,
-        };
-        s.insert_offer(&offer, [1; 32]).unwrap();
+        }
+    }
+
+    /// Device `dev` of user `u`, enrolled at 102 from 198.51.100.7.
+    fn device_record() -> DeviceRecord {
+        DeviceRecord {
+            id: "dev".into(),
+            user_id: "u".into(),
+            name: "n".into(),
+            platform: "cli".into(),
+            algorithm: SignatureAlgorithm::Es256,
+            public_key: vec![4; 65],
+            user_verification: false,
+            created_at: 102,
+            last_ip: Some("198.51.100.7".into()),
+        }
+    }
+
+    #[test]
+    fn offers_are_single_use() {
+        let s = SqliteDeviceStore::in_memory().unwrap();
+        s.insert_offer(&offer(), [1; 32]).unwrap();
         assert!(s
             .begin_enrollment([2; 32], "e", "c", 101)
             .unwrap()
@@ -1326,17 +1345,7 @@ mod tests {
             .is_none());
         let got = s.begin_enrollment([1; 32], "e", "c", 101).unwrap().unwrap();
         assert_eq!(got.challenge.as_deref(), Some("c"));
-        let dev = DeviceRecord {
-            id: "dev".into(),
-            user_id: "u".into(),
-            name: "n".into(),
-            platform: "cli".into(),
-            algorithm: SignatureAlgorithm::Es256,
-            public_key: vec![4; 65],
-            user_verification: false,
-            created_at: 102,
-            last_ip: Some("198.51.100.7".into()),
-        };
+        let dev = device_record();
         assert!(s.finish_enrollment("e", &dev, 102).unwrap());
         let dev2 = DeviceRecord {
             id: "dev2".into(),
@@ -1359,31 +1368,9 @@ mod tests {
         let path = dir.path().join("d.db");
         {
             let s = SqliteDeviceStore::open(&path).unwrap();
-            s.insert_offer(
-                &EnrollOffer {
-                    id: "o".into(),
-                    user_id: "u".into(),
-                    username: "alice".into(),
-                    created_at: 100,
-                    expires_at: 700,
-                    enrollment_id: None,
-                    challenge: None,
-                },
-                [1; 32],
-            )
-            .unwrap();
+            s.insert_offer(&offer(), [1; 32]).unwrap();
             s.begin_enrollment([1; 32], "e", "c", 101).unwrap().unwrap();
-            let dev = DeviceRecord {
-                id: "dev".into(),
-                user_id: "u".into(),
-                name: "n".into(),
-                platform: "cli".into(),
-                algorithm: SignatureAlgorithm::Es256,
-                public_key: vec![4; 65],
-                user_verification: false,
-                created_at: 102,
-                last_ip: Some("198.51.100.7".into()),
-            };
+            let dev = device_record();
             assert!(s.finish_enrollment("e", &dev, 102).unwrap());
             s.set_last_ip("dev", "203.0.113.7").unwrap();
         }

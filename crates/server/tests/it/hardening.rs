@@ -393,14 +393,7 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
     );
 
     // A recovery code typed in lower case with dashes every four characters still works.
-    let typed: String = recovery
-        .to_ascii_lowercase()
-        .chars()
-        .collect::<Vec<_>>()
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-");
+    let typed = super::as_typed(&recovery);
     assert_eq!(signin_code(&s, &cookie, &typed).await, StatusCode::OK);
 }
 

@@ -295,6 +295,17 @@ pub fn error_code(v: &Value) -> String {
         .to_owned()
 }
 
+/// A recovery code as a person may type it: lower case, a dash every four characters.
+pub fn as_typed(code: &str) -> String {
+    code.to_ascii_lowercase()
+        .chars()
+        .collect::<Vec<_>>()
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Enrolls and confirms a TOTP authenticator for `user_id`; returns (association, secret).
 pub async fn enrolled(s: &Server, user_id: &str) -> (Value, String) {
     let assoc = s.admin_enroll(user_id).await;

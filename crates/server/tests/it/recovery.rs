@@ -41,14 +41,7 @@ async fn recovery_code_is_single_use_and_replaced() {
         (StatusCode::FORBIDDEN, "invalid_grant")
     );
     // Typed in lower case with dashes still matches.
-    let typed = code
-        .to_ascii_lowercase()
-        .chars()
-        .collect::<Vec<_>>()
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-");
+    let typed = super::as_typed(&code);
     let (st, v) = recover(&s, &mfa, &typed).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let new_code = v["recovery_code"]
