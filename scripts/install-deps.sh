@@ -28,6 +28,8 @@ APT_PACKAGES=(
   python3-selenium
   # load generator for the server benchmark
   wrk
+  # the PostgreSQL engine's tests and benchmarks: a private cluster (scripts/pg-cluster.sh)
+  postgresql postgresql-client
 )
 EXTRA_APT=(${TESSERA_EXTRA_APT:-})
 

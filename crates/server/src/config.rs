@@ -22,10 +22,13 @@ pub const DEFAULT_URI_TEMPLATE: &str = "otpauth://totp/Tessera:@USER_NAME@?secre
 pub struct Config {
     /// Address to listen on.
     pub listen: String,
-    /// SQLite database file; empty = `tessera-server.db` in the user's data directory.
-    pub database: Option<PathBuf>,
+    /// The database: a SQLite file (the default) or a PostgreSQL URL. Written as a string
+    /// (`database = "/var/lib/tessera/tessera.db"` or `"postgres://…"`) or as a table
+    /// (`[database]` with `path` or `url`, and the pool settings).
+    pub database: DatabaseConfig,
     /// Master key file (32 random bytes, mode 0600, created on first start); empty = beside the
-    /// database as `master.key`.
+    /// SQLite database as `master.key`. With PostgreSQL every instance needs the same key: set
+    /// this, or the environment variable [`MASTER_KEY_ENV`].
     pub key_file: Option<PathBuf>,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
@@ -105,6 +108,151 @@ pub struct MfaConfig {
     pub access_token_ttl_secs: u64,
 }
 
+/// The environment variable that may carry the master key itself (64 hex digits), instead of
+/// a key file: what a container platform's secret store hands an instance.
+pub const MASTER_KEY_ENV: &str = "TESSERA_SERVER_MASTER_KEY";
+
+/// Where the server keeps its data.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "DatabaseRepr")]
+pub struct DatabaseConfig {
+    /// SQLite database file; empty (and no `url`) = `tessera-server.db` in the user's data
+    /// directory.
+    pub path: Option<PathBuf>,
+    /// PostgreSQL connection URL (`postgres://user:password@host:5432/tessera`, or a
+    /// `host=… dbname=…` string): several instances may share it.
+    pub url: Option<String>,
+    /// PostgreSQL: most connections per instance (default 16).
+    pub pool_size: Option<usize>,
+    /// PostgreSQL: how long a request waits for a connection before a 503, seconds (default 5).
+    pub pool_timeout_secs: Option<u64>,
+}
+
+/// The two spellings of `database`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DatabaseRepr {
+    Text(String),
+    Table(DatabaseTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatabaseTable {
+    path: Option<PathBuf>,
+    url: Option<String>,
+    pool_size: Option<usize>,
+    pool_timeout_secs: Option<u64>,
+}
+
+impl TryFrom<DatabaseRepr> for DatabaseConfig {
+    type Error = String;
+
+    fn try_from(r: DatabaseRepr) -> std::result::Result<Self, String> {
+        Ok(match r {
+            DatabaseRepr::Text(t) => DatabaseConfig::from_text(&t),
+            DatabaseRepr::Table(t) => DatabaseConfig {
+                path: t.path,
+                url: t.url,
+                pool_size: t.pool_size,
+                pool_timeout_secs: t.pool_timeout_secs,
+            },
+        })
+    }
+}
+
+/// The engine a configuration selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// SQLite on this file.
+    Sqlite(PathBuf),
+    /// PostgreSQL at this URL.
+    Postgres(String),
+}
+
+impl DatabaseConfig {
+    /// A path, or a URL when it starts with `postgres://` or `postgresql://` (what the
+    /// `--database` flag and the string form of the setting accept).
+    pub fn from_text(text: &str) -> Self {
+        if is_postgres_url(text) {
+            DatabaseConfig {
+                url: Some(text.to_owned()),
+                ..DatabaseConfig::default()
+            }
+        } else {
+            DatabaseConfig {
+                path: Some(PathBuf::from(text)),
+                ..DatabaseConfig::default()
+            }
+        }
+    }
+
+    /// A SQLite file.
+    pub fn sqlite(path: impl Into<PathBuf>) -> Self {
+        DatabaseConfig {
+            path: Some(path.into()),
+            ..DatabaseConfig::default()
+        }
+    }
+
+    /// A PostgreSQL URL.
+    pub fn postgres(url: impl Into<String>) -> Self {
+        DatabaseConfig {
+            url: Some(url.into()),
+            ..DatabaseConfig::default()
+        }
+    }
+
+    /// Whether this is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.url.is_some()
+    }
+
+    /// The pool settings.
+    pub fn pool(&self) -> crate::store::pg::PoolOptions {
+        let d = crate::store::pg::PoolOptions::default();
+        crate::store::pg::PoolOptions {
+            max_size: self.pool_size.unwrap_or(d.max_size),
+            timeout: self
+                .pool_timeout_secs
+                .map_or(d.timeout, std::time::Duration::from_secs),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.path.is_some() && self.url.is_some() {
+            return Err(bad(
+                "database",
+                "set `path` (SQLite) or `url` (PostgreSQL), not both",
+            ));
+        }
+        if let Some(url) = &self.url {
+            if !is_postgres_url(url) && !url.contains("host=") && !url.contains("dbname=") {
+                return Err(bad(
+                    "database.url",
+                    "must be a PostgreSQL URL (postgres://…) or connection string",
+                ));
+            }
+            crate::store::pg::parse_url(url)?;
+        }
+        if let Some(n) = self.pool_size {
+            if !(1..=1000).contains(&n) {
+                return Err(bad("database.pool_size", "must be 1–1000"));
+            }
+        }
+        if let Some(t) = self.pool_timeout_secs {
+            if !(1..=300).contains(&t) {
+                return Err(bad("database.pool_timeout_secs", "must be 1–300"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_postgres_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
 /// SQLite settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -139,7 +287,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: DEFAULT_LISTEN.to_owned(),
-            database: None,
+            database: DatabaseConfig::default(),
             key_file: None,
             log: "info".to_owned(),
             totp: TotpConfig::default(),
@@ -276,7 +424,7 @@ impl Config {
             let Some(rest) = key.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
-            if rest == "CONFIG" {
+            if rest == "CONFIG" || key == MASTER_KEY_ENV {
                 continue;
             }
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
@@ -339,6 +487,7 @@ impl Config {
         if self.mfa.access_token_ttl_secs == 0 || self.mfa.access_token_ttl_secs > 86_400 * 30 {
             return Err(bad("mfa.access_token_ttl_secs", "must be 1–2592000"));
         }
+        self.database.validate()?;
         if !matches!(self.storage.synchronous.as_str(), "full" | "normal") {
             return Err(bad("storage.synchronous", "must be `full` or `normal`"));
         }

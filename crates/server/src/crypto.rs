@@ -86,6 +86,31 @@ impl MasterKey {
         })
     }
 
+    /// A key written as 64 hexadecimal digits (the [`crate::config::MASTER_KEY_ENV`] variable);
+    /// the error says what is wrong with the text, never repeats it.
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let text = text.trim();
+        let bytes = Zeroizing::new(
+            data_encoding::HEXLOWER_PERMISSIVE
+                .decode(text.as_bytes())
+                .map_err(|_| {
+                    Error::Config(format!(
+                        "`{}`: must be {} hexadecimal digits",
+                        crate::config::MASTER_KEY_ENV,
+                        KEY_LEN * 2
+                    ))
+                })?,
+        );
+        if bytes.len() != KEY_LEN {
+            return Err(Error::Config(format!(
+                "`{}`: must be {} hexadecimal digits",
+                crate::config::MASTER_KEY_ENV,
+                KEY_LEN * 2
+            )));
+        }
+        Self::from_bytes(&bytes)
+    }
+
     /// A fresh random key (tests, and first start).
     pub fn generate() -> Result<Self> {
         let bytes = Zeroizing::new(random_bytes::<KEY_LEN>()?);

@@ -51,6 +51,10 @@ pub enum Error {
     /// A storage failure (details logged, never sent).
     #[error("storage error")]
     Storage(String),
+    /// The database cannot be reached just now (connection refused or lost, pool exhausted,
+    /// the database restarting): 503 with `Retry-After`; details logged, never sent.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(String),
     /// The server cannot start on its database: the file and the cause (start-up only, never
     /// sent to a client).
     #[error("cannot open the database {0}")]
@@ -66,6 +70,9 @@ pub enum Error {
     #[error("internal error")]
     Internal(String),
 }
+
+/// What a 503 tells the client to wait, seconds (`Retry-After`).
+pub const RETRY_AFTER_SECS: &str = "5";
 
 /// The server's result type.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -109,6 +116,7 @@ impl Error {
             Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Error::AuthorizationPending => (StatusCode::BAD_REQUEST, "authorization_pending"),
+            Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Error::Config(_)
             | Error::Storage(_)
             | Error::Open(_)
@@ -138,6 +146,10 @@ impl IntoResponse for Error {
                 tracing::error!("cryptographic failure");
                 ("internal server error".to_owned(), None)
             }
+            Error::Unavailable(ref detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                (self.to_string(), None)
+            }
             other => (other.to_string(), None),
         };
         let body = ErrorBody {
@@ -145,6 +157,13 @@ impl IntoResponse for Error {
             error_description: description,
             mfa_token,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }

@@ -222,15 +222,33 @@ pub fn default_data_dir() -> Option<PathBuf> {
         .map(|d| d.data_dir().to_owned())
 }
 
-/// Paths of the database and key file for `config`.
-pub fn resolve_paths(config: &Config) -> Result<(PathBuf, PathBuf)> {
-    let db = match &config.database {
+/// The engine `config` selects: PostgreSQL when `database.url` is set, else SQLite on
+/// `database.path` (default: `tessera-server.db` in the user's data directory).
+pub fn engine(config: &Config) -> Result<config::Engine> {
+    if let Some(url) = &config.database.url {
+        return Ok(config::Engine::Postgres(url.clone()));
+    }
+    Ok(config::Engine::Sqlite(match &config.database.path {
         Some(p) => p.clone(),
         None => default_data_dir()
             .ok_or_else(|| {
                 Error::Config("`database`: no data directory for this user; set it".into())
             })?
             .join("tessera-server.db"),
+    }))
+}
+
+/// Paths of the SQLite database and the key file for `config` (SQLite only: the admin
+/// commands that work on the file).
+pub fn resolve_paths(config: &Config) -> Result<(PathBuf, PathBuf)> {
+    let db = match engine(config)? {
+        config::Engine::Sqlite(p) => p,
+        config::Engine::Postgres(_) => {
+            return Err(Error::Config(
+                "`database`: this command works on a SQLite file; the database is PostgreSQL"
+                    .into(),
+            ))
+        }
     };
     let key = match &config.key_file {
         Some(p) => p.clone(),
@@ -242,12 +260,50 @@ pub fn resolve_paths(config: &Config) -> Result<(PathBuf, PathBuf)> {
     Ok((db, key))
 }
 
+/// The master key: the [`config::MASTER_KEY_ENV`] variable if set, else the key file
+/// (`key_file`, or `master.key` beside a SQLite database; created on first start). With
+/// PostgreSQL there is no default place: every instance must be given the same key.
+pub fn load_key(config: &Config) -> Result<MasterKey> {
+    if let Ok(hex) = std::env::var(config::MASTER_KEY_ENV) {
+        return MasterKey::from_hex(&hex);
+    }
+    let path = match (&config.key_file, engine(config)?) {
+        (Some(p), _) => p.clone(),
+        (None, config::Engine::Sqlite(_)) => resolve_paths(config)?.1,
+        (None, config::Engine::Postgres(_)) => return Err(Error::Config(format!(
+            "`key_file`: with PostgreSQL set `key_file` (the same file on every instance) or `{}`",
+            config::MASTER_KEY_ENV
+        ))),
+    };
+    MasterKey::load_or_create(&path)
+}
+
 /// Opens the store and key named by `config`. On the very first start it also creates the first
 /// admin token and returns its secret (shown once, never stored in clear).
 pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<String>)> {
-    let (db, key_path) = resolve_paths(&config)?;
-    let store = SqliteStore::open(&db, &config.storage).map_err(|e| at_start(&db, e))?;
-    let key = MasterKey::load_or_create(&key_path)?;
+    let engine = engine(&config)?;
+    let (store, device_store, place): (Arc<dyn Store>, Arc<dyn device::DeviceStore>, String) =
+        match &engine {
+            config::Engine::Sqlite(db) => {
+                let place = db.display().to_string();
+                let store =
+                    SqliteStore::open(db, &config.storage).map_err(|e| at_start(&place, e))?;
+                let device_store =
+                    device::SqliteDeviceStore::open_with(db, config.storage.synchronous_pragma())
+                        .map_err(|e| at_start(&place, e.into()))?;
+                (Arc::new(store), Arc::new(device_store), place)
+            }
+            config::Engine::Postgres(url) => {
+                let pg = store::pg::Pg::connect(url, config.database.pool())?;
+                let place = pg.label().to_owned();
+                (
+                    Arc::new(store::pg::store::PgStore::new(Arc::clone(&pg))),
+                    Arc::new(store::pg::device::PgDeviceStore::new(pg)),
+                    place,
+                )
+            }
+        };
+    let key = load_key(&config)?;
     let now = clock.now_unix();
     let first = if store.set_meta_if_absent("first_admin_token", &now.to_string())? {
         let scopes = MANAGEMENT_SCOPES.iter().map(|s| (*s).to_owned()).collect();
@@ -265,18 +321,26 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
         None
     };
     let device_config = config.device.clone();
-    let state = AppState::new(Arc::new(store), config, key, Arc::clone(&clock))?;
-    let state = device::server_directory::install(state, device_config, &db, clock)
-        .map_err(|e| at_start(&db, e.into()))?;
+    let state = AppState::new(store, config, key, Arc::clone(&clock))?;
+    let state = device::server_directory::install(state, device_config, device_store, clock)
+        .map_err(|e| match e {
+            // The identity key in the database was sealed under another master key.
+            device::DeviceError::Crypto => Error::Config(format!(
+                "the master key does not open this database's sealed data ({place}): every \
+                 instance must use the key the database was created with (`key_file` or `{}`)",
+                config::MASTER_KEY_ENV
+            )),
+            other => at_start(&place, other.into()),
+        })?;
     Ok((state, first))
 }
 
 /// A failure while opening the database keeps its cause: at start it is the operator who reads
 /// it (a request's storage error, by contrast, is logged and answered opaquely).
-fn at_start(db: &std::path::Path, e: Error) -> Error {
+fn at_start(place: &str, e: Error) -> Error {
     match e {
-        Error::Storage(detail) | Error::Internal(detail) => {
-            Error::Open(format!("{}: {detail}", db.display()))
+        Error::Storage(detail) | Error::Internal(detail) | Error::Unavailable(detail) => {
+            Error::Open(format!("{place}: {detail}"))
         }
         other => other,
     }

@@ -23,9 +23,10 @@ struct Cli {
     /// Address to listen on (default 127.0.0.1:7878).
     #[arg(long, global = true)]
     listen: Option<String>,
-    /// SQLite database file (default: the user's data directory).
+    /// SQLite database file (default: the user's data directory), or a PostgreSQL URL
+    /// (postgres://…).
     #[arg(long, global = true)]
-    database: Option<PathBuf>,
+    database: Option<String>,
     /// Master key file (default: master.key beside the database).
     #[arg(long, global = true)]
     key_file: Option<PathBuf>,
@@ -104,7 +105,7 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         config.listen = l.clone();
     }
     if let Some(d) = &cli.database {
-        config.database = Some(d.clone());
+        config.database = tessera_server::config::DatabaseConfig::from_text(d);
     }
     if let Some(k) = &cli.key_file {
         config.key_file = Some(k.clone());

@@ -29,7 +29,9 @@ impl Server {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let url = format!("http://{}", listener.local_addr().unwrap());
             let mut config = tessera_server::Config {
-                database: Some(dir.path().join("server.db")),
+                database: tessera_server::config::DatabaseConfig::sqlite(
+                    dir.path().join("server.db"),
+                ),
                 key_file: Some(dir.path().join("master.key")),
                 ..tessera_server::Config::default()
             };

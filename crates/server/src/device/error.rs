@@ -38,6 +38,9 @@ pub enum DeviceError {
     /// A storage failure (details logged, never sent).
     #[error("storage error")]
     Storage(String),
+    /// The database cannot be reached just now: 503 with `Retry-After` (details logged).
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(String),
     /// A cryptographic failure (key generation, randomness; opaque on purpose).
     #[error("cryptographic failure")]
     Crypto,
@@ -72,6 +75,9 @@ impl DeviceError {
             DeviceError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             DeviceError::Expired => ("expired", StatusCode::GONE),
             DeviceError::TooManyRequests(_) => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS),
+            DeviceError::Unavailable(_) => {
+                ("temporarily_unavailable", StatusCode::SERVICE_UNAVAILABLE)
+            }
             DeviceError::Config(_)
             | DeviceError::Storage(_)
             | DeviceError::Crypto
@@ -87,7 +93,14 @@ impl IntoResponse for DeviceError {
             tracing::error!(error = ?self, "device factor failure");
         }
         let body = serde_json::json!({ "error": code, "error_description": self.to_string() });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 
@@ -101,6 +114,7 @@ impl From<DeviceError> for crate::Error {
                     .map_or_else(|| format!("device: {m}"), |rest| format!("`device.{rest}")),
             ),
             DeviceError::Storage(d) => crate::Error::Storage(d),
+            DeviceError::Unavailable(d) => crate::Error::Unavailable(d),
             DeviceError::Crypto => crate::Error::Crypto,
             DeviceError::Internal(d) => crate::Error::Internal(d),
             DeviceError::InvalidRequest(m) => crate::Error::InvalidRequest(m),

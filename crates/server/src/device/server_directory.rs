@@ -4,13 +4,12 @@
 //! [`DeviceState`] is the server's [`OobVerifier`] for the Auth0 `mfa-oob` grant (the
 //! `oob_code` is the push transaction id).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use tessera_core::Clock;
 
 use crate::device::error::{DeviceError, Result};
-use crate::device::{push, DeviceState, Directory, SqliteDeviceStore};
+use crate::device::{push, DeviceState, Directory};
 use crate::model::{Authenticator, AuthenticatorKind, OtpParams, TokenKind, VerifyOutcome};
 use crate::oob::OobVerifier;
 use crate::store::{NewOtp, OnSuccess};
@@ -31,6 +30,7 @@ fn server_err(e: crate::Error) -> DeviceError {
     match e {
         crate::Error::NotFound(what) => DeviceError::NotFound(what),
         crate::Error::TooManyAttempts => DeviceError::TooManyRequests("too many failed attempts"),
+        crate::Error::Unavailable(d) => DeviceError::Unavailable(d),
         other => DeviceError::Internal(other.to_string()),
     }
 }
@@ -280,18 +280,17 @@ impl crate::device::Sealer for MasterKeySealer {
     }
 }
 
-/// Builds the device factor beside `app`: its tables in the server's database file (`db`), the
+/// Builds the device factor beside `app`: its tables in the server's database (`store`), the
 /// server's clock, [`ServerDirectory`] for users; installs it as the `mfa-oob` verifier.
 pub fn install(
     app: AppState,
     config: crate::device::DeviceConfig,
-    db: &Path,
+    store: Arc<dyn crate::device::DeviceStore>,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState> {
-    let store = SqliteDeviceStore::open_with(db, app.config().storage.synchronous_pragma())?;
     let directory = Arc::new(ServerDirectory::new(app.clone()));
     let sealer = MasterKeySealer(app.clone());
-    let device = DeviceState::new_sealed(config, Arc::new(store), directory, clock, &sealer)?;
+    let device = DeviceState::new_sealed(config, store, directory, clock, &sealer)?;
     Ok(app.with_oob(Arc::new(device.clone())).with_device(device))
 }
 
@@ -309,7 +308,7 @@ mod tests {
     fn an_approved_push_completes_the_oob_grant_once() {
         let dir = tempfile::tempdir().unwrap();
         let config = crate::Config {
-            database: Some(dir.path().join("server.db")),
+            database: crate::config::DatabaseConfig::sqlite(dir.path().join("server.db")),
             key_file: Some(dir.path().join("master.key")),
             ..crate::Config::default()
         };

@@ -302,87 +302,6 @@ pub trait DeviceStore: Send + Sync + 'static {
     fn audit_log(&self, user_id: Option<&str>, limit: u32) -> Result<Vec<AuditRecord>>;
 }
 
-/// The schema, one entry per version; never edit an entry, append a new one.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE device_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE device_enroll_offers (
-    id TEXT PRIMARY KEY,
-    code_hash BLOB NOT NULL UNIQUE,
-    user_id TEXT NOT NULL,
-    username TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    enrollment_id TEXT UNIQUE,
-    challenge TEXT,
-    used_at INTEGER
-);
-CREATE TABLE device_devices (
-    id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    platform TEXT NOT NULL,
-    algorithm TEXT NOT NULL,
-    public_key BLOB NOT NULL,
-    user_verification INTEGER NOT NULL,
-    created_at INTEGER NOT NULL
-);
-CREATE INDEX device_devices_user ON device_devices(user_id);
-CREATE TABLE device_nonces (
-    device_id TEXT NOT NULL,
-    nonce TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (device_id, nonce)
-);
-CREATE TABLE device_push (
-    transaction_id TEXT PRIMARY KEY,
-    user_id TEXT NOT NULL,
-    nonce TEXT NOT NULL,
-    number INTEGER NOT NULL,
-    number_choices TEXT NOT NULL,
-    context TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    device_id TEXT,
-    reason TEXT,
-    decided_at INTEGER
-);
-CREATE INDEX device_push_user ON device_push(user_id, state, created_at);
-CREATE TABLE device_pauses (user_id TEXT PRIMARY KEY, until INTEGER NOT NULL);
-CREATE TABLE device_qr_sessions (
-    lsi TEXT PRIMARY KEY,
-    dsi_hash BLOB NOT NULL,
-    context TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    user_id TEXT,
-    device_id TEXT,
-    decided_at INTEGER
-);
-CREATE TABLE device_audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id TEXT,
-    kind TEXT NOT NULL,
-    device_id TEXT,
-    detail TEXT NOT NULL,
-    at INTEGER NOT NULL
-);
-CREATE INDEX device_audit_user ON device_audit(user_id, id);
-"#,
-    // An approval completes one sign-in: the grant that uses it stamps it.
-    "ALTER TABLE device_push ADD COLUMN consumed_at INTEGER;",
-    // The device's last known network, and what each device was told about the requester's.
-    r#"
-ALTER TABLE device_devices ADD COLUMN last_ip TEXT;
-ALTER TABLE device_push ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
-ALTER TABLE device_qr_sessions ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
-"#,
-    // Pending pushes are counted at every metrics scrape: only pending rows are indexed.
-    "CREATE INDEX device_push_pending ON device_push(expires_at) WHERE state = 'pending';",
-];
-
 /// [`DeviceStore`] over one SQLite connection (WAL, so readers of the same file are not
 /// blocked by it).
 #[derive(Debug)]
@@ -566,33 +485,13 @@ impl SqliteDeviceStore {
     fn init(mut conn: Connection, synchronous: &'static str) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "synchronous", synchronous)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS device_migrations (version INTEGER PRIMARY KEY)",
-        )?;
-        let tx = conn.transaction()?;
-        let done: i64 = tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM device_migrations",
-            [],
-            |r| r.get(0),
-        )?;
-        let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-        if done > known {
-            // A newer server migrated this database: refuse it, never alter it.
-            return Err(DeviceError::Internal(format!(
-                "device tables: schema version {done} is newer than this server ({known})"
-            )));
-        }
-        for (n, sql) in MIGRATIONS.iter().enumerate() {
-            let version = i64::try_from(n).unwrap_or(i64::MAX).saturating_add(1);
-            if version > done {
-                tx.execute_batch(sql)?;
-                tx.execute(
-                    "INSERT INTO device_migrations (version) VALUES (?1)",
-                    [version],
-                )?;
-            }
-        }
-        tx.commit()?;
+        // One schema for the whole server (crate::store::migrations): a no-op when the main
+        // store opened this file first, the whole schema for an in-memory test store.
+        crate::store::migrations::sqlite(&mut conn).map_err(|e| match e {
+            crate::Error::Config(m) => DeviceError::Internal(m),
+            crate::Error::Storage(d) => DeviceError::Storage(d),
+            other => DeviceError::Internal(other.to_string()),
+        })?;
         Ok(SqliteDeviceStore {
             conn: Mutex::new(conn),
         })

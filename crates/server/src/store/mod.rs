@@ -6,6 +6,8 @@
 //! transaction: that is what makes the lockout hold under concurrency.
 
 pub mod backup;
+pub mod migrations;
+pub mod pg;
 pub mod sqlite;
 
 use crate::config::LockoutConfig;

@@ -28,47 +28,9 @@ use crate::model::{
 type Reply = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE users(
-  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, email TEXT, phone TEXT, password_hash TEXT,
-  mfa_prompt_skipped INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE TABLE organizations(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, require_mfa INTEGER NOT NULL);
-CREATE TABLE memberships(
-  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
-  PRIMARY KEY(user_id, org_id));
-CREATE TABLE authenticators(
-  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-  kind TEXT NOT NULL, name TEXT NOT NULL, active INTEGER NOT NULL, oob_channel TEXT, pair_id TEXT,
-  created_at INTEGER NOT NULL);
-CREATE INDEX authenticators_user ON authenticators(user_id);
-CREATE TABLE otp_params(
-  authenticator_id TEXT PRIMARY KEY REFERENCES authenticators(id) ON DELETE CASCADE,
-  algorithm TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,
-  secret_sealed BLOB NOT NULL, last_step INTEGER);
-CREATE TABLE recovery_codes(
-  authenticator_id TEXT NOT NULL REFERENCES authenticators(id) ON DELETE CASCADE,
-  code_hash BLOB NOT NULL, used_at INTEGER);
-CREATE INDEX recovery_codes_auth ON recovery_codes(authenticator_id);
-CREATE TABLE tokens(
-  id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, kind TEXT NOT NULL,
-  user_id TEXT REFERENCES users(id) ON DELETE CASCADE, scopes TEXT NOT NULL, name TEXT NOT NULL,
-  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER);
-CREATE TABLE failures(
-  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, factor TEXT NOT NULL,
-  count INTEGER NOT NULL, last_failure_at INTEGER NOT NULL, PRIMARY KEY(user_id, factor));
-CREATE TABLE audit(
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, user_id TEXT, kind TEXT NOT NULL,
-  authenticator_id TEXT, detail TEXT NOT NULL);
-CREATE INDEX audit_user ON audit(user_id, id);
-CREATE INDEX audit_kind ON audit(kind, id);
-"#];
-
 /// The schema version this binary migrates to (`PRAGMA user_version`).
 pub fn schema_version() -> u32 {
-    u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
+    super::migrations::latest()
 }
 
 /// The SQLite implementation of [`Store`].
@@ -264,21 +226,7 @@ fn poisoned() -> Error {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let done = usize::try_from(version).unwrap_or(0);
-    if done > MIGRATIONS.len() {
-        return Err(Error::Config(format!(
-            "`database`: schema version {done} is newer than this server ({})",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-        tx.commit()?;
-    }
-    Ok(())
+    super::migrations::sqlite(conn)
 }
 
 fn writer_loop(conn: Connection, rx: Receiver<Job>, max: usize) {
@@ -640,7 +588,7 @@ impl Store for SqliteStore {
         };
         Ok(StoreStatus {
             schema_version: u32::try_from(version).unwrap_or(0),
-            schema_expected: u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX),
+            schema_expected: super::migrations::latest(),
             readers_open: u32::try_from(open).unwrap_or(u32::MAX),
             readers_idle: u32::try_from(idle).unwrap_or(u32::MAX),
             writes_queued: self.queued.load(Ordering::Relaxed),
@@ -1374,6 +1322,6 @@ mod tests {
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, MIGRATIONS.len() as i64);
+        assert_eq!(v, i64::from(super::super::migrations::latest()));
     }
 }

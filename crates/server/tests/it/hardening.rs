@@ -7,7 +7,7 @@ use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{config_in, error_code, Server, TestClock, T0};
+use super::{config_in, error_code, sqlite_config_in, Server, TestClock, T0};
 
 /// `/signin/api/password` as a browser calls it.
 async fn signin_password(s: &Server, username: &str, password: &str) -> StatusCode {
@@ -206,9 +206,9 @@ fn unknown_and_out_of_range_device_settings_stop_the_server() {
 #[test]
 fn a_storage_failure_at_start_keeps_its_cause() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = config_in(tmp.path());
+    let config = sqlite_config_in(tmp.path());
     // Another program left a table where the device factor's migration creates its own.
-    let db = config.database.clone().unwrap();
+    let db = config.database.path.clone().unwrap();
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute_batch("CREATE TABLE device_meta (something_else TEXT);")

@@ -57,13 +57,42 @@ pub struct Server {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// A test configuration: defaults, database and key in `dir`.
+/// The PostgreSQL server the suite runs on instead of SQLite, when set (scripts/test.sh runs
+/// the suite once on each engine; scripts/pg-cluster.sh starts a private cluster).
+pub const PG_ENV: &str = "TESSERA_TEST_DATABASE_URL";
+
+/// A test configuration: defaults, key in `dir`, and a fresh database — a SQLite file in `dir`,
+/// or a new PostgreSQL database when [`PG_ENV`] is set.
 pub fn config_in(dir: &Path) -> Config {
+    let database = match std::env::var(PG_ENV) {
+        Ok(admin) => tessera_server::config::DatabaseConfig::postgres(fresh_pg_database(&admin)),
+        Err(_) => tessera_server::config::DatabaseConfig::sqlite(dir.join("tessera.db")),
+    };
     Config {
-        database: Some(dir.join("tessera.db")),
+        database,
         key_file: Some(dir.join("master.key")),
         ..Config::default()
     }
+}
+
+/// A SQLite configuration whatever the engine of the run (tests of the file itself).
+pub fn sqlite_config_in(dir: &Path) -> Config {
+    Config {
+        database: tessera_server::config::DatabaseConfig::sqlite(dir.join("tessera.db")),
+        key_file: Some(dir.join("master.key")),
+        ..Config::default()
+    }
+}
+
+/// A new, empty database on the PostgreSQL server at `admin_url`; its URL.
+pub fn fresh_pg_database(admin_url: &str) -> String {
+    let name = format!(
+        "t_{}",
+        tessera_server::crypto::random_id("")
+            .unwrap()
+            .to_lowercase()
+    );
+    tessera_server::store::pg::create_database(admin_url, &name).unwrap()
 }
 
 impl Server {
@@ -86,7 +115,7 @@ impl Server {
     /// Starts on an existing directory; `admin` is the token from a previous start.
     pub async fn start_in(config: Config, clock: Arc<TestClock>, admin: Option<String>) -> Server {
         let dir = config
-            .database
+            .key_file
             .clone()
             .unwrap()
             .parent()

@@ -1,0 +1,322 @@
+//! The schema: one numbered list of steps, each written for both engines, applied at start by
+//! one runner per engine. A database whose recorded version is newer than this list is refused
+//! with a message naming both versions and is never altered.
+//!
+//! Never edit a step that shipped; append a new one. SQLite records the version in
+//! `PRAGMA user_version`; PostgreSQL in the one-row table `tessera_schema`.
+
+/// One schema step.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    /// What the step is for (shown in logs).
+    pub what: &'static str,
+    /// The step on SQLite.
+    pub sqlite: &'static str,
+    /// The step on PostgreSQL.
+    pub postgres: &'static str,
+}
+
+/// The schema version this binary migrates to.
+pub fn latest() -> u32 {
+    u32::try_from(STEPS.len()).unwrap_or(u32::MAX)
+}
+
+/// The message for a database newer than this binary.
+pub fn too_new(found: i64) -> String {
+    format!(
+        "`database`: schema version {found} is newer than this server ({}); \
+         run the newer tessera-server, or restore a backup made by this version",
+        latest()
+    )
+}
+
+/// Every step, oldest first.
+pub const STEPS: &[Step] = &[
+    Step {
+        what: "users, organizations, factors, tokens, failure counters, audit log",
+        sqlite: r#"
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE users(
+  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, email TEXT, phone TEXT, password_hash TEXT,
+  mfa_prompt_skipped INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE organizations(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, require_mfa INTEGER NOT NULL);
+CREATE TABLE memberships(
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  PRIMARY KEY(user_id, org_id));
+CREATE TABLE authenticators(
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, name TEXT NOT NULL, active INTEGER NOT NULL, oob_channel TEXT, pair_id TEXT,
+  created_at INTEGER NOT NULL);
+CREATE INDEX authenticators_user ON authenticators(user_id);
+CREATE TABLE otp_params(
+  authenticator_id TEXT PRIMARY KEY REFERENCES authenticators(id) ON DELETE CASCADE,
+  algorithm TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,
+  secret_sealed BLOB NOT NULL, last_step INTEGER);
+CREATE TABLE recovery_codes(
+  authenticator_id TEXT NOT NULL REFERENCES authenticators(id) ON DELETE CASCADE,
+  code_hash BLOB NOT NULL, used_at INTEGER);
+CREATE INDEX recovery_codes_auth ON recovery_codes(authenticator_id);
+CREATE TABLE tokens(
+  id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, kind TEXT NOT NULL,
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE, scopes TEXT NOT NULL, name TEXT NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER, revoked_at INTEGER);
+CREATE TABLE failures(
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, factor TEXT NOT NULL,
+  count INTEGER NOT NULL, last_failure_at INTEGER NOT NULL, PRIMARY KEY(user_id, factor));
+CREATE TABLE audit(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, user_id TEXT, kind TEXT NOT NULL,
+  authenticator_id TEXT, detail TEXT NOT NULL);
+CREATE INDEX audit_user ON audit(user_id, id);
+CREATE INDEX audit_kind ON audit(kind, id);
+"#,
+        postgres: r#"
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE users(
+  id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, email TEXT, phone TEXT, password_hash TEXT,
+  mfa_prompt_skipped BOOLEAN NOT NULL DEFAULT FALSE, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+CREATE TABLE organizations(id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, require_mfa BOOLEAN NOT NULL);
+CREATE TABLE memberships(
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+  PRIMARY KEY(user_id, org_id));
+CREATE TABLE authenticators(
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, name TEXT NOT NULL, active BOOLEAN NOT NULL, oob_channel TEXT, pair_id TEXT,
+  created_at BIGINT NOT NULL);
+CREATE INDEX authenticators_user ON authenticators(user_id);
+CREATE TABLE otp_params(
+  authenticator_id TEXT PRIMARY KEY REFERENCES authenticators(id) ON DELETE CASCADE,
+  algorithm TEXT NOT NULL, digits INTEGER NOT NULL, period INTEGER NOT NULL,
+  secret_sealed BYTEA NOT NULL, last_step BIGINT);
+CREATE TABLE recovery_codes(
+  authenticator_id TEXT NOT NULL REFERENCES authenticators(id) ON DELETE CASCADE,
+  code_hash BYTEA NOT NULL, used_at BIGINT);
+CREATE INDEX recovery_codes_auth ON recovery_codes(authenticator_id);
+CREATE TABLE tokens(
+  id TEXT PRIMARY KEY, hash BYTEA NOT NULL UNIQUE, kind TEXT NOT NULL,
+  user_id TEXT REFERENCES users(id) ON DELETE CASCADE, scopes TEXT NOT NULL, name TEXT NOT NULL,
+  created_at BIGINT NOT NULL, expires_at BIGINT, revoked_at BIGINT);
+CREATE TABLE failures(
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, factor TEXT NOT NULL,
+  count BIGINT NOT NULL, last_failure_at BIGINT NOT NULL, PRIMARY KEY(user_id, factor));
+CREATE TABLE audit(
+  id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at BIGINT NOT NULL, user_id TEXT,
+  kind TEXT NOT NULL, authenticator_id TEXT, detail TEXT NOT NULL);
+CREATE INDEX audit_user ON audit(user_id, id);
+CREATE INDEX audit_kind ON audit(kind, id);
+"#,
+    },
+    Step {
+        what: "device factor: enrollment offers, devices, nonces, pushes, pauses, QR logins",
+        sqlite: r#"
+CREATE TABLE device_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE device_enroll_offers (
+    id TEXT PRIMARY KEY, code_hash BLOB NOT NULL UNIQUE, user_id TEXT NOT NULL,
+    username TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    enrollment_id TEXT UNIQUE, challenge TEXT, used_at INTEGER);
+CREATE TABLE device_devices (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL,
+    algorithm TEXT NOT NULL, public_key BLOB NOT NULL, user_verification INTEGER NOT NULL,
+    created_at INTEGER NOT NULL);
+CREATE INDEX device_devices_user ON device_devices(user_id);
+CREATE TABLE device_nonces (
+    device_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (device_id, nonce));
+CREATE TABLE device_push (
+    transaction_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, nonce TEXT NOT NULL,
+    number INTEGER NOT NULL, number_choices TEXT NOT NULL, context TEXT NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL,
+    device_id TEXT, reason TEXT, decided_at INTEGER);
+CREATE INDEX device_push_user ON device_push(user_id, state, created_at);
+CREATE TABLE device_pauses (user_id TEXT PRIMARY KEY, until INTEGER NOT NULL);
+CREATE TABLE device_qr_sessions (
+    lsi TEXT PRIMARY KEY, dsi_hash BLOB NOT NULL, context TEXT NOT NULL,
+    created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, state TEXT NOT NULL,
+    user_id TEXT, device_id TEXT, decided_at INTEGER);
+CREATE TABLE device_audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT, kind TEXT NOT NULL, device_id TEXT,
+    detail TEXT NOT NULL, at INTEGER NOT NULL);
+CREATE INDEX device_audit_user ON device_audit(user_id, id);
+"#,
+        postgres: r#"
+CREATE TABLE device_meta (key TEXT PRIMARY KEY, value BYTEA NOT NULL);
+CREATE TABLE device_enroll_offers (
+    id TEXT PRIMARY KEY, code_hash BYTEA NOT NULL UNIQUE, user_id TEXT NOT NULL,
+    username TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+    enrollment_id TEXT UNIQUE, challenge TEXT, used_at BIGINT);
+CREATE TABLE device_devices (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, name TEXT NOT NULL, platform TEXT NOT NULL,
+    algorithm TEXT NOT NULL, public_key BYTEA NOT NULL, user_verification BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL);
+CREATE INDEX device_devices_user ON device_devices(user_id);
+CREATE TABLE device_nonces (
+    device_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at BIGINT NOT NULL,
+    PRIMARY KEY (device_id, nonce));
+CREATE TABLE device_push (
+    transaction_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, nonce TEXT NOT NULL,
+    number BIGINT NOT NULL, number_choices TEXT NOT NULL, context TEXT NOT NULL,
+    created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, state TEXT NOT NULL,
+    device_id TEXT, reason TEXT, decided_at BIGINT);
+CREATE INDEX device_push_user ON device_push(user_id, state, created_at);
+CREATE TABLE device_pauses (user_id TEXT PRIMARY KEY, until BIGINT NOT NULL);
+CREATE TABLE device_qr_sessions (
+    lsi TEXT PRIMARY KEY, dsi_hash BYTEA NOT NULL, context TEXT NOT NULL,
+    created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, state TEXT NOT NULL,
+    user_id TEXT, device_id TEXT, decided_at BIGINT);
+CREATE TABLE device_audit (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id TEXT, kind TEXT NOT NULL,
+    device_id TEXT, detail TEXT NOT NULL, at BIGINT NOT NULL);
+CREATE INDEX device_audit_user ON device_audit(user_id, id);
+"#,
+    },
+    Step {
+        what: "an approval completes one sign-in: the grant that uses it stamps it",
+        sqlite: "ALTER TABLE device_push ADD COLUMN consumed_at INTEGER;",
+        postgres: "ALTER TABLE device_push ADD COLUMN consumed_at BIGINT;",
+    },
+    Step {
+        what: "the device's last network, and what each device was told of the requester's",
+        sqlite: r#"
+ALTER TABLE device_devices ADD COLUMN last_ip TEXT;
+ALTER TABLE device_push ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE device_qr_sessions ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
+"#,
+        postgres: r#"
+ALTER TABLE device_devices ADD COLUMN last_ip TEXT;
+ALTER TABLE device_push ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE device_qr_sessions ADD COLUMN device_networks TEXT NOT NULL DEFAULT '{}';
+"#,
+    },
+    Step {
+        what: "pending pushes are counted at every metrics scrape: only pending rows indexed",
+        sqlite:
+            "CREATE INDEX device_push_pending ON device_push(expires_at) WHERE state = 'pending';",
+        postgres:
+            "CREATE INDEX device_push_pending ON device_push(expires_at) WHERE state = 'pending';",
+    },
+];
+
+/// Applies the missing steps to a SQLite database, each in its own transaction with its
+/// version, so a crash between steps leaves a database at a known version.
+///
+/// Databases of earlier releases kept the device tables' version apart (a
+/// `device_migrations` table beside `user_version` 1): they are carried over to the one
+/// numbering (device step *n* is step *n* + 1) in the same transaction that drops that table.
+pub fn sqlite(conn: &mut rusqlite::Connection) -> crate::Result<()> {
+    let tx = conn.transaction()?;
+    let mut version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let legacy: bool = tx.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'device_migrations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if legacy {
+        let device: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM device_migrations",
+            [],
+            |r| r.get(0),
+        )?;
+        if device > 4 {
+            return Err(crate::Error::Config(too_new(device + 1)));
+        }
+        if device > 0 {
+            if version == 0 {
+                // Device tables without the main ones (never left by a server, but possible):
+                // step 1 adds them, as it would have first.
+                tx.execute_batch(STEPS.first().map_or("", |s| s.sqlite))?;
+            }
+            version = device + 1;
+        }
+        tx.execute_batch("DROP TABLE device_migrations")?;
+        tx.pragma_update(None, "user_version", version)?;
+    }
+    tx.commit()?;
+    let done = usize::try_from(version).unwrap_or(usize::MAX);
+    if done > STEPS.len() {
+        return Err(crate::Error::Config(too_new(version)));
+    }
+    for (n, step) in STEPS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step.sqlite)?;
+        tx.pragma_update(None, "user_version", n + 1)?;
+        tx.commit()?;
+        tracing::debug!(version = n + 1, what = step.what, "schema step applied");
+    }
+    Ok(())
+}
+
+/// The version a SQLite database records.
+pub fn sqlite_version(conn: &rusqlite::Connection) -> crate::Result<u32> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(u32::try_from(v).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use super::*;
+
+    fn table_exists(conn: &rusqlite::Connection, name: &str) -> bool {
+        conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn version(c: &rusqlite::Connection) -> i64 {
+        c.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_database_gets_every_step_and_a_second_run_changes_nothing() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        sqlite(&mut c).unwrap();
+        assert_eq!(version(&c), i64::from(latest()));
+        sqlite(&mut c).unwrap();
+        assert_eq!(version(&c), i64::from(latest()));
+        // The last step's index exists.
+        let n: i64 = c
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'device_push_pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn an_earlier_release_with_a_separate_device_numbering_is_carried_over() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        // As the previous release left it: main schema at 1, device steps 1–3 in their table.
+        c.execute_batch(STEPS[0].sqlite).unwrap();
+        c.execute_batch("PRAGMA user_version = 1").unwrap();
+        for s in &STEPS[1..4] {
+            c.execute_batch(s.sqlite).unwrap();
+        }
+        c.execute_batch(
+            "CREATE TABLE device_migrations (version INTEGER PRIMARY KEY);
+             INSERT INTO device_migrations VALUES (1), (2), (3);",
+        )
+        .unwrap();
+        sqlite(&mut c).unwrap();
+        assert_eq!(version(&c), i64::from(latest()));
+        assert!(!table_exists(&c, "device_migrations"));
+    }
+
+    #[test]
+    fn a_newer_database_is_refused_and_left_alone() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        sqlite(&mut c).unwrap();
+        c.execute_batch(&format!("PRAGMA user_version = {}", latest() + 1))
+            .unwrap();
+        let e = sqlite(&mut c).unwrap_err().to_string();
+        assert!(e.contains("newer than this server"), "{e}");
+        assert_eq!(version(&c), i64::from(latest()) + 1);
+    }
+}

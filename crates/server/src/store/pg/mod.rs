@@ -1,0 +1,458 @@
+//! The PostgreSQL engine ([decision 0002](../../../../docs/decisions/0002-postgres-driver.md)):
+//! `tokio-postgres` with a `deadpool-postgres` pool, for several server instances on one
+//! database.
+//!
+//! The store traits are synchronous (handlers call them on tokio's blocking pool, and SQLite
+//! is synchronous), so [`Pg`] owns a small runtime of its own that drives the connections: a
+//! call submits its future there and waits for the answer on a plain channel, which works from
+//! any thread — a blocking-pool thread, the binary's `main`, a test. The hot path
+//! (`verify_otp`) does not wait at all: it is spawned and answers through its callback.
+//!
+//! Guarantees come from the database, not from this process: row locks (`SELECT … FOR
+//! UPDATE`) serialise the checks of one user across instances, and state transitions are
+//! conditional `UPDATE … WHERE state = 'pending'`, which PostgreSQL re-checks after waiting for
+//! a concurrent writer, so exactly one of two racing instances wins.
+//!
+//! Instances hear about each other's changes through `LISTEN/NOTIFY` on one channel
+//! ([`CHANNEL`], see [`notify`]); a notification is sent by the transaction that made the
+//! change (`SELECT pg_notify(…)`), so it is delivered on commit and never for a rollback.
+
+pub mod device;
+pub mod notify;
+pub mod store;
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use crate::error::{Error, Result};
+use crate::store::migrations;
+
+pub use deadpool_postgres::Object as Client;
+pub use notify::Note;
+
+/// The `LISTEN/NOTIFY` channel every instance listens on.
+pub const CHANNEL: &str = "tessera_events";
+
+/// Arbitrary key of the advisory lock that serialises migrations of instances starting at once.
+const MIGRATION_LOCK: i64 = 0x7465_7373_6572_6131; // "tessera1"
+
+/// A connection pool and the runtime that drives it.
+pub struct Pg {
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+    pool: Pool,
+    config: tokio_postgres::Config,
+    label: String,
+    notes: tokio::sync::broadcast::Sender<Note>,
+}
+
+impl std::fmt::Debug for Pg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pg").field("database", &self.label).finish()
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks, which tokio forbids inside another runtime (a test, the
+        // server's): let its threads finish on their own.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Where a URL points, without its password (for messages and logs).
+pub fn describe(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config
+        .get_dbname()
+        .or(config.get_user())
+        .unwrap_or("postgres");
+    format!("postgres://{host}:{port}/{db}")
+}
+
+/// Parses a `postgres://` URL (or a `key=value` connection string); the error names the
+/// setting and never repeats the URL (it may hold a password).
+pub fn parse_url(url: &str) -> Result<tokio_postgres::Config> {
+    tokio_postgres::Config::from_str(url).map_err(|e| {
+        Error::Config(format!(
+            "`database.url`: not a PostgreSQL connection URL ({})",
+            scrub(&e.to_string(), url)
+        ))
+    })
+}
+
+/// Removes `secret` from `text` (error texts of drivers sometimes quote their input).
+fn scrub(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "…")
+    }
+}
+
+/// Whether a driver error is a lost or refused connection rather than a failed statement.
+fn unavailable(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08") // connection exception
+                || c.starts_with("57P") // admin shutdown, crash shutdown, cannot connect now
+                || *code == SqlState::TOO_MANY_CONNECTIONS
+                || *code == SqlState::READ_ONLY_SQL_TRANSACTION // a standby after failover
+        }
+        // No SQLSTATE: the socket closed, an I/O error, a protocol error on a dying link.
+        None => true,
+    }
+}
+
+/// A driver error as the server's error: lost connections are [`Error::Unavailable`] (503
+/// with `Retry-After`), failed statements [`Error::Storage`] with the SQLSTATE and the
+/// server's message (no DETAIL: it quotes row values).
+pub fn db_error(e: &tokio_postgres::Error) -> Error {
+    let detail = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    };
+    if unavailable(e) {
+        Error::Unavailable(detail)
+    } else {
+        Error::Storage(detail)
+    }
+}
+
+/// Whether the error is a unique-key violation (the caller maps it to a conflict).
+pub fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+impl From<tokio_postgres::Error> for Error {
+    fn from(e: tokio_postgres::Error) -> Self {
+        db_error(&e)
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => db_error(&e),
+            other => Error::Unavailable(format!("connection pool: {other}")),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for crate::device::DeviceError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match db_error(&e) {
+            Error::Unavailable(d) => crate::device::DeviceError::Unavailable(d),
+            other => crate::device::DeviceError::Storage(other_detail(other)),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for crate::device::DeviceError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match Error::from(e) {
+            Error::Unavailable(d) => crate::device::DeviceError::Unavailable(d),
+            other => crate::device::DeviceError::Storage(other_detail(other)),
+        }
+    }
+}
+
+fn other_detail(e: Error) -> String {
+    match e {
+        Error::Storage(d) | Error::Unavailable(d) | Error::Internal(d) => d,
+        other => other.to_string(),
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: usize,
+    /// How long a request waits for a connection (or to open one) before a 503.
+    pub timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_size: 16,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Pg {
+    /// Connects to `url`, checks that the database answers and migrates it (under an advisory
+    /// lock, so instances starting together do not race). A database newer than this binary,
+    /// or one with tables of another program and no Tessera schema record, is refused.
+    pub fn connect(url: &str, options: PoolOptions) -> Result<Arc<Pg>> {
+        let config = parse_url(url)?;
+        let label = describe(&config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("tessera-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("database runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = {
+            // The pool's timeouts need a runtime to be current while it is built.
+            let _enter = handle.enter();
+            Pool::builder(manager)
+                .max_size(options.max_size)
+                .runtime(deadpool_postgres::Runtime::Tokio1)
+                .wait_timeout(Some(options.timeout))
+                .create_timeout(Some(options.timeout))
+                .recycle_timeout(Some(options.timeout))
+                .build()
+                .map_err(|e| Error::Config(format!("`database.url`: {e}")))?
+        };
+        let pg = Arc::new(Pg {
+            runtime: Some(runtime),
+            handle,
+            pool,
+            config,
+            label,
+            notes: tokio::sync::broadcast::channel(4096).0,
+        });
+        pg.call(|mut c| async move { migrate(&mut c).await })
+            .map_err(|e| match e {
+                Error::Unavailable(d) | Error::Storage(d) => {
+                    Error::Open(format!("{}: {d}", pg.label))
+                }
+                other => other,
+            })?;
+        notify::start(&pg);
+        Ok(pg)
+    }
+
+    /// Where this pool connects (no password).
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The connection settings (for the listener connection).
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// The runtime that drives the connections.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+
+    /// Connections open and idle, and callers waiting for one.
+    pub fn pool_status(&self) -> (u32, u32, u64) {
+        let s = self.pool.status();
+        let open = u32::try_from(s.size).unwrap_or(u32::MAX);
+        let idle = u32::try_from(s.available).unwrap_or(u32::MAX);
+        (open, idle, u64::try_from(s.waiting).unwrap_or(u64::MAX))
+    }
+
+    /// Runs `f` with a pooled connection and waits for its answer (blocking the calling thread;
+    /// never call it from async code of the server's runtime — go through `AppState::db`).
+    pub fn call<R, Fut>(&self, f: impl FnOnce(Client) -> Fut + Send + 'static) -> Result<R>
+    where
+        Fut: Future<Output = Result<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.spawn(f, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv()
+            .map_err(|_| Error::Internal("database task ended without an answer".into()))?
+    }
+
+    /// Runs `f` with a pooled connection on the database runtime and hands the answer to
+    /// `done` (which must not block). Does not wait.
+    pub fn spawn<R, Fut>(
+        &self,
+        f: impl FnOnce(Client) -> Fut + Send + 'static,
+        done: impl FnOnce(Result<R>) + Send + 'static,
+    ) where
+        Fut: Future<Output = Result<R>> + Send + 'static,
+        R: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        self.handle.spawn(async move {
+            let r = match pool.get().await {
+                Ok(c) => f(c).await,
+                Err(e) => Err(Error::from(e)),
+            };
+            done(r);
+        });
+    }
+
+    /// Notifications from every instance (this one included).
+    pub fn notes(&self) -> tokio::sync::broadcast::Receiver<Note> {
+        self.notes.subscribe()
+    }
+
+    pub(crate) fn notes_sender(&self) -> &tokio::sync::broadcast::Sender<Note> {
+        &self.notes
+    }
+}
+
+/// Applies the missing schema steps in one transaction.
+async fn migrate(client: &mut Client) -> Result<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let recorded: bool = tx
+        .query_one(
+            "SELECT EXISTS(SELECT 1 FROM information_schema.tables
+               WHERE table_schema = current_schema() AND table_name = 'tessera_schema')",
+            &[],
+        )
+        .await?
+        .get(0);
+    let version: i64 = if recorded {
+        let row = tx
+            .query_opt("SELECT version FROM tessera_schema", &[])
+            .await?;
+        match row {
+            Some(r) => i64::from(r.get::<_, i32>(0)),
+            None => {
+                return Err(Error::Config(
+                    "`database`: the table tessera_schema is empty: this database was changed \
+                     by another program; restore a backup"
+                        .into(),
+                ))
+            }
+        }
+    } else {
+        let others: i64 = tx
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables
+                   WHERE table_schema = current_schema()",
+                &[],
+            )
+            .await?
+            .get(0);
+        if others > 0 {
+            return Err(Error::Config(format!(
+                "`database`: the database has {others} tables but no Tessera schema record: \
+                 it belongs to another program; give Tessera a database of its own"
+            )));
+        }
+        tx.batch_execute(
+            "CREATE TABLE tessera_schema (version INTEGER NOT NULL);
+             INSERT INTO tessera_schema (version) VALUES (0);",
+        )
+        .await?;
+        0
+    };
+    let done = usize::try_from(version).unwrap_or(usize::MAX);
+    if done > migrations::STEPS.len() {
+        return Err(Error::Config(migrations::too_new(version)));
+    }
+    for (n, step) in migrations::STEPS.iter().enumerate().skip(done) {
+        tx.batch_execute(step.postgres).await?;
+        let v = i32::try_from(n + 1).unwrap_or(i32::MAX);
+        tx.execute("UPDATE tessera_schema SET version = $1", &[&v])
+            .await?;
+        tracing::info!(version = v, what = step.what, "schema step applied");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The schema version a database records (for `/readyz`).
+pub async fn recorded_version(client: &Client) -> Result<u32> {
+    let v: i32 = client
+        .query_one("SELECT version FROM tessera_schema", &[])
+        .await?
+        .get(0);
+    Ok(u32::try_from(v).unwrap_or(0))
+}
+
+/// Creates an empty database named `name` on the server `admin_url` points at and returns the
+/// URL of the new database (tests and benchmarks: a fresh database each). Works from any
+/// thread, async or not.
+pub fn create_database(admin_url: &str, name: &str) -> Result<String> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(Error::InvalidRequest(
+            "database name: lower-case letters, digits and `_` only".into(),
+        ));
+    }
+    let config = parse_url(admin_url)?;
+    let sql = format!("CREATE DATABASE {name}");
+    let mut target = config.clone();
+    target.dbname(name);
+    let job = move || -> Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("runtime: {e}")))?;
+        rt.block_on(async move {
+            let (client, conn) = config.connect(NoTls).await?;
+            let driver = tokio::spawn(conn);
+            client.batch_execute(&sql).await?;
+            drop(client);
+            let _ = driver.await;
+            Ok(())
+        })
+    };
+    std::thread::spawn(job)
+        .join()
+        .map_err(|_| Error::Internal("create database: thread panicked".into()))??;
+    Ok(url_of(&target))
+}
+
+/// A connection URL for `config` (host, port, user, password, database).
+fn url_of(config: &tokio_postgres::Config) -> String {
+    let mut parts = Vec::new();
+    if let Some(h) = config.get_hosts().first() {
+        match h {
+            tokio_postgres::config::Host::Tcp(name) => parts.push(format!("host={name}")),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(path) => {
+                parts.push(format!("host={}", path.display()));
+            }
+        }
+    }
+    if let Some(p) = config.get_ports().first() {
+        parts.push(format!("port={p}"));
+    }
+    if let Some(u) = config.get_user() {
+        parts.push(format!("user={u}"));
+    }
+    if let Some(pw) = config.get_password() {
+        parts.push(format!("password={}", String::from_utf8_lossy(pw)));
+    }
+    if let Some(d) = config.get_dbname() {
+        parts.push(format!("dbname={d}"));
+    }
+    parts.join(" ")
+}
