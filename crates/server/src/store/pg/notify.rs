@@ -82,3 +82,32 @@ pub(super) fn start(pg: &Arc<Pg>) {
         }
     });
 }
+
+/// The payload announcing a new push for `user_id` (sent by the inserting transaction).
+pub fn push_payload(user_id: &str, transaction_id: &str) -> String {
+    format!("push {user_id} {transaction_id}")
+}
+
+/// The payload announcing that a push (transaction id) or a QR login (LSI) changed state.
+pub fn decided_payload(id: &str) -> String {
+    format!("decided {id}")
+}
+
+/// What a payload announces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A new push: user id, transaction id.
+    Push(&'a str, &'a str),
+    /// A push or QR login changed state: its id.
+    Decided(&'a str),
+}
+
+/// Reads a payload written by [`push_payload`] or [`decided_payload`]; `None` for anything else.
+pub fn parse(payload: &str) -> Option<Event<'_>> {
+    let mut parts = payload.split(' ');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("push"), Some(user), Some(tx), None) => Some(Event::Push(user, tx)),
+        (Some("decided"), Some(id), None, None) => Some(Event::Decided(id)),
+        _ => None,
+    }
+}
