@@ -58,6 +58,9 @@ struct Inner {
     /// Management tokens seen valid, by SHA-256 (revocation goes through this process and
     /// evicts; expiry is still checked on every request).
     management_tokens: Arc<RwLock<TokenCache>>,
+    /// Whether other instances share the database: then nothing about tokens is cached here
+    /// (a revocation made on another instance must take effect at once).
+    shared_database: bool,
     device: Option<device::DeviceState>,
     metrics: metrics::SharedMetrics,
 }
@@ -97,6 +100,7 @@ impl AppState {
                 dummy_hash,
                 oob: None,
                 management_tokens: Arc::default(),
+                shared_database: false,
                 device: None,
                 metrics: Arc::default(),
             }),
@@ -107,6 +111,16 @@ impl AppState {
     pub fn with_oob(self, oob: Arc<dyn oob::OobVerifier>) -> Self {
         let mut inner = (*self.inner).clone();
         inner.oob = Some(oob);
+        AppState {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The same state for a database other instances share: management tokens are looked up
+    /// in the database on every request (no cache a revocation elsewhere could miss).
+    pub fn shared(self) -> Self {
+        let mut inner = (*self.inner).clone();
+        inner.shared_database = true;
         AppState {
             inner: Arc::new(inner),
         }
@@ -178,6 +192,9 @@ impl AppState {
     /// Caches a valid management token (other kinds are never cached: they are revoked inside
     /// store transactions).
     pub(crate) fn cache_token(&self, hash: [u8; 32], record: &TokenRecord, generation: u64) {
+        if self.inner.shared_database {
+            return;
+        }
         if record.kind == TokenKind::Management && record.revoked_at.is_none() {
             if let Ok(mut m) = self.inner.management_tokens.write() {
                 if m.revocations == generation {
@@ -270,10 +287,12 @@ pub fn load_key(config: &Config) -> Result<MasterKey> {
     let path = match (&config.key_file, engine(config)?) {
         (Some(p), _) => p.clone(),
         (None, config::Engine::Sqlite(_)) => resolve_paths(config)?.1,
-        (None, config::Engine::Postgres(_)) => return Err(Error::Config(format!(
+        (None, config::Engine::Postgres(_)) => {
+            return Err(Error::Config(format!(
             "`key_file`: with PostgreSQL set `key_file` (the same file on every instance) or `{}`",
             config::MASTER_KEY_ENV
-        ))),
+        )))
+        }
     };
     MasterKey::load_or_create(&path)
 }
@@ -282,6 +301,7 @@ pub fn load_key(config: &Config) -> Result<MasterKey> {
 /// admin token and returns its secret (shown once, never stored in clear).
 pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<String>)> {
     let engine = engine(&config)?;
+    let mut pool = None;
     let (store, device_store, place): (Arc<dyn Store>, Arc<dyn device::DeviceStore>, String) =
         match &engine {
             config::Engine::Sqlite(db) => {
@@ -296,6 +316,7 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
             config::Engine::Postgres(url) => {
                 let pg = store::pg::Pg::connect(url, config.database.pool())?;
                 let place = pg.label().to_owned();
+                pool = Some(Arc::clone(&pg));
                 (
                     Arc::new(store::pg::store::PgStore::new(Arc::clone(&pg))),
                     Arc::new(store::pg::device::PgDeviceStore::new(pg)),
@@ -332,6 +353,17 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
             )),
             other => at_start(&place, other.into()),
         })?;
+    let state = match pool {
+        Some(pg) => {
+            // Other instances may share the database: follow their pushes and decisions, and
+            // cache nothing a revocation there could leave stale.
+            if let Some(device) = state.device() {
+                device::follow::start(device.clone(), pg.notes(), pg.handle());
+            }
+            state.shared()
+        }
+        None => state,
+    };
     Ok((state, first))
 }
 

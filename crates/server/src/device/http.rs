@@ -408,12 +408,17 @@ pub struct Wait {
     pub wait: Option<u64>,
 }
 
-/// Waits until `id` is announced as decided, or `deadline`.
+/// Longest wait between two reads of a long-polled state: a decision made on another instance
+/// whose announcement was lost is seen within this.
+const REREAD: Duration = Duration::from_secs(2);
+
+/// Waits until `id` is announced as decided, or `deadline`, or [`REREAD`].
 async fn wait_decided(
     rx: &mut broadcast::Receiver<Arc<str>>,
     id: &str,
     deadline: tokio::time::Instant,
 ) {
+    let deadline = deadline.min(tokio::time::Instant::now() + REREAD);
     let _ = tokio::time::timeout_at(deadline, async {
         loop {
             match rx.recv().await {

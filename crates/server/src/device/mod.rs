@@ -11,6 +11,7 @@ pub mod directory;
 pub mod enrollment;
 pub mod error;
 pub mod events;
+pub mod follow;
 pub mod http;
 pub mod network;
 pub mod push;
@@ -271,6 +272,24 @@ struct Inner {
     signin: signin::Sessions,
 }
 
+/// A [`DeviceState`] that background tasks hold without keeping it (and its database pool)
+/// alive.
+#[derive(Clone)]
+pub struct WeakDeviceState(std::sync::Weak<Inner>);
+
+impl std::fmt::Debug for WeakDeviceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeakDeviceState")
+    }
+}
+
+impl WeakDeviceState {
+    /// The state, while something else still holds it.
+    pub fn upgrade(&self) -> Option<DeviceState> {
+        self.0.upgrade().map(|inner| DeviceState { inner })
+    }
+}
+
 impl std::fmt::Debug for DeviceState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeviceState")
@@ -329,6 +348,11 @@ impl DeviceState {
     /// The configuration.
     pub fn config(&self) -> &DeviceConfig {
         &self.inner.config
+    }
+
+    /// A reference that does not keep the state alive (background tasks).
+    pub fn downgrade(&self) -> WeakDeviceState {
+        WeakDeviceState(Arc::downgrade(&self.inner))
     }
 
     /// The store (blocking).
