@@ -63,13 +63,11 @@ async fn handle(
 ) -> bool {
     match note {
         Ok(Note::Payload(p)) => match notify::parse(&p) {
-            Some(Event::Push(user, tx)) => {
-                if state.hub().is_listening(user) {
-                    fetch_one(state, rt, user.to_owned(), tx.to_owned()).await;
-                }
+            Some(Event::Push(user, tx)) if state.hub().is_listening(user) => {
+                fetch_one(state, rt, user.to_owned(), tx.to_owned()).await;
             }
             Some(Event::Decided(id)) => state.hub().decided(id),
-            None => {}
+            Some(Event::Push(..)) | None => {}
         },
         Ok(Note::Resync) | Err(RecvError::Lagged(_)) => recheck(state, rt).await,
         Err(RecvError::Closed) => return false,
