@@ -297,6 +297,19 @@ pub fn load_key(config: &Config) -> Result<MasterKey> {
     MasterKey::load_or_create(&path)
 }
 
+/// The store named by `config` alone, migrated (the binary's admin commands).
+pub fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    Ok(match engine(config)? {
+        config::Engine::Sqlite(db) => Arc::new(
+            SqliteStore::open(&db, &config.storage)
+                .map_err(|e| at_start(&db.display().to_string(), e))?,
+        ),
+        config::Engine::Postgres(url) => Arc::new(store::pg::store::PgStore::new(
+            store::pg::Pg::connect(&url, config.database.pool())?,
+        )),
+    })
+}
+
 /// Opens the store and key named by `config`. On the very first start it also creates the first
 /// admin token and returns its secret (shown once, never stored in clear).
 pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<String>)> {

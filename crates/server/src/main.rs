@@ -9,8 +9,6 @@ use clap::{Parser, Subcommand};
 use tessera_core::SystemClock;
 use tessera_server::auth::issue_token;
 use tessera_server::model::TokenKind;
-use tessera_server::store::sqlite::SqliteStore;
-use tessera_server::store::Store;
 use tessera_server::Config;
 
 /// Tessera's verification server: users, TOTP and recovery codes, an Auth0-shaped MFA API.
@@ -51,13 +49,15 @@ enum AdminCommand {
         command: TokenCommand,
     },
     /// Copies the database to a new file, consistently, while the server runs (SQLite's online
-    /// backup). The master key file is not in it: back that up once, separately.
+    /// backup; with PostgreSQL, `pg_dump`). The master key is not in it: back that up once,
+    /// separately.
     Backup {
         /// The backup file to create (never overwritten).
         #[arg(long)]
         to: PathBuf,
     },
-    /// Replaces the database with a backup after checking it. Stop the server first.
+    /// Replaces the database with a backup after checking it (with PostgreSQL, `pg_restore` in
+    /// one transaction). Stop the server (every instance) first.
     Restore {
         /// The backup file.
         #[arg(long)]
@@ -124,8 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
         }) => {
             tessera_server::api::tokens::check_scopes(scopes)?;
-            let (db, _) = tessera_server::resolve_paths(&config)?;
-            let store = SqliteStore::open(&db, &config.storage)?;
+            let store = tessera_server::open_store(&config)?;
             let now = tessera_core::Clock::now_unix(&SystemClock);
             let (secret, record, hash) =
                 issue_token(TokenKind::Management, None, scopes.clone(), name, None, now)?;
@@ -136,6 +135,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Admin {
             command: AdminCommand::Backup { to },
         }) => {
+            if let Some(url) = &config.database.url {
+                let d = tessera_server::store::pg::backup::backup(url, to)?;
+                println!(
+                    "backed up the PostgreSQL database to {} (pg_dump, schema version {}); keep the master key apart",
+                    to.display(),
+                    d.schema_version
+                );
+                return Ok(());
+            }
             let (db, _) = tessera_server::resolve_paths(&config)?;
             let c = tessera_server::store::backup::backup(&db, to)?;
             println!(
@@ -150,6 +158,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Admin {
             command: AdminCommand::Restore { from },
         }) => {
+            if let Some(url) = &config.database.url {
+                let d = tessera_server::store::pg::backup::restore(url, from)?;
+                println!(
+                    "restored the PostgreSQL database from {} (pg_restore, schema version {}); start the instances",
+                    from.display(),
+                    d.schema_version
+                );
+                return Ok(());
+            }
             let (db, _) = tessera_server::resolve_paths(&config)?;
             let newest = tessera_server::store::sqlite::schema_version();
             let c = tessera_server::store::backup::restore(&db, from, newest)?;

@@ -17,6 +17,7 @@
 //! ([`CHANNEL`], see [`notify`]); a notification is sent by the transaction that made the
 //! change (`SELECT pg_notify(…)`), so it is delivered on commit and never for a rollback.
 
+pub mod backup;
 pub mod device;
 pub mod notify;
 pub mod store;
