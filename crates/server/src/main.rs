@@ -56,6 +56,14 @@ enum AdminCommand {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Replaces the master key: re-seals every TOTP secret and the device identity under the
+    /// key in NEW (created, mode 0600, if missing) in one transaction. Stop every instance
+    /// first; then give them the new key.
+    RotateKey {
+        /// The new key file.
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
     /// Replaces the database with a backup after checking it (with PostgreSQL, `pg_restore` in
     /// one transaction). Stop the server (every instance) first.
     Restore {
@@ -176,6 +184,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 from.display(),
                 c.pages,
                 c.schema_version
+            );
+            Ok(())
+        }
+        Some(Command::Admin {
+            command: AdminCommand::RotateKey { new_key_file },
+        }) => {
+            let old = tessera_server::load_key(&config)?;
+            let new = tessera_server::crypto::MasterKey::load_or_create(new_key_file)?;
+            let store = tessera_server::open_store(&config)?;
+            let n = store.reseal(Arc::new(move |sealed, context| {
+                let plain = old.open(sealed, context)?;
+                new.seal(&plain, context)
+            }))?;
+            println!(
+                "re-sealed {n} secrets under {}; start every instance with it (key_file or {}) and keep the old key until a backup made after this one exists",
+                new_key_file.display(),
+                tessera_server::config::MASTER_KEY_ENV
             );
             Ok(())
         }

@@ -263,7 +263,7 @@ impl OobVerifier for DeviceState {
 struct MasterKeySealer(AppState);
 
 /// Binds the sealed blob to its purpose.
-const IDENTITY_CONTEXT: &[u8] = b"tessera-server/device-identity";
+use crate::store::IDENTITY_CONTEXT;
 
 impl crate::device::Sealer for MasterKeySealer {
     fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>> {

@@ -21,6 +21,12 @@ use crate::model::{
 /// verifying transaction with the row's current `last_step`.
 pub type OtpCheck = Box<dyn Fn(&Authenticator, &OtpParams) -> Result<Option<u64>> + Send>;
 
+/// Re-seals one sealed value: (sealed, context) → sealed under the new key.
+pub type Reseal = std::sync::Arc<dyn Fn(&[u8], &[u8]) -> Result<Vec<u8>> + Send + Sync>;
+
+/// The sealing context of the device factor's identity key (`device_meta.identity_sealed`).
+pub const IDENTITY_CONTEXT: &[u8] = b"tessera-server/device-identity";
+
 /// Receives the result of a non-blocking store call.
 pub type Done<T> = Box<dyn FnOnce(Result<T>) + Send>;
 
@@ -79,6 +85,10 @@ pub trait Store: Send + Sync + 'static {
     fn status(&self) -> Result<StoreStatus>;
     /// Sets a meta value only if absent; returns whether it was set (first-start detection).
     fn set_meta_if_absent(&self, key: &str, value: &str) -> Result<bool>;
+    /// Re-seals every sealed value (TOTP secrets, whose context is their authenticator id; the
+    /// device identity key, [`IDENTITY_CONTEXT`]) in one transaction: all or nothing. The
+    /// number of values re-sealed. Master-key rotation, with every instance stopped.
+    fn reseal(&self, reseal: Reseal) -> Result<u64>;
 
     // ---- users and organizations
     /// Creates a user; `Conflict` when the username is taken, `NotFound` for an unknown org.

@@ -605,6 +605,40 @@ impl Store for SqliteStore {
         })
     }
 
+    fn reseal(&self, reseal: super::Reseal) -> Result<u64> {
+        self.write(move |c| {
+            let rows: Vec<(String, Vec<u8>)> = c
+                .prepare("SELECT authenticator_id, secret_sealed FROM otp_params")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut n = 0u64;
+            for (id, sealed) in rows {
+                let fresh = reseal(&sealed, id.as_bytes())?;
+                c.execute(
+                    "UPDATE otp_params SET secret_sealed = ?1 WHERE authenticator_id = ?2",
+                    params![fresh, id],
+                )?;
+                n += 1;
+            }
+            let identity: Option<Vec<u8>> = c
+                .query_row(
+                    "SELECT value FROM device_meta WHERE key = 'identity_sealed'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(sealed) = identity {
+                let fresh = reseal(&sealed, super::IDENTITY_CONTEXT)?;
+                c.execute(
+                    "UPDATE device_meta SET value = ?1 WHERE key = 'identity_sealed'",
+                    params![fresh],
+                )?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
     fn create_user(&self, user: NewUser, now: u64) -> Result<User> {
         let id = random_id("usr_")?;
         self.write(move |c| {

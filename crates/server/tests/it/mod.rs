@@ -10,6 +10,7 @@ mod openapi;
 mod ops;
 mod recovery;
 mod restart;
+mod rotate;
 mod tls;
 mod totp;
 mod users;

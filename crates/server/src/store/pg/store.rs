@@ -35,6 +35,10 @@ impl PgStore {
 
 #[allow(unused_variables)]
 impl Store for PgStore {
+    fn reseal(&self, reseal: crate::store::Reseal) -> Result<u64> {
+        Err(not_yet())
+    }
+
     fn status(&self) -> Result<StoreStatus> {
         Err(not_yet())
     }

@@ -1,0 +1,292 @@
+//! The binary's admin commands on either engine (PostgreSQL when `TESSERA_TEST_DATABASE_URL`
+//! is set): master-key rotation, and backup/restore of a PostgreSQL database with pg_dump.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use tessera_core::{Clock, SystemClock};
+
+use super::{fresh_pg_database, oathtool, PG_ENV};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera-server");
+
+/// The `--database` value for this run: a SQLite file in `dir`, or a new PostgreSQL database.
+fn database(dir: &Path) -> String {
+    match std::env::var(PG_ENV) {
+        Ok(admin) => fresh_pg_database(&admin),
+        Err(_) => dir.join("db.sqlite").display().to_string(),
+    }
+}
+
+struct Proc {
+    child: Child,
+    url: String,
+    token: Option<String>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(db: &str, key: &Path) -> Result<Proc, String> {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--database", db, "--key-file"])
+        .arg(key)
+        .env("TESSERA_SERVER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let Some(Ok(first)) = lines.next() else {
+        let out = child.wait_with_output().unwrap();
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    };
+    let url = first
+        .strip_prefix("tessera-server listening on ")
+        .unwrap()
+        .to_owned();
+    let second = lines.next().unwrap().unwrap();
+    let token = if second.starts_with("First admin token") {
+        Some(lines.next().unwrap().unwrap())
+    } else {
+        None
+    };
+    Ok(Proc { child, url, token })
+}
+
+fn admin(db: &str, key: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("admin")
+        .args(args)
+        .args(["--database", db, "--key-file"])
+        .arg(key)
+        .env_remove("TESSERA_SERVER_MASTER_KEY")
+        .output()
+        .unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+async fn post(c: &Client, url: &str, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    let r = c
+        .post(format!("{url}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn verify(c: &Client, p: &Proc, token: &str, id: &str, secret: &str, at: u64) -> StatusCode {
+    let code = oathtool(secret, "SHA1", 6, 30, at);
+    post(
+        c,
+        &p.url,
+        token,
+        &format!("/api/v2/users/{id}/otp-verification"),
+        json!({"otp": code}),
+    )
+    .await
+    .0
+}
+
+#[tokio::test]
+async fn a_rotated_key_opens_every_secret_and_the_old_one_no_longer_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = database(tmp.path());
+    let (old_key, new_key) = (tmp.path().join("old.key"), tmp.path().join("new.key"));
+    let p = serve(&db, &old_key).unwrap();
+    let token = p.token.clone().unwrap();
+    let c = Client::new();
+    let (st, u) = post(
+        &c,
+        &p.url,
+        &token,
+        "/api/v2/users",
+        json!({"username": "rhea"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
+    let id = u["user_id"].as_str().unwrap().to_owned();
+    let (st, a) = post(
+        &c,
+        &p.url,
+        &token,
+        &format!("/api/v2/users/{id}/authentication-methods"),
+        json!({"type": "totp"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    let secret = a["secret"].as_str().unwrap().to_owned();
+    let now = SystemClock.now_unix();
+    assert_eq!(
+        verify(&c, &p, &token, &id, &secret, now).await,
+        StatusCode::OK
+    );
+    drop(p);
+
+    let out = ok(&admin(
+        &db,
+        &old_key,
+        &[
+            "rotate-key",
+            "--new-key-file",
+            &new_key.display().to_string(),
+        ],
+    ));
+    // One TOTP secret and the device identity key.
+    assert!(out.contains("re-sealed 2 secrets"), "{out}");
+    assert_ne!(
+        std::fs::read(&old_key).unwrap(),
+        std::fs::read(&new_key).unwrap()
+    );
+
+    // The old key no longer opens the database's sealed data: refused at start, by name.
+    let err = serve(&db, &old_key).err().expect("the old key is refused");
+    assert!(err.contains("master key"), "{err}");
+    // The new one opens everything: the secret sealed before the rotation verifies.
+    let p = serve(&db, &new_key).unwrap();
+    assert_eq!(
+        verify(&c, &p, &token, &id, &secret, now + 30).await,
+        StatusCode::OK,
+        "the TOTP secret re-sealed under the new key"
+    );
+    // A key file that is not a key is refused before anything changes.
+    drop(p);
+    let junk = tmp.path().join("junk.key");
+    std::fs::write(&junk, b"short").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&junk, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let bad = admin(
+        &db,
+        &new_key,
+        &["rotate-key", "--new-key-file", &junk.display().to_string()],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("32 bytes"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // Nothing changed: the new key still opens the database (its device identity).
+    serve(&db, &new_key).expect("unchanged by the refused rotation");
+}
+
+#[tokio::test]
+async fn a_postgres_dump_restores_the_state_it_was_taken_in() {
+    let Ok(admin_url) = std::env::var(PG_ENV) else {
+        return; // the SQLite backup has its own test (binary.rs); this one is pg_dump's
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = fresh_pg_database(&admin_url);
+    let key = tmp.path().join("master.key");
+    let dump = tmp.path().join("tessera.dump");
+    let p = serve(&db, &key).unwrap();
+    let token = p.token.clone().unwrap();
+    let c = Client::new();
+    let (st, u) = post(
+        &c,
+        &p.url,
+        &token,
+        "/api/v2/users",
+        json!({"username": "before"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let id = u["user_id"].as_str().unwrap().to_owned();
+    let (_, a) = post(
+        &c,
+        &p.url,
+        &token,
+        &format!("/api/v2/users/{id}/authentication-methods"),
+        json!({"type": "totp"}),
+    )
+    .await;
+    let secret = a["secret"].as_str().unwrap().to_owned();
+
+    // While the server runs.
+    let out = ok(&admin(
+        &db,
+        &key,
+        &["backup", "--to", &dump.display().to_string()],
+    ));
+    assert!(out.contains("master key"), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dump).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // pg_restore, an independent reader, lists the user in the dump.
+    let listed = Command::new("pg_restore")
+        .args(["--data-only", "--table=users", "--file=-"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("before"));
+    let again = admin(&db, &key, &["backup", "--to", &dump.display().to_string()]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrite"));
+
+    let (st, _) = post(
+        &c,
+        &p.url,
+        &token,
+        "/api/v2/users",
+        json!({"username": "after"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    drop(p);
+
+    let junk = tmp.path().join("junk.dump");
+    std::fs::write(&junk, b"not a dump").unwrap();
+    let bad = admin(
+        &db,
+        &key,
+        &["restore", "--from", &junk.display().to_string()],
+    );
+    assert!(!bad.status.success());
+    ok(&admin(
+        &db,
+        &key,
+        &["restore", "--from", &dump.display().to_string()],
+    ));
+
+    let p = serve(&db, &key).unwrap();
+    let names: Value = c
+        .get(format!("{}/api/v2/users", p.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = names["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["before"], "the dump's state");
+    assert_eq!(
+        verify(&c, &p, &token, &id, &secret, SystemClock.now_unix()).await,
+        StatusCode::OK,
+        "sealed secrets open under the same key"
+    );
+}
