@@ -114,7 +114,7 @@ pub const MASTER_KEY_ENV: &str = "TESSERA_SERVER_MASTER_KEY";
 
 /// Where the server keeps its data.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "DatabaseRepr")]
+#[serde(try_from = "toml::Value")]
 pub struct DatabaseConfig {
     /// SQLite database file; empty (and no `url`) = `tessera-server.db` in the user's data
     /// directory.
@@ -128,14 +128,6 @@ pub struct DatabaseConfig {
     pub pool_timeout_secs: Option<u64>,
 }
 
-/// The two spellings of `database`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DatabaseRepr {
-    Text(String),
-    Table(DatabaseTable),
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DatabaseTable {
@@ -145,19 +137,26 @@ struct DatabaseTable {
     pool_timeout_secs: Option<u64>,
 }
 
-impl TryFrom<DatabaseRepr> for DatabaseConfig {
+/// The two spellings of `database`: a string (a path, or a `postgres://` URL) or a table.
+impl TryFrom<toml::Value> for DatabaseConfig {
     type Error = String;
 
-    fn try_from(r: DatabaseRepr) -> std::result::Result<Self, String> {
-        Ok(match r {
-            DatabaseRepr::Text(t) => DatabaseConfig::from_text(&t),
-            DatabaseRepr::Table(t) => DatabaseConfig {
-                path: t.path,
-                url: t.url,
-                pool_size: t.pool_size,
-                pool_timeout_secs: t.pool_timeout_secs,
-            },
-        })
+    fn try_from(v: toml::Value) -> std::result::Result<Self, String> {
+        match v {
+            toml::Value::String(t) => Ok(DatabaseConfig::from_text(&t)),
+            toml::Value::Table(_) => {
+                let t: DatabaseTable = v
+                    .try_into()
+                    .map_err(|e: toml::de::Error| e.message().to_owned())?;
+                Ok(DatabaseConfig {
+                    path: t.path,
+                    url: t.url,
+                    pool_size: t.pool_size,
+                    pool_timeout_secs: t.pool_timeout_secs,
+                })
+            }
+            _ => Err("must be a SQLite path, a postgres:// URL or a [database] table".into()),
+        }
     }
 }
 
@@ -593,5 +592,68 @@ mod tests {
         assert!(e.to_string().contains("`log`"), "{e}");
         let e = Config::load(Some("[lockout]\nmax_failures = 101\n"), Vec::new()).unwrap_err();
         assert!(e.to_string().contains("lockout.max_failures"), "{e}");
+    }
+
+    #[test]
+    fn the_database_is_a_path_a_url_or_a_table() {
+        let c = Config::load(Some("database = \"/var/lib/t.db\"\n"), Vec::new()).unwrap();
+        assert_eq!(c.database, DatabaseConfig::sqlite("/var/lib/t.db"));
+        let c = Config::load(Some("database = \"postgres://t@db/t\"\n"), Vec::new()).unwrap();
+        assert!(c.database.is_postgres());
+        let c = Config::load(
+            Some("[database]\nurl = \"postgres://t@db/t\"\npool_size = 4\n"),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!(c.database.pool().max_size, 4);
+        // From the environment, so a password stays out of files.
+        let c = Config::load(
+            None,
+            vec![(
+                "TESSERA_SERVER_DATABASE__URL".to_owned(),
+                "postgres://t:pw@db/t".to_owned(),
+            )],
+        )
+        .unwrap();
+        assert_eq!(c.database.url.as_deref(), Some("postgres://t:pw@db/t"));
+        // The master key variable is not a setting (and never an "unknown setting").
+        let c = Config::load(None, vec![(MASTER_KEY_ENV.to_owned(), "00".repeat(32))]).unwrap();
+        assert!(!c.database.is_postgres());
+
+        for (text, names) in [
+            (
+                "[database]\npath = \"/a\"\nurl = \"postgres://t@db/t\"\n",
+                "not both",
+            ),
+            ("[database]\nurl = \"mysql://x\"\n", "database.url"),
+            (
+                "[database]\nurl = \"postgres://t@db/t\"\npool_size = 0\n",
+                "database.pool_size",
+            ),
+            ("[database]\nhost = \"db\"\n", "host"),
+        ] {
+            let e = Config::load(Some(text), Vec::new())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(names), "{text}: {e}");
+        }
+        // A URL with a password in an error never repeats the password.
+        let e = Config::load(
+            Some("[database]\nurl = \"postgres://t:s3cret@db:notaport/t\"\n"),
+            Vec::new(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("database.url") && !e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn the_postgres_deployment_example_is_valid() {
+        let text = include_str!("../../../docs/deploy/config-postgres.toml");
+        let c = Config::load(Some(text), Vec::new()).unwrap();
+        assert!(c.database.is_postgres());
+        assert_eq!(c.database.pool().max_size, 16);
+        assert!(c.key_file.is_some(), "every instance names the shared key");
+        assert_eq!(c.http.trusted_proxies, ["10.0.0.2"]);
     }
 }
