@@ -2,6 +2,7 @@
 
 mod admin;
 mod binary;
+mod faults;
 mod hardening;
 mod lockout;
 mod mfa;
@@ -53,6 +54,8 @@ pub struct Server {
     pub admin: String,
     pub clock: Arc<TestClock>,
     pub dir: PathBuf,
+    /// The PostgreSQL connection string, on a PostgreSQL run.
+    pub database: Option<String>,
     _tmp: Option<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -149,6 +152,7 @@ impl Server {
             admin,
             clock,
             dir,
+            database: None,
             _tmp: None,
             shutdown: Some(tx),
             task: Some(task),

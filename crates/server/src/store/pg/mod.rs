@@ -151,8 +151,14 @@ impl From<tokio_postgres::Error> for Error {
 
 impl From<deadpool_postgres::PoolError> for Error {
     fn from(e: deadpool_postgres::PoolError) -> Self {
+        // Every pool failure is about getting a connection (opening one, or waiting for one):
+        // the database is away, whatever the SQLSTATE (a database refusing connections answers
+        // 55000), so a retry later is the answer.
         match e {
-            deadpool_postgres::PoolError::Backend(e) => db_error(&e),
+            deadpool_postgres::PoolError::Backend(e) => match db_error(&e) {
+                Error::Storage(d) | Error::Unavailable(d) => Error::Unavailable(d),
+                other => other,
+            },
             other => Error::Unavailable(format!("connection pool: {other}")),
         }
     }
