@@ -121,19 +121,28 @@ impl Instances {
             return Ok(None);
         };
         let database = fresh_database(&admin_url)?;
-        Self::start_on(&database, n, extra).map(Some)
+        Self::start_on(&database, n, extra, None).map(Some)
     }
 
-    /// Starts `n` instances on `database`.
-    pub fn start_on(database: &str, n: usize, extra: &str) -> Result<Instances> {
+    /// Starts `n` instances on `database`; the device origin is `origin` (a load balancer in
+    /// front of them) or the first instance's address.
+    pub fn start_on(
+        database: &str,
+        n: usize,
+        extra: &str,
+        origin: Option<&str>,
+    ) -> Result<Instances> {
         let bin = server_bin()?;
         let dir = tempfile::tempdir()?;
         let key_file = dir.path().join("master.key");
         let ports = (0..n).map(|_| free_port()).collect::<Result<Vec<_>>>()?;
-        let origin = format!(
-            "http://127.0.0.1:{}",
-            ports.first().ok_or_else(|| anyhow!("no instance"))?
-        );
+        let origin = match origin {
+            Some(o) => o.to_owned(),
+            None => format!(
+                "http://127.0.0.1:{}",
+                ports.first().ok_or_else(|| anyhow!("no instance"))?
+            ),
+        };
         let mut nodes = Vec::new();
         let mut admin = None;
         for (i, port) in ports.iter().enumerate() {
@@ -210,4 +219,56 @@ impl Instances {
             _dir: dir,
         })
     }
+}
+
+/// A TCP load balancer in front of instances, on loopback: each new connection goes to the
+/// backend [`Balancer::route`] names at that moment (a test or bench decides which instance a
+/// device's connections reach while every device sees one origin).
+#[derive(Debug, Clone)]
+pub struct Balancer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    route: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Balancer {
+    /// Listens on a free loopback port (call inside a tokio runtime); backends are set later
+    /// through the returned sender (the instances need the balancer's address first).
+    pub async fn start() -> Result<(Balancer, tokio::sync::watch::Sender<Vec<String>>)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let route = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, rx) = tokio::sync::watch::channel(Vec::<String>::new());
+        let r = std::sync::Arc::clone(&route);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let backends = rx.borrow().clone();
+                if backends.is_empty() {
+                    continue;
+                }
+                let i = r.load(std::sync::atomic::Ordering::SeqCst) % backends.len();
+                let Some(addr) = backends.get(i).cloned() else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(addr).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+            }
+        });
+        Ok((Balancer { url, route }, tx))
+    }
+
+    /// Sends new connections to backend `i` (modulo their number).
+    pub fn route(&self, i: usize) {
+        self.route.store(i, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `host:port` of an `http://host:port` URL (a balancer backend).
+pub fn authority(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
 }

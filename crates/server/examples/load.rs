@@ -7,7 +7,10 @@
 //! validation); the server should run with a short `totp.period` so a modest number of users
 //! sustains the rate. Prints requests/s, p50, p99 and the count of non-200 answers.
 //!
-//! `cargo run --release -p tessera-server --example load -- --url URL --token TOKEN`
+//! `--url` may list several instances, comma-separated: setup goes through the first, and each
+//! in-flight request slot sticks to one instance (slots are spread over them round-robin).
+//!
+//! `cargo run --release -p tessera-server --example load -- --url URL[,URL…] --token TOKEN`
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use tessera_core::{Algorithm, Clock, SystemClock};
 
 struct Args {
     url: String,
+    urls: Vec<String>,
     token: String,
     users: usize,
     connections: usize,
@@ -30,6 +34,7 @@ struct Args {
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args {
         url: "http://127.0.0.1:7878".into(),
+        urls: Vec::new(),
         token: String::new(),
         users: 12_000,
         connections: 256,
@@ -52,6 +57,8 @@ fn parse_args() -> anyhow::Result<Args> {
     if a.token.is_empty() {
         bail!("--token is required");
     }
+    a.urls = a.url.split(',').map(str::to_owned).collect();
+    a.url = a.urls.first().cloned().context("--url")?;
     Ok(a)
 }
 
@@ -165,7 +172,12 @@ async fn main() -> anyhow::Result<()> {
     let cursor = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let mut workers = Vec::new();
-    for _ in 0..a.connections {
+    for slot in 0..a.connections {
+        let target = a
+            .urls
+            .get(slot % a.urls.len().max(1))
+            .cloned()
+            .unwrap_or_default();
         let (c, a, users, cursor) = (
             client.clone(),
             Arc::clone(&a),
@@ -204,7 +216,7 @@ async fn main() -> anyhow::Result<()> {
                 )?;
                 let started = Instant::now();
                 let r = c
-                    .post(format!("{}/api/v2/users/{}/otp-verification", a.url, u.id))
+                    .post(format!("{target}/api/v2/users/{}/otp-verification", u.id))
                     .bearer_auth(&a.token)
                     .json(&json!({"otp": code}))
                     .send()
