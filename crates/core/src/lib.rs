@@ -10,6 +10,7 @@
 pub mod account;
 pub mod backup;
 pub mod clock;
+pub mod crypto;
 pub mod device;
 pub mod error;
 pub mod export;

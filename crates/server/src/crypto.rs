@@ -9,10 +9,8 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey, NONCE_LEN};
-use ring::digest;
-use ring::rand::{SecureRandom, SystemRandom};
 use subtle::ConstantTimeEq;
+use tessera_core::crypto::{self as core_crypto, AeadKey};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -22,22 +20,14 @@ const VERSION: u8 = 1;
 /// Length of the master key in bytes.
 pub const KEY_LEN: usize = 32;
 
-/// Fills a buffer from the operating system's CSPRNG.
+/// Fills a buffer from the operating system's CSPRNG ([`tessera_core::crypto::random`]).
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    let mut out = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut out)
-        .map_err(|_| Error::Crypto)?;
-    Ok(out)
+    core_crypto::random().map_err(|_| Error::Crypto)
 }
 
 /// Fills a vector of `len` bytes from the CSPRNG.
 pub fn random_vec(len: usize) -> Result<Zeroizing<Vec<u8>>> {
-    let mut out = Zeroizing::new(vec![0u8; len]);
-    SystemRandom::new()
-        .fill(&mut out)
-        .map_err(|_| Error::Crypto)?;
-    Ok(out)
+    core_crypto::random_vec(len).map_err(|_| Error::Crypto)
 }
 
 /// A random identifier: `prefix` + 16 random bytes in lowercase base32 (128 bits).
@@ -53,12 +43,9 @@ pub fn base32_lower(bytes: &[u8]) -> String {
         .to_ascii_lowercase()
 }
 
-/// SHA-256 of `data`.
+/// SHA-256 of `data` ([`tessera_core::crypto::sha256`]).
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = digest::digest(&digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
+    core_crypto::sha256(data)
 }
 
 /// Constant-time equality of two byte strings (length is not secret).
@@ -68,7 +55,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The server's master key. Debug never shows it; dropped memory is zeroed.
 pub struct MasterKey {
-    key: LessSafeKey,
+    key: AeadKey,
 }
 
 impl fmt::Debug for MasterKey {
@@ -80,9 +67,8 @@ impl fmt::Debug for MasterKey {
 impl MasterKey {
     /// A key from raw bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let unbound = UnboundKey::new(&aead::AES_256_GCM, bytes).map_err(|_| Error::Crypto)?;
         Ok(MasterKey {
-            key: LessSafeKey::new(unbound),
+            key: AeadKey::new(bytes).map_err(|_| Error::Crypto)?,
         })
     }
 
@@ -156,41 +142,17 @@ impl MasterKey {
 
     /// Seals `plaintext`, binding `context` (e.g. the authenticator id).
     pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Result<Vec<u8>> {
-        let nonce_bytes = random_bytes::<NONCE_LEN>()?;
-        let mut buf = plaintext.to_vec();
         self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(context),
-                &mut buf,
-            )
-            .map_err(|_| Error::Crypto)?;
-        let mut out = Vec::with_capacity(4 + NONCE_LEN + buf.len());
-        out.extend_from_slice(MAGIC);
-        out.push(VERSION);
-        out.extend_from_slice(&nonce_bytes);
-        out.extend_from_slice(&buf);
-        buf.fill(0);
-        Ok(out)
+            .seal_framed(MAGIC, VERSION, context, plaintext)
+            .map_err(|_| Error::Crypto)
     }
 
     /// Opens a blob made by [`MasterKey::seal`] with the same `context`. Any mismatch (magic,
     /// version, tag, context) is the same opaque error.
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let (head, rest) = sealed.split_at_checked(4).ok_or(Error::Crypto)?;
-        if head.get(..3) != Some(MAGIC.as_slice()) || head.get(3) != Some(&VERSION) {
-            return Err(Error::Crypto);
-        }
-        let (nonce, ct) = rest.split_at_checked(NONCE_LEN).ok_or(Error::Crypto)?;
-        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| Error::Crypto)?;
-        let mut buf = Zeroizing::new(ct.to_vec());
-        let len = self
-            .key
-            .open_in_place(nonce, Aad::from(context), &mut buf)
-            .map_err(|_| Error::Crypto)?
-            .len();
-        buf.truncate(len);
-        Ok(buf)
+        self.key
+            .open_framed(MAGIC, VERSION, context, sealed)
+            .map_err(|_| Error::Crypto)
     }
 }
 

@@ -6,13 +6,11 @@
 //! The additional data binds a blob to its vault and its place (`vault id | purpose | row`),
 //! so a blob copied to another row or another vault fails to open.
 
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use ring::rand::{SecureRandom, SystemRandom};
+use tessera_core::crypto::{self, AeadKey, CryptoError};
 use zeroize::Zeroizing;
 
 const MAGIC: &[u8; 3] = b"TSB";
 const VERSION: u8 = 1;
-const HEADER: usize = 4 + NONCE_LEN;
 
 /// Why a blob did not open. Deliberately without detail (wrong key and tampering look alike).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,78 +22,36 @@ pub enum OpenError {
 }
 
 /// A 256-bit key. Never printed.
-pub struct Key(LessSafeKey);
-
-impl std::fmt::Debug for Key {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Key(..)")
-    }
-}
+#[derive(Debug)]
+pub struct Key(AeadKey);
 
 impl Key {
     pub fn from_bytes(bytes: &[u8]) -> Option<Key> {
-        UnboundKey::new(&AES_256_GCM, bytes)
-            .ok()
-            .map(|k| Key(LessSafeKey::new(k)))
+        AeadKey::new(bytes).ok().map(Key)
     }
 }
 
 /// 32 random bytes from the OS CSPRNG.
 pub fn random_key() -> Option<Zeroizing<[u8; 32]>> {
-    let mut k = Zeroizing::new([0u8; 32]);
-    SystemRandom::new().fill(k.as_mut()).ok()?;
-    Some(k)
+    crypto::random::<32>().ok().map(Zeroizing::new)
 }
 
 /// Random bytes from the OS CSPRNG.
 pub fn random<const N: usize>() -> Option<[u8; N]> {
-    let mut b = [0u8; N];
-    SystemRandom::new().fill(&mut b).ok()?;
-    Some(b)
+    crypto::random().ok()
 }
 
 pub fn seal(key: &Key, aad: &[u8], plaintext: &[u8]) -> Option<Vec<u8>> {
-    let nonce_bytes: [u8; NONCE_LEN] = random()?;
-    let mut out = Vec::with_capacity(HEADER + plaintext.len() + 16);
-    out.extend_from_slice(MAGIC);
-    out.push(VERSION);
-    out.extend_from_slice(&nonce_bytes);
-    let mut buf = plaintext.to_vec();
-    key.0
-        .seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce_bytes),
-            Aad::from(aad),
-            &mut buf,
-        )
-        .ok()?;
-    out.extend_from_slice(&buf);
-    zeroize::Zeroize::zeroize(&mut buf);
-    Some(out)
+    key.0.seal_framed(MAGIC, VERSION, aad, plaintext).ok()
 }
 
 pub fn open(key: &Key, aad: &[u8], blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
-    if blob.len() < HEADER + 16 || blob.get(..3) != Some(MAGIC.as_slice()) {
-        return Err(OpenError::Format);
-    }
-    if blob.get(3) != Some(&VERSION) {
-        return Err(OpenError::Format);
-    }
-    let nonce: [u8; NONCE_LEN] = blob
-        .get(4..HEADER)
-        .and_then(|n| n.try_into().ok())
-        .ok_or(OpenError::Format)?;
-    let mut buf = Zeroizing::new(blob.get(HEADER..).ok_or(OpenError::Format)?.to_vec());
-    let len = key
-        .0
-        .open_in_place(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(aad),
-            &mut buf,
-        )
-        .map_err(|_| OpenError::Auth)?
-        .len();
-    buf.truncate(len);
-    Ok(buf)
+    key.0
+        .open_framed(MAGIC, VERSION, aad, blob)
+        .map_err(|e| match e {
+            CryptoError::Auth => OpenError::Auth,
+            _ => OpenError::Format,
+        })
 }
 
 #[cfg(test)]

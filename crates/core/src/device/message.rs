@@ -6,8 +6,6 @@
 //! another: an approval is bound to its server origin, transaction, nonce, decision, number,
 //! expiry and the hash of the context the user saw.
 
-use sha2::{Digest, Sha256};
-
 use crate::device::key::SignatureAlgorithm;
 use crate::device::wire::PushContext;
 
@@ -63,7 +61,7 @@ pub fn context_hash(context: &PushContext) -> [u8; 32] {
             context.device_network_prefix.as_bytes(),
         ],
     );
-    Sha256::digest(bytes).into()
+    crate::crypto::sha256(&bytes)
 }
 
 /// A device proves possession of its new key during enrollment.
@@ -257,9 +255,9 @@ impl ChallengeStatement {
     }
 }
 
-/// SHA-256, for request bodies.
+/// SHA-256, for request bodies ([`crate::crypto::sha256`]).
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+    crate::crypto::sha256(bytes)
 }
 
 #[cfg(test)]

@@ -4,8 +4,6 @@
 //! hostile file cannot make us compute for hours or allocate gigabytes. The caps sit well above
 //! what the real apps write (noted beside each), so real exports are never refused.
 
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use zeroize::Zeroizing;
 
 use super::{InteropError, Password, Result};
@@ -184,38 +182,28 @@ pub fn argon2id<const N: usize>(
     Ok(key)
 }
 
-/// AES-256-GCM decryption of `ciphertext ‖ tag`. `None` when authentication fails or the
-/// nonce is not 96 bits.
+/// AES-256-GCM decryption of `ciphertext ‖ tag` ([`crate::crypto::AeadKey`]). `None` when
+/// authentication fails or the nonce is not 96 bits.
 pub fn aes_gcm_open(
     key: &[u8; 32],
     nonce: &[u8],
     sealed: &[u8],
     aad: &[u8],
 ) -> Option<Zeroizing<Vec<u8>>> {
-    if nonce.len() != 12 {
-        return None;
-    }
-    let cipher = Aes256Gcm::new_from_slice(key).ok()?;
-    cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad })
+    crate::crypto::AeadKey::new(key)
+        .ok()?
+        .open_with(nonce, aad, sealed)
         .ok()
-        .map(Zeroizing::new)
 }
 
-/// AES-256-GCM encryption → `ciphertext ‖ tag`.
+/// AES-256-GCM encryption → `ciphertext ‖ tag` ([`crate::crypto::AeadKey`]).
 pub fn aes_gcm_seal(key: &[u8; 32], nonce: &[u8; 12], plain: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-    let cipher = Aes256Gcm::new_from_slice(key).map_err(|_| InteropError::Crypto("AES-GCM key"))?;
-    cipher
-        .encrypt(Nonce::from_slice(nonce), Payload { msg: plain, aad })
+    crate::crypto::AeadKey::new(key)
+        .and_then(|k| k.seal_with(nonce, aad, plain))
         .map_err(|_| InteropError::Crypto("AES-GCM encryption"))
 }
 
-/// `N` bytes from the system CSPRNG.
+/// `N` bytes from the system CSPRNG ([`crate::crypto::random`]).
 pub fn random<const N: usize>() -> Result<[u8; N]> {
-    use ring::rand::SecureRandom;
-    let mut out = [0u8; N];
-    ring::rand::SystemRandom::new()
-        .fill(&mut out)
-        .map_err(|_| InteropError::Crypto("random number generator"))?;
-    Ok(out)
+    crate::crypto::random().map_err(|_| InteropError::Crypto("random number generator"))
 }

@@ -24,7 +24,6 @@ pub mod store;
 use std::sync::Arc;
 
 use data_encoding::BASE64URL_NOPAD;
-use ring::rand::{SecureRandom, SystemRandom};
 use tessera_core::device::{DeviceKey, SignatureAlgorithm};
 use tessera_core::Clock;
 
@@ -405,13 +404,11 @@ impl DeviceState {
     }
 }
 
-/// `n` random bytes from the OS CSPRNG.
+/// `n` random bytes from the OS CSPRNG ([`tessera_core::crypto::random_vec`]).
 pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
-    let mut buf = vec![0u8; n];
-    SystemRandom::new()
-        .fill(&mut buf)
-        .map_err(|_| DeviceError::Crypto)?;
-    Ok(buf)
+    Ok(tessera_core::crypto::random_vec(n)
+        .map_err(|_| DeviceError::Crypto)?
+        .to_vec())
 }
 
 /// `n` random bytes from the OS CSPRNG, base64url (32 bytes: 256 bits).
@@ -419,50 +416,19 @@ pub fn random_token(n: usize) -> Result<String> {
     Ok(BASE64URL_NOPAD.encode(&random_bytes(n)?))
 }
 
-/// `len` characters drawn uniformly from `charset` (rejection sampling over CSPRNG bytes).
+/// `len` characters drawn uniformly from `charset` ([`tessera_core::crypto::random_chars`]).
 pub fn random_chars(len: usize, charset: &str) -> Result<String> {
-    let chars: Vec<char> = charset.chars().collect();
-    let n = chars.len();
-    if n == 0 || n > 256 {
-        return Err(DeviceError::Config(
-            "charset must have 1–256 characters".into(),
-        ));
-    }
-    // The largest multiple of n not above 256: bytes at or past it are rejected (no bias).
-    let limit = 256 - (256 % n);
-    let rng = SystemRandom::new();
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.chars().count() < len {
-        rng.fill(&mut buf).map_err(|_| DeviceError::Crypto)?;
-        for b in buf {
-            let b = usize::from(b);
-            if b < limit {
-                if let Some(c) = chars.get(b % n) {
-                    out.push(*c);
-                }
-                if out.chars().count() == len {
-                    break;
-                }
-            }
+    tessera_core::crypto::random_chars(len, charset).map_err(|e| match e {
+        tessera_core::crypto::CryptoError::Alphabet => {
+            DeviceError::Config("charset must have 1–256 characters".into())
         }
-    }
-    Ok(out)
+        _ => DeviceError::Crypto,
+    })
 }
 
-/// A uniformly random integer in `lo..=hi` (CSPRNG, rejection sampling).
+/// A uniformly random integer in `lo..=hi` ([`tessera_core::crypto::random_in`]).
 pub fn random_in(lo: u32, hi: u32) -> Result<u32> {
-    let span = hi.saturating_sub(lo).saturating_add(1);
-    let limit = u32::MAX - (u32::MAX % span);
-    let rng = SystemRandom::new();
-    loop {
-        let mut b = [0u8; 4];
-        rng.fill(&mut b).map_err(|_| DeviceError::Crypto)?;
-        let v = u32::from_be_bytes(b);
-        if v < limit {
-            return Ok(lo + v % span);
-        }
-    }
+    tessera_core::crypto::random_in(lo, hi).map_err(|_| DeviceError::Crypto)
 }
 
 /// Decodes a base64url field, naming it on error.
