@@ -48,7 +48,7 @@ fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths::under(dir.path());
     let clock = Arc::new(FixedClock::new(1_750_000_000));
-    let key = KeySource::Passphrase(Passphrase::new("bench".into()));
+    let key = KeySource::Passphrase(Passphrase::new("bench"));
     let kdf = KdfParams {
         memory_kib: 8 * 1024,
         iterations: 1,

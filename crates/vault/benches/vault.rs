@@ -23,7 +23,7 @@ fn accounts(n: u32) -> Vec<Account> {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|_| unreachable!());
     let path = dir.path().join("v.sqlite3");
-    let key = KeySource::Passphrase(Passphrase::new("bench".into()));
+    let key = KeySource::Passphrase(Passphrase::new("bench"));
     let clock = Arc::new(FixedClock::new(1_750_000_000));
     let kdf_min = KdfParams {
         memory_kib: 8 * 1024,

@@ -1,33 +1,16 @@
 //! Where the vault key comes from: the OS keyring, or a passphrase through Argon2id.
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
 /// The keyring service name under which vault keys are stored (user = `vault-<id>`).
 pub const KEYRING_SERVICE: &str = "tessera";
 
-/// A passphrase. Zeroized on drop, never printed.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct Passphrase(String);
-
-impl Passphrase {
-    /// Wraps a passphrase.
-    pub fn new(text: String) -> Passphrase {
-        Passphrase(text)
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl std::fmt::Debug for Passphrase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Passphrase(..)")
-    }
-}
+/// A passphrase: the one secret-text type of the workspace ([`tessera_core::import::Password`],
+/// zeroized on drop, never printed), under the name the vault's API has always used.
+pub use tessera_core::import::Password as Passphrase;
 
 /// How to unlock (or, when creating, protect) a vault.
 #[derive(Debug, Clone)]
