@@ -1492,10 +1492,13 @@ pub(crate) mod tests {
     }
 
     /// What one instance got in a round of [`two_instances_race_and_exactly_one_wins`].
-    #[derive(Debug, Default, Clone, Copy)]
+    #[derive(Debug)]
     struct Won {
+        enrolled: bool,
+        nonce: bool,
         push: bool,
         consume: bool,
+        check: Option<NetworkCheck>,
         qr: bool,
         redeem: bool,
     }
@@ -1508,6 +1511,14 @@ pub(crate) mod tests {
         } else {
             (PushState::Denied, "denied")
         };
+        go.wait();
+        let device = DeviceRecord {
+            id: format!("dev{n}{me}"),
+            ..device_record()
+        };
+        let enrolled = s.finish_enrollment(&format!("e{n}"), &device, 110).unwrap();
+        go.wait();
+        let nonce = s.remember_nonce("dev", &format!("n{n}"), 200, 110).unwrap();
         go.wait();
         let push = s
             .decide_push(&PushDecision {
@@ -1522,14 +1533,23 @@ pub(crate) mod tests {
         go.wait();
         let consume = s.consume_push(&c, "u", 110).unwrap();
         go.wait();
+        let mine = NetworkCheck {
+            network: tessera_core::device::DeviceNetwork::Unknown,
+            prefix: me.into(),
+        };
+        let check = s.qr_device_network(&lsi, "dev", &mine).unwrap();
+        go.wait();
         let qr = s
             .decide_qr(&lsi, QrState::Approved, Some("u"), Some(me), 110)
             .unwrap();
         go.wait();
         let redeem = s.redeem_qr(&lsi, 111).unwrap();
         Won {
+            enrolled,
+            nonce,
             push,
             consume,
+            check,
             qr,
             redeem,
         }
@@ -1550,6 +1570,14 @@ pub(crate) mod tests {
             a.insert_push(&push(&c, "u", 100)).unwrap();
             assert!(a.decide_push(&approval(&c, 101)).unwrap());
             a.insert_qr(&qr_session(&format!("L{n}"))).unwrap();
+            let code = [u8::try_from(n).unwrap(); 32];
+            let o = EnrollOffer {
+                id: format!("o{n}"),
+                ..offer()
+            };
+            a.insert_offer(&o, code).unwrap();
+            let e = format!("e{n}");
+            a.begin_enrollment(code, &e, "c", 101).unwrap().unwrap();
         }
         let go = std::sync::Barrier::new(2);
         let mut push_wins = [0; 2];
@@ -1559,6 +1587,14 @@ pub(crate) mod tests {
                 let hb = s.spawn(|| race(&b, &go, n, "b"));
                 (ha.join().unwrap(), hb.join().unwrap())
             });
+            assert!(
+                wa.enrolled ^ wb.enrolled,
+                "round {n}: one device per offer: {wa:?} {wb:?}"
+            );
+            assert!(
+                wa.nonce ^ wb.nonce,
+                "round {n}: a nonce is used once: {wa:?} {wb:?}"
+            );
             assert!(
                 wa.push ^ wb.push,
                 "round {n}: one decision wins: {wa:?} {wb:?}"
@@ -1581,6 +1617,16 @@ pub(crate) mod tests {
             };
             assert_eq!((t.state, t.device_id.as_deref()), (state, Some(device)));
             let qr = a.qr(&format!("L{n}")).unwrap().unwrap();
+            assert!(wa.check.is_some(), "round {n}");
+            assert_eq!(
+                wa.check, wb.check,
+                "round {n}: both are told the first check"
+            );
+            assert_eq!(
+                qr.device_networks.get("dev"),
+                wa.check.as_ref(),
+                "round {n}"
+            );
             assert_eq!(qr.state, QrState::Redeemed);
             assert_eq!(qr.device_id.as_deref(), Some(if wa.qr { "a" } else { "b" }));
         }
@@ -1595,6 +1641,8 @@ pub(crate) mod tests {
         assert_eq!(count("push.consumed"), ROUNDS);
         assert_eq!(count("qr_login.approved"), ROUNDS);
         assert_eq!(count("qr_login.redeemed"), ROUNDS);
+        assert_eq!(count("device.enrolled"), ROUNDS);
+        assert_eq!(a.devices_of("u").unwrap().len(), ROUNDS);
         eprintln!("push races won by a / b: {push_wins:?}");
     }
 
