@@ -441,6 +441,7 @@ pub(crate) fn b64(field: &str, value: &str) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::store::tests::engines;
 
     #[test]
     fn random_values_have_the_asked_shape() {
@@ -501,21 +502,27 @@ mod tests {
 
     #[test]
     fn a_sealed_identity_is_not_stored_in_clear() {
-        let s = SqliteDeviceStore::in_memory().unwrap();
-        let a = Identity::load_or_create_sealed(&s, &Xor).unwrap();
-        let b = Identity::load_or_create_sealed(&s, &Xor).unwrap();
-        assert_eq!(a.public_key(), b.public_key());
-        assert!(s.meta("identity_pkcs8").unwrap().is_none());
-        let stored = s.meta("identity_sealed").unwrap().unwrap();
-        assert!(DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, &stored).is_err());
+        for e in engines() {
+            eprintln!("engine: {}", e.name());
+            let s = e.open();
+            let a = Identity::load_or_create_sealed(&*s, &Xor).unwrap();
+            let b = Identity::load_or_create_sealed(&*e.open(), &Xor).unwrap();
+            assert_eq!(a.public_key(), b.public_key());
+            assert!(s.meta("identity_pkcs8").unwrap().is_none());
+            let stored = s.meta("identity_sealed").unwrap().unwrap();
+            assert!(DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, &stored).is_err());
+        }
     }
 
     #[test]
     fn identity_persists() {
-        let s = SqliteDeviceStore::in_memory().unwrap();
-        let a = Identity::load_or_create(&s).unwrap();
-        let b = Identity::load_or_create(&s).unwrap();
-        assert_eq!(a.public_key(), b.public_key());
-        assert_eq!(a.fingerprint(), fingerprint(b.public_key()));
+        for e in engines() {
+            eprintln!("engine: {}", e.name());
+            let a = Identity::load_or_create(&*e.open()).unwrap();
+            // A reopened store (on PostgreSQL: another instance's pool) finds the same key.
+            let b = Identity::load_or_create(&*e.open()).unwrap();
+            assert_eq!(a.public_key(), b.public_key());
+            assert_eq!(a.fingerprint(), fingerprint(b.public_key()));
+        }
     }
 }
