@@ -384,8 +384,8 @@ pub async fn pg_execute(url: &str, sql: &str) {
     let _ = driver.await;
 }
 
-/// Every row of every table of the PostgreSQL database at `url`, as text (BYTEA in hex):
-/// what someone who reads the database sees.
+/// Every table (by name, in order) and its rows of the PostgreSQL database at `url`, as text
+/// (BYTEA in hex): what someone who reads the database sees.
 pub async fn pg_dump_text(url: &str) -> String {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
@@ -394,7 +394,7 @@ pub async fn pg_dump_text(url: &str) -> String {
     let tables: Vec<String> = client
         .query(
             "SELECT table_name::text FROM information_schema.tables
-              WHERE table_schema = current_schema()",
+              WHERE table_schema = current_schema() ORDER BY table_name",
             &[],
         )
         .await
@@ -404,8 +404,9 @@ pub async fn pg_dump_text(url: &str) -> String {
         .collect();
     let mut out = String::new();
     for t in tables {
+        out.push_str(&format!("table {t}\n"));
         let rows = client
-            .query(&format!("SELECT t::text FROM \"{t}\" t"), &[])
+            .query(&format!("SELECT t::text FROM \"{t}\" t ORDER BY 1"), &[])
             .await
             .unwrap();
         for r in rows {

@@ -200,8 +200,8 @@ async fn metrics_count_requests_by_route_template_and_time_validations() {
     );
 }
 
-#[test]
-fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
+#[tokio::test]
+async fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
     let open = |dir: &std::path::Path| {
         tessera_server::open(
             sqlite_config_in(dir),
@@ -220,4 +220,24 @@ fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
     assert!(err.contains("999"), "names the version: {err}");
     assert_eq!(sqlite3(&db, ".schema"), before, "not altered");
     assert_eq!(sqlite3(&db, "PRAGMA user_version;").trim(), "999");
+
+    // The same on PostgreSQL, when the suite runs on it.
+    let config = config_in(tmp.path());
+    let Some(url) = config.database.url.clone() else {
+        return;
+    };
+    let open = || {
+        tessera_server::open(config.clone(), Arc::new(TestClock(AtomicU64::new(T0)))).map(|_| ())
+    };
+    open().unwrap();
+    set_recorded_version(&config, 999).await;
+    let before = super::pg_dump_text(&url).await;
+    let err = open().expect_err("newer").to_string();
+    assert!(err.contains("newer than this server"), "{err}");
+    assert!(err.contains("999"), "names the version: {err}");
+    assert_eq!(
+        super::pg_dump_text(&url).await,
+        before,
+        "no table or row altered"
+    );
 }
