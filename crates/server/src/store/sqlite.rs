@@ -1605,6 +1605,57 @@ mod tests {
     }
 
     #[test]
+    fn the_enrollment_cap_holds_under_concurrent_enrollments() {
+        for (engine, s, _dir) in stores() {
+            let u = user(&*s, "cap");
+            // On PostgreSQL each call is its own pooled connection and transaction, as calls
+            // from two instances would be.
+            let results: Vec<_> = std::thread::scope(|scope| {
+                let s = &*s;
+                let handles: Vec<_> = (0..8)
+                    .map(|i| {
+                        let user_id = u.user_id.clone();
+                        scope.spawn(move || {
+                            s.create_otp(
+                                NewOtp {
+                                    authenticator: auth(
+                                        &user_id,
+                                        &format!("totp|dev_{i}"),
+                                        AuthenticatorKind::Otp,
+                                        None,
+                                    ),
+                                    params: OtpParams {
+                                        algorithm: Algorithm::Sha1,
+                                        digits: 6,
+                                        period: 30,
+                                        secret_sealed: vec![1],
+                                        last_step: None,
+                                    },
+                                    max_enrollments: 2,
+                                    recovery: None,
+                                },
+                                1,
+                            )
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let ok = results.iter().filter(|r| r.is_ok()).count();
+            let conflicts = results
+                .iter()
+                .filter(|r| matches!(r, Err(Error::Conflict(_))))
+                .count();
+            assert_eq!((ok, conflicts), (2, 6), "{engine}: {results:?}");
+            assert_eq!(
+                s.list_authenticators(&u.user_id).unwrap().len(),
+                2,
+                "{engine}"
+            );
+        }
+    }
+
+    #[test]
     fn recovery_codes_count_failures_lock_and_replace_the_last() {
         for (engine, s, _dir) in stores() {
             let u = user(&*s, "rita");

@@ -4,9 +4,12 @@
 //! the database so that they hold across instances: every method that checks a code or counts
 //! an attempt first takes the user's row lock (`SELECT … FROM users … FOR NO KEY UPDATE`), so
 //! the checks of one user run one after another whichever instance receives them, and each
-//! sees the counter and the one-time-use step its predecessor committed. (`NO KEY` because
-//! nothing here changes the user's key: rows that only reference the user — audit, tokens,
-//! authenticators — can still be inserted by others meanwhile.)
+//! sees the counter and the one-time-use step its predecessor committed. OTP enrollments,
+//! recovery-code replacements and authenticator deletions take the same lock first (the
+//! enrollment cap stays exact, and rows are locked in one order, so a deletion and a
+//! verification cannot deadlock). `NO KEY` because nothing here changes the user's key: rows
+//! that only reference the user (audit, tokens, authenticators) can still be inserted by
+//! others meanwhile.
 //!
 //! Each method is one transaction. Statements that do not depend on each other's results are
 //! sent together (the driver pipelines futures polled at once), so a verification costs

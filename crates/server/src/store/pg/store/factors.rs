@@ -182,6 +182,9 @@ pub(super) async fn delete(
     now: u64,
 ) -> Result<Vec<String>> {
     let tx = c.transaction().await?;
+    // In the order a verification takes its locks (user, then the rows of its factors), so the
+    // two cannot deadlock.
+    lock_user(&tx, user_id).await?;
     let pair: Option<Option<String>> = tx
         .query_opt(
             "SELECT pair_id FROM authenticators WHERE id = $1 AND user_id = $2",
@@ -216,6 +219,7 @@ pub(super) async fn delete(
 
 pub(super) async fn delete_all(c: &mut Client, user_id: &str, now: u64) -> Result<usize> {
     let tx = c.transaction().await?;
+    lock_user(&tx, user_id).await?; // as in `delete`
     let n = tx
         .execute("DELETE FROM authenticators WHERE user_id = $1", &[&user_id])
         .await?;
