@@ -1,11 +1,12 @@
 //! Failure counting: growing delays, the hard cap under concurrency, unlock.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::{enrolled, error_code, oathtool, Server};
+use super::{config_in, enrolled, error_code, oathtool, Server, TestClock, T0};
 
 #[tokio::test]
 async fn delays_grow_and_a_right_code_waits_them_out() {
@@ -100,6 +101,84 @@ async fn two_hundred_parallel_wrong_codes_never_let_the_right_one_through() {
         .admin_json(Method::DELETE, "/api/v2/user-blocks/usr_nope", None)
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// Two instances on one database (two `open`s, as two server processes would be): wrong codes
+/// for one user arrive at both at once. Nothing in either process can serialise them, only
+/// the database: the cap must hold exactly across the two, and a right code sent to both at
+/// once must verify once.
+#[tokio::test]
+async fn two_instances_on_one_database_share_the_cap_and_the_one_time_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = config_in(tmp.path());
+    config.lockout.delay_base_secs = 0; // cap 10, no delays
+    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let (state_a, first) = tessera_server::open(config.clone(), clock.clone()).unwrap();
+    let (state_b, again) = tessera_server::open(config, clock.clone()).unwrap();
+    assert!(
+        again.is_none(),
+        "the second instance finds the first one's admin token"
+    );
+    let admin = first.unwrap();
+    let dir = tmp.path().to_owned();
+    let a = Arc::new(Server::serve(state_a, clock.clone(), admin.clone(), dir.clone()).await);
+    let b = Arc::new(Server::serve(state_b, clock.clone(), admin, dir).await);
+    let id = a.create_user("uma", None).await;
+    let (_, secret) = enrolled(&a, &id).await;
+    clock.advance(30);
+    let right = oathtool(&secret, "SHA1", 6, 30, clock.get());
+
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
+        let id = id.clone();
+        let right = right.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut wrong = format!("{:06}", (i * 7919 + 3) % 1_000_000);
+            if wrong == right {
+                wrong = "abcdef".into();
+            }
+            s.verify(&id, &wrong).await.0
+        }));
+    }
+    let mut counts = std::collections::HashMap::new();
+    for t in tasks {
+        *counts.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(
+        counts.get(&StatusCode::FORBIDDEN),
+        Some(&10),
+        "exactly the cap evaluated over both instances: {counts:?}"
+    );
+    assert_eq!(
+        counts.get(&StatusCode::TOO_MANY_REQUESTS),
+        Some(&190),
+        "{counts:?}"
+    );
+    for s in [&a, &b] {
+        let (st, v) = s.verify(&id, &right).await;
+        assert_eq!(
+            (st, error_code(&v).as_str()),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            "the right code is refused by either instance once locked"
+        );
+    }
+    assert_eq!(b.events(&id, "verify_fail").await.len(), 10);
+    assert_eq!(a.events(&id, "lockout").await.len(), 1);
+
+    // Unlocked by one instance; the right code sent to both at once verifies once.
+    let (st, _) = b
+        .admin_json(Method::DELETE, &format!("/api/v2/user-blocks/{id}"), None)
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (ra, rb) = tokio::join!(a.verify(&id, &right), b.verify(&id, &right));
+    let mut got = [ra.0, rb.0];
+    got.sort();
+    assert_eq!(
+        got,
+        [StatusCode::OK, StatusCode::FORBIDDEN],
+        "one instance accepts, the other finds the step used"
+    );
 }
 
 #[tokio::test]

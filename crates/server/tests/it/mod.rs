@@ -377,3 +377,49 @@ print(str(v%10**d).zfill(d))";
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// Runs `sql` on the PostgreSQL database at `url` (as another program would).
+pub async fn pg_execute(url: &str, sql: &str) {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+    drop(client);
+    let _ = driver.await;
+}
+
+/// Every table (by name, in order) and its rows of the PostgreSQL database at `url`, as text
+/// (BYTEA in hex): what someone who reads the database sees.
+pub async fn pg_dump_text(url: &str) -> String {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(conn);
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+              WHERE table_schema = current_schema() ORDER BY table_name",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut out = String::new();
+    for t in tables {
+        out.push_str(&format!("table {t}\n"));
+        let rows = client
+            .query(&format!("SELECT t::text FROM \"{t}\" t ORDER BY 1"), &[])
+            .await
+            .unwrap();
+        for r in rows {
+            out.push_str(r.get::<_, &str>(0));
+            out.push('\n');
+        }
+    }
+    drop(client);
+    let _ = driver.await;
+    out
+}

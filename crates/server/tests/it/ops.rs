@@ -1,4 +1,5 @@
-//! Operating the server: `/healthz`, `/readyz` and `/metrics` against a real SQLite file.
+//! Operating the server: `/healthz`, `/readyz` and `/metrics` against a real database (a
+//! SQLite file, or PostgreSQL when the suite runs on it).
 
 use std::process::Command;
 use std::sync::atomic::AtomicU64;
@@ -9,7 +10,7 @@ use serde_json::{json, Value};
 use tessera_core::device::wire::PushState;
 use tessera_server::device::store::PushRecord;
 
-use super::{config_in, sqlite_config_in, Server, TestClock, T0};
+use super::{config_in, pg_execute, sqlite_config_in, Server, TestClock, T0};
 
 async fn get(s: &Server, path: &str) -> reqwest::Response {
     s.client
@@ -35,6 +36,24 @@ fn sqlite3(db: &std::path::Path, sql: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Records schema version `version` in the database of `config`, as another program (a newer
+/// server's migration, an operator) would.
+async fn set_recorded_version(config: &tessera_server::Config, version: u64) {
+    match (&config.database.url, &config.database.path) {
+        (Some(url), _) => {
+            pg_execute(
+                url,
+                &format!("UPDATE tessera_schema SET version = {version}"),
+            )
+            .await
+        }
+        (None, Some(db)) => {
+            sqlite3(db, &format!("PRAGMA user_version = {version};"));
+        }
+        (None, None) => panic!("the test configuration names its database"),
+    }
+}
+
 /// The value of the one sample of `name` with exactly these labels (`{…}` as rendered).
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
@@ -44,7 +63,10 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn healthz_and_readyz_follow_the_database_schema() {
-    let s = Server::start().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let config = config_in(tmp.path());
+    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let s = Server::start_in(config.clone(), clock, None).await;
     let r = get(&s, "/healthz").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"status": "ok"}));
@@ -57,8 +79,7 @@ async fn healthz_and_readyz_follow_the_database_schema() {
     assert!(version >= 1, "{v}");
 
     // Another program moves the schema on: not ready, with a retry hint, until it is back.
-    let db = s.dir.join("tessera.db");
-    sqlite3(&db, &format!("PRAGMA user_version = {};", version + 1));
+    set_recorded_version(&config, version + 1).await;
     let r = get(&s, "/readyz").await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.headers()["retry-after"], "5");
@@ -71,7 +92,7 @@ async fn healthz_and_readyz_follow_the_database_schema() {
             .contains("migrations not current"),
         "{v}"
     );
-    sqlite3(&db, &format!("PRAGMA user_version = {version};"));
+    set_recorded_version(&config, version).await;
     assert_eq!(get(&s, "/readyz").await.status(), StatusCode::OK);
     assert_eq!(get(&s, "/healthz").await.status(), StatusCode::OK);
 }
@@ -179,8 +200,8 @@ async fn metrics_count_requests_by_route_template_and_time_validations() {
     );
 }
 
-#[test]
-fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
+#[tokio::test]
+async fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
     let open = |dir: &std::path::Path| {
         tessera_server::open(
             sqlite_config_in(dir),
@@ -199,4 +220,24 @@ fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
     assert!(err.contains("999"), "names the version: {err}");
     assert_eq!(sqlite3(&db, ".schema"), before, "not altered");
     assert_eq!(sqlite3(&db, "PRAGMA user_version;").trim(), "999");
+
+    // The same on PostgreSQL, when the suite runs on it.
+    let config = config_in(tmp.path());
+    let Some(url) = config.database.url.clone() else {
+        return;
+    };
+    let open = || {
+        tessera_server::open(config.clone(), Arc::new(TestClock(AtomicU64::new(T0)))).map(|_| ())
+    };
+    open().unwrap();
+    set_recorded_version(&config, 999).await;
+    let before = super::pg_dump_text(&url).await;
+    let err = open().expect_err("newer").to_string();
+    assert!(err.contains("newer than this server"), "{err}");
+    assert!(err.contains("999"), "names the version: {err}");
+    assert_eq!(
+        super::pg_dump_text(&url).await,
+        before,
+        "no table or row altered"
+    );
 }

@@ -1,6 +1,37 @@
 //! [`crate::store::Store`] on PostgreSQL.
+//!
+//! Same behaviour as [`crate::store::sqlite::SqliteStore`], with the guarantees coming from
+//! the database so that they hold across instances: every method that checks a code or counts
+//! an attempt first takes the user's row lock (`SELECT … FROM users … FOR NO KEY UPDATE`), so
+//! the checks of one user run one after another whichever instance receives them, and each
+//! sees the counter and the one-time-use step its predecessor committed. OTP enrollments,
+//! recovery-code replacements and authenticator deletions take the same lock first (the
+//! enrollment cap stays exact, and rows are locked in one order, so a deletion and a
+//! verification cannot deadlock). `NO KEY` because nothing here changes the user's key: rows
+//! that only reference the user (audit, tokens, authenticators) can still be inserted by
+//! others meanwhile.
+//!
+//! Each method is one transaction. Statements that do not depend on each other's results are
+//! sent together (the driver pipelines futures polled at once), so a verification costs
+//! BEGIN, the lock, one read, one write and COMMIT, whatever it writes.
+//!
+//! The work is split by area: [`users`] (users, organizations, meta), [`tokens`],
+//! [`factors`] (authenticators and recovery codes), [`verify`] (checks, failure counters)
+//! and [`audit`].
 
+mod audit;
+mod factors;
+mod tokens;
+mod users;
+mod verify;
+
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+
+use deadpool_postgres::Transaction;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Statement;
 
 use super::Pg;
 use crate::config::LockoutConfig;
@@ -10,10 +41,6 @@ use crate::model::{
     UserPatch, VerifyOutcome,
 };
 use crate::store::{AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, Store, StoreStatus};
-
-fn not_yet() -> Error {
-    Error::Internal("PostgreSQL store: not implemented yet".into())
-}
 
 /// The server's store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -33,50 +60,180 @@ impl PgStore {
     }
 }
 
-#[allow(unused_variables)]
+// ---------------------------------------------------------------- shared helpers
+
+/// A statement parameter the statement's future owns (so futures can be collected and sent
+/// together).
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// A statement sent with others: its affected row count.
+type Pending<'a> =
+    Pin<Box<dyn Future<Output = std::result::Result<u64, tokio_postgres::Error>> + Send + 'a>>;
+
+/// Unix seconds and counters as BIGINT (times far beyond 2^63 do not occur; they saturate).
+fn int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// BIGINT back to unsigned (the store never writes negatives).
+fn uint(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+/// Page `page` (1-based) of `per_page` (1–100), as LIMIT and OFFSET.
+fn page_bounds(page: u32, per_page: u32) -> (i64, i64) {
+    let per = i64::from(per_page.clamp(1, 100));
+    let offset = i64::from(page.max(1) - 1) * per;
+    (per, offset)
+}
+
+/// `e` as a conflict with `message` when it is a unique violation.
+fn conflict(e: tokio_postgres::Error, message: &str) -> Error {
+    if super::is_unique_violation(&e) {
+        Error::Conflict(message.to_owned())
+    } else {
+        Error::from(e)
+    }
+}
+
+/// Runs `statement` with owned parameters, to be joined with others.
+fn exec<'a>(tx: &'a Transaction<'_>, statement: &Statement, params: Vec<Param>) -> Pending<'a> {
+    let statement = statement.clone();
+    Box::pin(async move { tx.execute_raw(&statement, params).await })
+}
+
+/// Sends every statement at once (in order: the driver writes each on its first poll) and
+/// waits for all; their row counts.
+async fn send_all(pending: Vec<Pending<'_>>) -> Result<Vec<u64>> {
+    Ok(futures_util::future::try_join_all(pending).await?)
+}
+
+const AUDIT_INSERT: &str =
+    "INSERT INTO audit(at, user_id, kind, authenticator_id, detail) VALUES($1,$2,$3,$4,$5)";
+
+/// An audit row, to be sent with the transaction's other writes.
+fn audit_row<'a>(
+    tx: &'a Transaction<'_>,
+    statement: &Statement,
+    now: u64,
+    user_id: Option<&str>,
+    kind: &str,
+    authenticator_id: Option<&str>,
+    detail: &str,
+) -> Pending<'a> {
+    exec(
+        tx,
+        statement,
+        vec![
+            Box::new(int(now)),
+            Box::new(user_id.map(str::to_owned)),
+            Box::new(kind.to_owned()),
+            Box::new(authenticator_id.map(str::to_owned)),
+            Box::new(detail.to_owned()),
+        ],
+    )
+}
+
+/// Writes one audit row now.
+async fn audit_tx(
+    tx: &Transaction<'_>,
+    now: u64,
+    user_id: Option<&str>,
+    kind: &str,
+    authenticator_id: Option<&str>,
+    detail: &str,
+) -> Result<()> {
+    let st = tx.prepare_cached(AUDIT_INSERT).await?;
+    tx.execute(
+        &st,
+        &[&int(now), &user_id, &kind, &authenticator_id, &detail],
+    )
+    .await?;
+    Ok(())
+}
+
+const LOCK_USER: &str = "SELECT 1 FROM users WHERE id=$1 FOR NO KEY UPDATE";
+
+/// Takes the user's row lock until the transaction ends; whether the user exists.
+async fn lock_user(tx: &Transaction<'_>, user_id: &str) -> Result<bool> {
+    let st = tx.prepare_cached(LOCK_USER).await?;
+    Ok(tx.query_opt(&st, &[&user_id]).await?.is_some())
+}
+
+// ---------------------------------------------------------------- the trait
+
 impl Store for PgStore {
     fn reseal(&self, reseal: crate::store::Reseal) -> Result<u64> {
         Err(not_yet())
     }
 
     fn status(&self) -> Result<StoreStatus> {
-        Err(not_yet())
+        let version = self
+            .pg
+            .call(|c| async move { super::recorded_version(&c).await })?;
+        let (open, idle, waiting) = self.pg.pool_status();
+        Ok(StoreStatus {
+            schema_version: version,
+            schema_expected: crate::store::migrations::latest(),
+            readers_open: open,
+            readers_idle: idle,
+            writes_queued: waiting,
+        })
     }
 
     fn set_meta_if_absent(&self, key: &str, value: &str) -> Result<bool> {
-        Err(not_yet())
+        let (k, v) = (key.to_owned(), value.to_owned());
+        self.pg
+            .call(move |c| async move { users::set_meta_if_absent(&c, &k, &v).await })
     }
 
     fn create_user(&self, user: NewUser, now: u64) -> Result<User> {
-        Err(not_yet())
+        let id = crate::crypto::random_id("usr_")?;
+        self.pg
+            .call(move |mut c| async move { users::create_user(&mut c, id, user, now).await })
     }
 
     fn list_users(&self, page: u32, per_page: u32) -> Result<(Vec<User>, u64)> {
-        Err(not_yet())
+        self.pg
+            .call(move |c| async move { users::list_users(&c, page, per_page).await })
     }
 
     fn get_user(&self, id: &str) -> Result<Option<User>> {
-        Err(not_yet())
+        let id = id.to_owned();
+        self.pg
+            .call(move |c| async move { Ok(users::get_user(&c, &id).await?.map(|(u, _)| u)) })
     }
 
     fn find_user_by_username(&self, username: &str) -> Result<Option<(User, Option<String>)>> {
-        Err(not_yet())
+        let username = username.to_owned();
+        self.pg
+            .call(move |c| async move { users::find_by_username(&c, &username).await })
     }
 
     fn update_user(&self, id: &str, patch: UserPatch, now: u64) -> Result<Option<User>> {
-        Err(not_yet())
+        let id = id.to_owned();
+        self.pg
+            .call(move |mut c| async move { users::update_user(&mut c, &id, patch, now).await })
     }
 
     fn delete_user(&self, id: &str, now: u64) -> Result<bool> {
-        Err(not_yet())
+        let id = id.to_owned();
+        self.pg
+            .call(move |mut c| async move { users::delete_user(&mut c, &id, now).await })
     }
 
     fn create_org(&self, name: &str, require_mfa: bool) -> Result<Organization> {
-        Err(not_yet())
+        let org = Organization {
+            id: crate::crypto::random_id("org_")?,
+            name: name.to_owned(),
+            require_mfa,
+        };
+        self.pg
+            .call(move |c| async move { users::create_org(&c, org).await })
     }
 
     fn list_orgs(&self) -> Result<Vec<Organization>> {
-        Err(not_yet())
+        self.pg.call(|c| async move { users::list_orgs(&c).await })
     }
 
     fn update_org(
@@ -85,47 +242,70 @@ impl Store for PgStore {
         name: Option<String>,
         require_mfa: Option<bool>,
     ) -> Result<Option<Organization>> {
-        Err(not_yet())
+        let id = id.to_owned();
+        self.pg.call(
+            move |mut c| async move { users::update_org(&mut c, &id, name, require_mfa).await },
+        )
     }
 
     fn org_requires_mfa(&self, user_id: &str) -> Result<bool> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { users::org_requires_mfa(&c, &user_id).await })
     }
 
     fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()> {
-        Err(not_yet())
+        self.pg.call(move |c| async move {
+            let st = c.prepare_cached(tokens::INSERT).await?;
+            c.execute_raw(&st, tokens::insert_params(&token, &hash))
+                .await?;
+            Ok(())
+        })
     }
 
     fn find_token(&self, hash: [u8; 32]) -> Result<Option<TokenRecord>> {
-        Err(not_yet())
+        self.pg
+            .call(move |c| async move { tokens::find(&c, hash).await })
     }
 
     fn list_management_tokens(&self) -> Result<Vec<TokenRecord>> {
-        Err(not_yet())
+        self.pg
+            .call(|c| async move { tokens::list_management(&c).await })
     }
 
     fn revoke_token(&self, id: &str, now: u64) -> Result<bool> {
-        Err(not_yet())
+        let id = id.to_owned();
+        self.pg
+            .call(move |mut c| async move { tokens::revoke(&mut c, &id, now).await })
     }
 
     fn list_authenticators(&self, user_id: &str) -> Result<Vec<Authenticator>> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { factors::list(&c, &user_id).await })
     }
 
     fn create_otp(&self, new: NewOtp, now: u64) -> Result<()> {
-        Err(not_yet())
+        self.pg
+            .call(move |mut c| async move { factors::create_otp(&mut c, new, now).await })
     }
 
     fn create_authenticator(&self, authenticator: Authenticator, now: u64) -> Result<()> {
-        Err(not_yet())
+        self.pg.call(move |mut c| async move {
+            factors::create_authenticator(&mut c, authenticator, now).await
+        })
     }
 
     fn delete_authenticator(&self, user_id: &str, id: &str, now: u64) -> Result<Vec<String>> {
-        Err(not_yet())
+        let (user_id, id) = (user_id.to_owned(), id.to_owned());
+        self.pg
+            .call(move |mut c| async move { factors::delete(&mut c, &user_id, &id, now).await })
     }
 
     fn delete_all_authenticators(&self, user_id: &str, now: u64) -> Result<usize> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |mut c| async move { factors::delete_all(&mut c, &user_id, now).await })
     }
 
     fn replace_recovery_codes(
@@ -135,7 +315,10 @@ impl Store for PgStore {
         hashes: Vec<[u8; 32]>,
         now: u64,
     ) -> Result<String> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg.call(move |mut c| async move {
+            factors::replace_recovery_codes(&mut c, &user_id, new_id, hashes, now).await
+        })
     }
 
     fn verify_otp(
@@ -147,7 +330,14 @@ impl Store for PgStore {
         now: u64,
         done: Done<VerifyOutcome>,
     ) {
-        done(Err(not_yet()));
+        let user_id = user_id.to_owned();
+        // Not waited for: the caller is an async handler; `done` answers it.
+        self.pg.spawn(
+            move |mut c| async move {
+                verify::otp(&mut c, &user_id, check, &policy, &on_success, now).await
+            },
+            done,
+        );
     }
 
     fn verify_recovery_code(
@@ -159,7 +349,19 @@ impl Store for PgStore {
         on_success: OnSuccess,
         now: u64,
     ) -> Result<VerifyOutcome> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg.call(move |mut c| async move {
+            verify::recovery_code(
+                &mut c,
+                &user_id,
+                hash,
+                replacement,
+                &policy,
+                &on_success,
+                now,
+            )
+            .await
+        })
     }
 
     fn reserve_attempt(
@@ -169,19 +371,31 @@ impl Store for PgStore {
         policy: LockoutConfig,
         now: u64,
     ) -> Result<bool> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg.call(move |mut c| async move {
+            verify::reserve_attempt(&mut c, &user_id, factor, &policy, now).await
+        })
     }
 
     fn reset_failures(&self, user_id: &str, factor: Factor) -> Result<()> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg.call(move |c| async move {
+            let st = c.prepare_cached(verify::CLEAR_FAILURES).await?;
+            c.execute(&st, &[&user_id, &factor.as_str()]).await?;
+            Ok(())
+        })
     }
 
     fn failures(&self, user_id: &str) -> Result<Vec<(Factor, FailureRow)>> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { verify::failures(&c, &user_id).await })
     }
 
     fn unlock(&self, user_id: &str, now: u64) -> Result<bool> {
-        Err(not_yet())
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |mut c| async move { verify::unlock(&mut c, &user_id, now).await })
     }
 
     fn audit(
@@ -192,7 +406,17 @@ impl Store for PgStore {
         detail: &str,
         now: u64,
     ) -> Result<()> {
-        Err(not_yet())
+        let (u, k, a, d) = (
+            user_id.map(str::to_owned),
+            kind.to_owned(),
+            authenticator_id.map(str::to_owned),
+            detail.to_owned(),
+        );
+        self.pg.call(move |c| async move {
+            let st = c.prepare_cached(AUDIT_INSERT).await?;
+            c.execute(&st, &[&int(now), &u, &k, &a, &d]).await?;
+            Ok(())
+        })
     }
 
     fn list_audit(
@@ -201,6 +425,7 @@ impl Store for PgStore {
         page: u32,
         per_page: u32,
     ) -> Result<(Vec<AuditEvent>, u64)> {
-        Err(not_yet())
+        self.pg
+            .call(move |c| async move { audit::list(&c, filter, page, per_page).await })
     }
 }
