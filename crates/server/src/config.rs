@@ -207,14 +207,15 @@ impl DatabaseConfig {
         self.url.is_some()
     }
 
-    /// The pool settings.
-    pub fn pool(&self) -> crate::store::pg::PoolOptions {
+    /// The pool settings (`durable`: `storage.synchronous = "full"`).
+    pub fn pool(&self, durable: bool) -> crate::store::pg::PoolOptions {
         let d = crate::store::pg::PoolOptions::default();
         crate::store::pg::PoolOptions {
             max_size: self.pool_size.unwrap_or(d.max_size),
             timeout: self
                 .pool_timeout_secs
                 .map_or(d.timeout, std::time::Duration::from_secs),
+            durable,
         }
     }
 
@@ -605,7 +606,7 @@ mod tests {
             Vec::new(),
         )
         .unwrap();
-        assert_eq!(c.database.pool().max_size, 4);
+        assert_eq!(c.database.pool(true).max_size, 4);
         // From the environment, so a password stays out of files.
         let c = Config::load(
             None,
@@ -652,7 +653,7 @@ mod tests {
         let text = include_str!("../../../docs/deploy/config-postgres.toml");
         let c = Config::load(Some(text), Vec::new()).unwrap();
         assert!(c.database.is_postgres());
-        assert_eq!(c.database.pool().max_size, 16);
+        assert_eq!(c.database.pool(true).max_size, 16);
         assert!(c.key_file.is_some(), "every instance names the shared key");
         assert_eq!(c.http.trusted_proxies, ["10.0.0.2"]);
     }

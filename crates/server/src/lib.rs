@@ -304,9 +304,12 @@ pub fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
             SqliteStore::open(&db, &config.storage)
                 .map_err(|e| at_start(&db.display().to_string(), e))?,
         ),
-        config::Engine::Postgres(url) => Arc::new(store::pg::store::PgStore::new(
-            store::pg::Pg::connect(&url, config.database.pool())?,
-        )),
+        config::Engine::Postgres(url) => {
+            Arc::new(store::pg::store::PgStore::new(store::pg::Pg::connect(
+                &url,
+                config.database.pool(config.storage.synchronous != "normal"),
+            )?))
+        }
     })
 }
 
@@ -327,7 +330,10 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
                 (Arc::new(store), Arc::new(device_store), place)
             }
             config::Engine::Postgres(url) => {
-                let pg = store::pg::Pg::connect(url, config.database.pool())?;
+                let pg = store::pg::Pg::connect(
+                    url,
+                    config.database.pool(config.storage.synchronous != "normal"),
+                )?;
                 let place = pg.label().to_owned();
                 pool = Some(Arc::clone(&pg));
                 (

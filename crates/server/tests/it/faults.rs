@@ -38,12 +38,9 @@ fn psql(conninfo: &str, sql: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn dbname(conninfo: &str) -> String {
-    conninfo
-        .split_whitespace()
-        .find_map(|kv| kv.strip_prefix("dbname="))
-        .unwrap()
-        .to_owned()
+/// The database name of a `postgres://…/name` URL.
+fn dbname(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_owned()
 }
 
 fn open(database: DatabaseConfig) -> Result<(), String> {

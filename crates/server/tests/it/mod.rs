@@ -125,9 +125,12 @@ impl Server {
             .parent()
             .unwrap()
             .to_owned();
+        let database = config.database.url.clone();
         let (state, first) = tessera_server::open(config, clock.clone()).unwrap();
         let admin = admin.or(first).expect("first start prints the admin token");
-        Self::serve(state, clock, admin, dir).await
+        let mut s = Self::serve(state, clock, admin, dir).await;
+        s.database = database;
+        s
     }
 
     pub async fn serve(

@@ -238,7 +238,12 @@ async fn a_postgres_dump_restores_the_state_it_was_taken_in() {
         .arg(&dump)
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&listed.stdout).contains("before"));
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("before"),
+        "{} {}",
+        String::from_utf8_lossy(&listed.stdout),
+        String::from_utf8_lossy(&listed.stderr)
+    );
     let again = admin(&db, &key, &["backup", "--to", &dump.display().to_string()]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrite"));
 

@@ -196,6 +196,11 @@ pub struct PoolOptions {
     pub max_size: usize,
     /// How long a request waits for a connection (or to open one) before a 503.
     pub timeout: Duration,
+    /// `storage.synchronous = "full"`: every commit is flushed before it is acknowledged
+    /// (PostgreSQL's `synchronous_commit = on`). `false` (`"normal"`) sets
+    /// `synchronous_commit = off` on this server's connections: a crash of the database may
+    /// lose the last commits, never corrupt.
+    pub durable: bool,
 }
 
 impl Default for PoolOptions {
@@ -203,6 +208,7 @@ impl Default for PoolOptions {
         PoolOptions {
             max_size: 16,
             timeout: Duration::from_secs(5),
+            durable: true,
         }
     }
 }
@@ -212,7 +218,14 @@ impl Pg {
     /// lock, so instances starting together do not race). A database newer than this binary,
     /// or one with tables of another program and no Tessera schema record, is refused.
     pub fn connect(url: &str, options: PoolOptions) -> Result<Arc<Pg>> {
-        let config = parse_url(url)?;
+        let mut config = parse_url(url)?;
+        if !options.durable {
+            let options = match config.get_options() {
+                Some(o) if !o.is_empty() => format!("{o} -c synchronous_commit=off"),
+                _ => "-c synchronous_commit=off".to_owned(),
+            };
+            config.options(options);
+        }
         let label = describe(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -437,29 +450,29 @@ pub fn create_database(admin_url: &str, name: &str) -> Result<String> {
     Ok(url_of(&target))
 }
 
-/// A connection URL for `config` (host, port, user, password, database).
+/// A `postgres://` URL for `config` (host, port, user, password, database), each part
+/// percent-encoded.
 fn url_of(config: &tokio_postgres::Config) -> String {
-    let mut parts = Vec::new();
-    if let Some(h) = config.get_hosts().first() {
-        match h {
-            tokio_postgres::config::Host::Tcp(name) => parts.push(format!("host={name}")),
-            #[cfg(unix)]
-            tokio_postgres::config::Host::Unix(path) => {
-                parts.push(format!("host={}", path.display()));
-            }
-        }
-    }
-    if let Some(p) = config.get_ports().first() {
-        parts.push(format!("port={p}"));
-    }
-    if let Some(u) = config.get_user() {
-        parts.push(format!("user={u}"));
-    }
-    if let Some(pw) = config.get_password() {
-        parts.push(format!("password={}", String::from_utf8_lossy(pw)));
-    }
-    if let Some(d) = config.get_dbname() {
-        parts.push(format!("dbname={d}"));
-    }
-    parts.join(" ")
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // RFC 3986's unreserved characters stay as they are.
+    const PART: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    let enc = |t: &str| utf8_percent_encode(t, PART).to_string();
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(name)) => enc(name),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(path)) => enc(&path.display().to_string()),
+        None => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = match (config.get_user(), config.get_password()) {
+        (Some(u), Some(p)) => format!("{}:{}@", enc(u), enc(&String::from_utf8_lossy(p))),
+        (Some(u), None) => format!("{}@", enc(u)),
+        _ => String::new(),
+    };
+    let db = enc(config.get_dbname().unwrap_or("postgres"));
+    format!("postgres://{user}{host}:{port}/{db}")
 }

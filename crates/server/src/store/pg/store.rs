@@ -164,7 +164,46 @@ async fn lock_user(tx: &Transaction<'_>, user_id: &str) -> Result<bool> {
 
 impl Store for PgStore {
     fn reseal(&self, reseal: crate::store::Reseal) -> Result<u64> {
-        Err(not_yet())
+        self.pg.call(move |mut c| async move {
+            let tx = c.transaction().await?;
+            // Every sealed row locked at once: nothing seals under the old key meanwhile.
+            let rows = tx
+                .query(
+                    "SELECT authenticator_id, secret_sealed FROM otp_params FOR UPDATE",
+                    &[],
+                )
+                .await?;
+            let mut n = 0u64;
+            for r in rows {
+                let id: String = r.get(0);
+                let sealed: Vec<u8> = r.get(1);
+                let fresh = reseal(&sealed, id.as_bytes())?;
+                tx.execute(
+                    "UPDATE otp_params SET secret_sealed = $1 WHERE authenticator_id = $2",
+                    &[&fresh, &id],
+                )
+                .await?;
+                n += 1;
+            }
+            let identity = tx
+                .query_opt(
+                    "SELECT value FROM device_meta WHERE key = 'identity_sealed' FOR UPDATE",
+                    &[],
+                )
+                .await?;
+            if let Some(r) = identity {
+                let sealed: Vec<u8> = r.get(0);
+                let fresh = reseal(&sealed, crate::store::IDENTITY_CONTEXT)?;
+                tx.execute(
+                    "UPDATE device_meta SET value = $1 WHERE key = 'identity_sealed'",
+                    &[&fresh],
+                )
+                .await?;
+                n += 1;
+            }
+            tx.commit().await?;
+            Ok(n)
+        })
     }
 
     fn status(&self) -> Result<StoreStatus> {
