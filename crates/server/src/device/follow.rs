@@ -5,7 +5,7 @@
 //! turns an announced push for a user who has a stream here into a [`Hub::publish_new`], and an
 //! announced decision into [`Hub::decided`]. Announcements can be lost (a listener
 //! reconnecting, an instance restarting), so the task also re-reads the pending pushes of every
-//! user listening here after each reconnection and every [`RECHECK`]: a lost announcement only
+//! user listening here after each reconnection and every `device.recheck_secs`: a lost announcement only
 //! delays a push, it never loses one (the store is the truth; streams also send every pending
 //! challenge when a device connects).
 //!
@@ -19,9 +19,6 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::DeviceState;
 use crate::store::pg::notify::{self, Event, Note};
 
-/// How often the pending pushes of listening users are re-read, whatever was announced.
-pub const RECHECK: Duration = Duration::from_secs(5);
-
 /// Follows `notes` on `runtime` for as long as the state's hub is open.
 pub fn start(
     state: DeviceState,
@@ -29,11 +26,12 @@ pub fn start(
     runtime: &tokio::runtime::Handle,
 ) {
     let rt = runtime.clone();
+    let recheck = Duration::from_secs(state.config().recheck_secs.max(1));
     let weak = state.downgrade();
     let closed = state.hub().closed();
     drop(state);
     runtime.spawn(async move {
-        let mut tick = tokio::time::interval(RECHECK);
+        let mut tick = tokio::time::interval(recheck);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(closed);
         loop {

@@ -76,6 +76,9 @@ pub struct DeviceConfig {
     pub algorithms: Vec<SignatureAlgorithm>,
     /// Application name the sample sign-in page puts in its pushes.
     pub signin_application: String,
+    /// With several instances on PostgreSQL: how often each re-reads the pending pushes of
+    /// the devices connected to it, in case an announcement was lost, seconds (default 5).
+    pub recheck_secs: u64,
 }
 
 impl Default for DeviceConfig {
@@ -96,6 +99,7 @@ impl Default for DeviceConfig {
             dsi_charset: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".into(),
             algorithms: SignatureAlgorithm::ALL.to_vec(),
             signin_application: "Tessera sample sign-in".into(),
+            recheck_secs: 5,
         }
     }
 }
@@ -168,6 +172,11 @@ impl DeviceConfig {
             return Err(DeviceError::Config(format!(
                 "`request_window`: must be 1–{REQUEST_WINDOW_MAX} seconds"
             )));
+        }
+        if !(1..=300).contains(&self.recheck_secs) {
+            return Err(DeviceError::Config(
+                "`recheck_secs`: must be 1–300 seconds".into(),
+            ));
         }
         if self.push_rate_per_minute == 0 {
             return Err(DeviceError::Config(
