@@ -26,12 +26,12 @@ pub fn start(
     runtime: &tokio::runtime::Handle,
 ) {
     let rt = runtime.clone();
-    let recheck = Duration::from_secs(state.config().recheck_secs.max(1));
+    let period = Duration::from_secs(state.config().recheck_secs.max(1));
     let weak = state.downgrade();
     let closed = state.hub().closed();
     drop(state);
     runtime.spawn(async move {
-        let mut tick = tokio::time::interval(recheck);
+        let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(closed);
         loop {
