@@ -63,7 +63,7 @@ pub struct DeviceRecord {
     pub last_ip: Option<String>,
 }
 
-fn parse_push_state(s: &str) -> Result<PushState> {
+pub(crate) fn parse_push_state(s: &str) -> Result<PushState> {
     PushState::parse(s).ok_or_else(|| DeviceError::Storage(format!("unknown push state `{s}`")))
 }
 
@@ -142,7 +142,7 @@ impl QrState {
         }
     }
 
-    fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "pending" => QrState::Pending,
             "approved" => QrState::Approved,
@@ -309,41 +309,41 @@ pub struct SqliteDeviceStore {
     conn: Mutex<Connection>,
 }
 
-fn i(v: u64) -> i64 {
+pub(crate) fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn u(v: i64) -> u64 {
+pub(crate) fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
+pub(crate) fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
     v.try_into()
         .map_err(|_| DeviceError::Storage("stored hash is not 32 bytes".into()))
 }
 
-fn context_json(c: &PushContext) -> Result<String> {
+pub(crate) fn context_json(c: &PushContext) -> Result<String> {
     serde_json::to_string(c).map_err(|e| DeviceError::Internal(format!("context: {e}")))
 }
 
-fn parse_context(s: &str) -> Result<PushContext> {
+pub(crate) fn parse_context(s: &str) -> Result<PushContext> {
     serde_json::from_str(s).map_err(|e| DeviceError::Storage(format!("stored context: {e}")))
 }
 
-fn networks_json(n: &DeviceNetworks) -> Result<String> {
+pub(crate) fn networks_json(n: &DeviceNetworks) -> Result<String> {
     serde_json::to_string(n).map_err(|e| DeviceError::Internal(format!("device networks: {e}")))
 }
 
-fn parse_networks(s: &str) -> Result<DeviceNetworks> {
+pub(crate) fn parse_networks(s: &str) -> Result<DeviceNetworks> {
     serde_json::from_str(s)
         .map_err(|e| DeviceError::Storage(format!("stored device networks: {e}")))
 }
 
-fn choices_text(c: &[u32]) -> String {
+pub(crate) fn choices_text(c: &[u32]) -> String {
     c.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
 }
 
-fn parse_choices(s: &str) -> Vec<u32> {
+pub(crate) fn parse_choices(s: &str) -> Vec<u32> {
     s.split(',').filter_map(|x| x.parse().ok()).collect()
 }
 

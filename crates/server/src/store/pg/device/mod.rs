@@ -18,12 +18,10 @@ mod enrollment;
 mod push;
 mod qr;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use deadpool_postgres::GenericClient;
-use tessera_core::device::wire::PushContext;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -121,32 +119,8 @@ async fn audit_in<C: GenericClient>(
     Ok(())
 }
 
-/// Unix seconds as stored (BIGINT).
-fn i(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// Unix seconds as read.
-fn u(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
-
-fn context_json(c: &PushContext) -> Result<String> {
-    serde_json::to_string(c).map_err(|e| DeviceError::Internal(format!("context: {e}")))
-}
-
-fn parse_context(s: &str) -> Result<PushContext> {
-    serde_json::from_str(s).map_err(|e| DeviceError::Storage(format!("stored context: {e}")))
-}
-
-fn networks_json(n: &BTreeMap<String, NetworkCheck>) -> Result<String> {
-    serde_json::to_string(n).map_err(|e| DeviceError::Internal(format!("device networks: {e}")))
-}
-
-fn parse_networks(s: &str) -> Result<BTreeMap<String, NetworkCheck>> {
-    serde_json::from_str(s)
-        .map_err(|e| DeviceError::Storage(format!("stored device networks: {e}")))
-}
+// The codecs of stored values are the SQLite store's: one encoding of each column.
+use crate::device::store::{context_json, i, networks_json, parse_context, parse_networks, u};
 
 impl DeviceStore for PgDeviceStore {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {

@@ -8,19 +8,11 @@ use super::{
     query, query_one, query_opt, u, Client,
 };
 use crate::device::error::{DeviceError, Result};
-use crate::device::store::{PushDecision, PushRecord, PushState};
+use crate::device::store::{choices_text, parse_choices, PushDecision, PushRecord, PushState};
 use crate::store::pg::notify::{decided_payload, push_payload};
 
 const PUSH_COLUMNS: &str = "transaction_id, user_id, nonce, number, number_choices, context, \
      created_at, expires_at, state, device_id, reason, device_networks";
-
-fn choices_text(c: &[u32]) -> String {
-    c.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
-}
-
-fn parse_choices(s: &str) -> Vec<u32> {
-    s.split(',').filter_map(|x| x.parse().ok()).collect()
-}
 
 fn push_from(r: &Row) -> Result<PushRecord> {
     let number: i64 = r.try_get(3)?;

@@ -12,12 +12,6 @@ use crate::device::network::NetworkCheck;
 use crate::device::store::{QrSession, QrState};
 use crate::store::pg::notify::decided_payload;
 
-/// The stored name of a state back (the names are [`QrState`]'s serde names).
-fn parse_state(s: &str) -> Result<QrState> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| DeviceError::Storage(format!("unknown QR state `{s}`")))
-}
-
 fn session_from(r: &Row) -> Result<QrSession> {
     let hash: Vec<u8> = r.try_get(1)?;
     let context: String = r.try_get(2)?;
@@ -32,7 +26,7 @@ fn session_from(r: &Row) -> Result<QrSession> {
         device_networks: parse_networks(&networks)?,
         created_at: u(r.try_get(3)?),
         expires_at: u(r.try_get(4)?),
-        state: parse_state(&state)?,
+        state: QrState::parse(&state)?,
         user_id: r.try_get(6)?,
         device_id: r.try_get(7)?,
     })
