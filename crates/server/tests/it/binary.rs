@@ -1,44 +1,19 @@
 //! The binary: defaults, config errors, the admin token command, and kill -9 durability.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::{Clock, SystemClock};
 
-use super::oathtool;
-
-const BIN: &str = env!("CARGO_BIN_EXE_tessera-server");
-
-struct Proc {
-    child: Child,
-    url: String,
-    token: Option<String>,
-}
+use super::{oathtool, spawn_server, Proc, BIN};
 
 fn start(dir: &std::path::Path) -> Proc {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--database"])
-        .arg(dir.join("db.sqlite"))
-        .env("TESSERA_SERVER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first
-        .strip_prefix("tessera-server listening on ")
-        .unwrap()
-        .to_owned();
-    let second = lines.next().unwrap().unwrap();
-    let token = if second.starts_with("First admin token") {
-        Some(lines.next().unwrap().unwrap())
-    } else {
-        None
-    };
-    Proc { child, url, token }
+    spawn_server(&[
+        std::ffi::OsString::from("--database"),
+        dir.join("db.sqlite").into(),
+    ])
+    .unwrap()
 }
 
 async fn call(c: &Client, url: &str, token: &str, path: &str, body: Value) -> (StatusCode, Value) {

@@ -426,3 +426,57 @@ pub async fn pg_dump_text(url: &str) -> String {
     let _ = driver.await;
     out
 }
+
+/// The `tessera-server` binary of this build.
+pub const BIN: &str = env!("CARGO_BIN_EXE_tessera-server");
+
+/// A running `tessera-server` process (killed on drop).
+pub struct Proc {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The first admin token, when this start printed one.
+    pub token: Option<String>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the binary on 127.0.0.1 (a free port) with `args` (`--database …` and so on) and
+/// waits until it listens; `Err` with its stderr when it stops instead.
+pub fn spawn_server<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<Proc, String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("TESSERA_SERVER_LOG", "warn")
+        .env_remove("TESSERA_SERVER_MASTER_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let Some(Ok(first)) = lines.next() else {
+        let out = child.wait_with_output().unwrap();
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    };
+    let url = first
+        .strip_prefix("tessera-server listening on ")
+        .unwrap()
+        .to_owned();
+    let second = lines.next().unwrap().unwrap();
+    let token = if second.starts_with("First admin token") {
+        Some(lines.next().unwrap().unwrap())
+    } else {
+        None
+    };
+    // Drain stderr so the process never blocks on a full pipe.
+    if let Some(mut err) = child.stderr.take() {
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    }
+    Ok(Proc { child, url, token })
+}

@@ -1,17 +1,14 @@
 //! The binary's admin commands on either engine (PostgreSQL when `TESSERA_TEST_DATABASE_URL`
 //! is set): master-key rotation, and backup/restore of a PostgreSQL database with pg_dump.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::{Clock, SystemClock};
 
-use super::{fresh_pg_database, oathtool, PG_ENV};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tessera-server");
+use super::{fresh_pg_database, oathtool, spawn_server, Proc, BIN, PG_ENV};
 
 /// The `--database` value for this run: a SQLite file in `dir`, or a new PostgreSQL database.
 fn database(dir: &Path) -> String {
@@ -21,44 +18,13 @@ fn database(dir: &Path) -> String {
     }
 }
 
-struct Proc {
-    child: Child,
-    url: String,
-    token: Option<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve(db: &str, key: &Path) -> Result<Proc, String> {
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--database", db, "--key-file"])
-        .arg(key)
-        .env("TESSERA_SERVER_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let Some(Ok(first)) = lines.next() else {
-        let out = child.wait_with_output().unwrap();
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    };
-    let url = first
-        .strip_prefix("tessera-server listening on ")
-        .unwrap()
-        .to_owned();
-    let second = lines.next().unwrap().unwrap();
-    let token = if second.starts_with("First admin token") {
-        Some(lines.next().unwrap().unwrap())
-    } else {
-        None
-    };
-    Ok(Proc { child, url, token })
+    spawn_server(&[
+        std::ffi::OsStr::new("--database"),
+        db.as_ref(),
+        "--key-file".as_ref(),
+        key.as_os_str(),
+    ])
 }
 
 fn admin(db: &str, key: &Path, args: &[&str]) -> Output {
