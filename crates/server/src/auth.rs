@@ -24,7 +24,7 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "manage:tokens",
     // The device factor: start pushes and read their outcome (a relying party).
     "push:create",
-    // The device factor: enrollment offers, users' devices, the device audit.
+    // The device factor: enrollment offers, users' devices.
     "devices:manage",
 ];
 

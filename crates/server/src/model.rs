@@ -236,7 +236,8 @@ pub struct AuditEvent {
     /// The user concerned.
     pub user_id: Option<String>,
     /// `enroll`, `confirm`, `verify_ok`, `verify_fail`, `lockout`, `delete`, `regenerate`,
-    /// `token_use`, …
+    /// `token_use`, …, and the device factor's `device.*`, `push.*`, `qr_login.*` (whose
+    /// authenticator is the device's `push|<device id>`).
     #[serde(rename = "type")]
     pub kind: String,
     /// The authenticator concerned.

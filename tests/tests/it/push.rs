@@ -100,16 +100,26 @@ async fn this_wasnt_me_pauses_pushes_and_is_audited() {
     server.device("bob", "phone").await.unwrap();
     rp.push("bob").await.unwrap();
 
-    let audit = rp
-        .get_json("/api/v1/device-audit?user=alice")
+    // In the one audit log, under the device's push authenticator.
+    let alice = server.user_id("alice").unwrap();
+    let admin = server.admin.clone();
+    let (st, audit) = server
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v2/logs?user_id={alice}&type=push.not_me"),
+            Some(&admin),
+            None,
+        )
         .await
         .unwrap();
+    assert_eq!(st, 200, "{audit}");
+    let events = audit["logs"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{audit}");
     assert!(
-        audit
-            .as_array()
+        events[0]["authenticator_id"]
+            .as_str()
             .unwrap()
-            .iter()
-            .any(|e| e["kind"] == "push.not_me"),
+            .starts_with("push|"),
         "{audit}"
     );
     // After the pause, pushes flow again.

@@ -4,7 +4,7 @@
 //! | who | endpoints |
 //! |---|---|
 //! | device (signed requests) | `/device/v1/enroll/{begin,finish}`, `/device/v1/events` (SSE), `/device/v1/challenges`, `/device/v1/challenges/{tx}/answer`, `/device/v1/qr-login/{lsi}[/answer]`, `/device/v1/device` |
-//! | relying party / admin (bearer token) | `/api/v1/push`, `/api/v1/push/{tx}?wait=N`, `/device/v1/enroll/offers`, `/api/v1/users/{user}/devices`, `/api/v1/devices/{id}`, `/api/v1/device-audit` |
+//! | relying party / admin (bearer token) | `/api/v1/push`, `/api/v1/push/{tx}?wait=N`, `/device/v1/enroll/offers`, `/api/v1/users/{user}/devices`, `/api/v1/devices/{id}` (their events are in the one audit log, `/api/v2/logs`) |
 //! | browser (DSI cookie) | `/qr-login/sessions`, `/qr-login/sessions/{lsi}[?wait=N]`, `/qr-login/sessions/{lsi}/redeem`, `/signin` |
 
 use std::convert::Infallible;
@@ -67,7 +67,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: DeviceState) -> Router<S>
         .route("/api/v1/push/{tx}", get(push_status))
         .route("/api/v1/users/{user}/devices", get(user_devices))
         .route("/api/v1/devices/{id}", delete(admin_remove_device))
-        .route("/api/v1/device-audit", get(audit_log))
         .route("/qr-login/sessions", post(qr_create))
         .route("/qr-login/sessions/{lsi}", get(qr_status))
         .route("/qr-login/sessions/{lsi}/redeem", post(qr_redeem))
@@ -491,33 +490,6 @@ async fn admin_remove_device(
         })
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct AuditQuery {
-    user: Option<String>,
-}
-
-async fn audit_log(
-    State(state): State<DeviceState>,
-    QueryParams(q): QueryParams<AuditQuery>,
-    headers: HeaderMap,
-) -> Result<Response> {
-    bearer(&state, &headers, "devices:manage").await?;
-    let list = state
-        .db(move |s| {
-            let user_id = match q.user {
-                Some(u) => Some(
-                    s.directory()
-                        .resolve_user(&u)?
-                        .ok_or(DeviceError::NotFound("user"))?,
-                ),
-                None => None,
-            };
-            s.store().audit_log(user_id.as_deref(), 200)
-        })
-        .await?;
-    Ok(Json(list).into_response())
 }
 
 /// The value of cookie `name`.

@@ -309,6 +309,20 @@ pub struct SqliteDeviceStore {
     conn: Mutex<Connection>,
 }
 
+/// The device factor's events live in the one audit log under the device's push authenticator
+/// (`push|<device id>`, [`crate::device::server_directory::push_authenticator_id`]).
+pub(crate) fn push_authenticator(device_id: &str) -> String {
+    crate::device::server_directory::push_authenticator_id(device_id)
+}
+
+/// The device id of an audit row's authenticator id (`push|<device id>`).
+pub(crate) fn device_of(authenticator_id: Option<String>) -> Option<String> {
+    authenticator_id.map(|a| a.strip_prefix("push|").map_or(a.clone(), str::to_owned))
+}
+
+/// Kinds of the device factor's events: the `device.`, `push.` and `qr_login.` families.
+pub(crate) const DEVICE_KIND_FAMILIES: [&str; 3] = ["device.", "push.", "qr_login."];
+
 pub(crate) fn i(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -456,8 +470,8 @@ fn audit_in(
     now: u64,
 ) -> Result<()> {
     conn.execute(
-        "INSERT INTO device_audit (user_id, kind, device_id, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![user_id, kind, device_id, detail, i(now)],
+        "INSERT INTO audit (user_id, kind, authenticator_id, detail, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, kind, device_id.map(push_authenticator), detail, i(now)],
     )?;
     Ok(())
 }
@@ -1052,15 +1066,16 @@ impl DeviceStore for SqliteDeviceStore {
     fn audit_log(&self, user_id: Option<&str>, limit: u32) -> Result<Vec<AuditRecord>> {
         self.with(|c| {
             let mut st = c.prepare(
-                "SELECT id, user_id, kind, device_id, detail, at FROM device_audit \
-                 WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id DESC LIMIT ?2",
+                "SELECT id, user_id, kind, authenticator_id, detail, at FROM audit \
+                 WHERE (?1 IS NULL OR user_id = ?1) AND substr(kind, 1, instr(kind, '.')) \
+                 IN ('device.', 'push.', 'qr_login.') ORDER BY id DESC LIMIT ?2",
             )?;
             let rows = st.query_map(params![user_id, limit], |r| {
                 Ok(AuditRecord {
                     id: r.get(0)?,
                     user_id: r.get(1)?,
                     kind: r.get(2)?,
-                    device_id: r.get(3)?,
+                    device_id: device_of(r.get(3)?),
                     detail: r.get(4)?,
                     at: u(r.get(5)?),
                 })

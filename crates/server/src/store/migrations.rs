@@ -195,6 +195,21 @@ ALTER TABLE device_qr_sessions ADD COLUMN device_networks TEXT NOT NULL DEFAULT 
         postgres:
             "CREATE INDEX device_push_pending ON device_push(expires_at) WHERE state = 'pending';",
     },
+    Step {
+        what: "one audit log: the device factor's events join the others (under the device's push authenticator)",
+        sqlite: r#"
+INSERT INTO audit (at, user_id, kind, authenticator_id, detail)
+  SELECT at, user_id, kind, CASE WHEN device_id IS NULL THEN NULL ELSE 'push|' || device_id END, detail
+  FROM device_audit ORDER BY id;
+DROP TABLE device_audit;
+"#,
+        postgres: r#"
+INSERT INTO audit (at, user_id, kind, authenticator_id, detail)
+  SELECT at, user_id, kind, CASE WHEN device_id IS NULL THEN NULL ELSE 'push|' || device_id END, detail
+  FROM device_audit ORDER BY id;
+DROP TABLE device_audit;
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its
@@ -301,12 +316,33 @@ mod tests {
         }
         c.execute_batch(
             "CREATE TABLE device_migrations (version INTEGER PRIMARY KEY);
-             INSERT INTO device_migrations VALUES (1), (2), (3);",
+             INSERT INTO device_migrations VALUES (1), (2), (3);
+             INSERT INTO audit (at, user_id, kind, authenticator_id, detail)
+               VALUES (1, 'u1', 'verify_ok', 'otp_1', 'otp');
+             INSERT INTO device_audit (user_id, kind, device_id, detail, at)
+               VALUES ('u1', 'push.created', 'dev_1', 'tx', 2), (NULL, 'device.removed', NULL, '', 3);",
         )
         .unwrap();
         sqlite(&mut c).unwrap();
         assert_eq!(version(&c), i64::from(latest()));
         assert!(!table_exists(&c, "device_migrations"));
+        // One audit log: the device's events follow the others, under its push authenticator.
+        assert!(!table_exists(&c, "device_audit"));
+        let rows: Vec<(String, Option<String>)> = c
+            .prepare("SELECT kind, authenticator_id FROM audit ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                ("verify_ok".to_owned(), Some("otp_1".to_owned())),
+                ("push.created".to_owned(), Some("push|dev_1".to_owned())),
+                ("device.removed".to_owned(), None),
+            ]
+        );
     }
 
     #[test]

@@ -112,15 +112,18 @@ async fn audit_in<C: GenericClient>(
 ) -> Result<()> {
     execute(
         c,
-        "INSERT INTO device_audit (user_id, kind, device_id, detail, at) VALUES ($1, $2, $3, $4, $5)",
-        &[&user_id, &kind, &device_id, &detail, &i(now)],
+        "INSERT INTO audit (user_id, kind, authenticator_id, detail, at) VALUES ($1, $2, $3, $4, $5)",
+        &[&user_id, &kind, &device_id.map(push_authenticator), &detail, &i(now)],
     )
     .await?;
     Ok(())
 }
 
 // The codecs of stored values are the SQLite store's: one encoding of each column.
-use crate::device::store::{context_json, i, networks_json, parse_context, parse_networks, u};
+use crate::device::store::{
+    context_json, device_of, i, networks_json, parse_context, parse_networks, push_authenticator,
+    u, DEVICE_KIND_FAMILIES,
+};
 
 impl DeviceStore for PgDeviceStore {
     fn meta(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -307,9 +310,10 @@ impl DeviceStore for PgDeviceStore {
         self.run(move |c| async move {
             let rows = query(
                 &c,
-                "SELECT id, user_id, kind, device_id, detail, at FROM device_audit \
-                 WHERE $1::TEXT IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2",
-                &[&user, &i64::from(limit)],
+                "SELECT id, user_id, kind, authenticator_id, detail, at FROM audit \
+                 WHERE ($1::TEXT IS NULL OR user_id = $1) AND split_part(kind, '.', 1) || '.' \
+                 = ANY($3) ORDER BY id DESC LIMIT $2",
+                &[&user, &i64::from(limit), &DEVICE_KIND_FAMILIES.as_slice()],
             )
             .await?;
             rows.iter()
@@ -318,7 +322,7 @@ impl DeviceStore for PgDeviceStore {
                         id: r.try_get(0)?,
                         user_id: r.try_get(1)?,
                         kind: r.try_get(2)?,
-                        device_id: r.try_get(3)?,
+                        device_id: device_of(r.try_get(3)?),
                         detail: r.try_get(4)?,
                         at: u(r.try_get(5)?),
                     })
