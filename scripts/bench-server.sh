@@ -115,6 +115,10 @@ for setting in $SETTINGS; do
   awk -v c=$((s1 - s0)) -v d=$((d1 - d0)) -v hz="$hz" -v n="${requests:-0}" -v s="$SECS" \
     'BEGIN { if (n > 0) printf "server_cpu_us_per_request=%.0f database_cpu_us_per_request=%.0f server_cores_used=%.2f database_cores_used=%.2f\n", c / hz * 1e6 / n, d / hz * 1e6 / n, c / hz / s, d / hz / s }'
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-  for p in "${pids[@]}"; do kill "$p"; wait "$p" || true; done
+  # (The servers were started in command substitutions: not children of this shell to wait for.)
+  for p in "${pids[@]}"; do
+    kill "$p"
+    while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+  done
   rm -rf "$dir"
 done
