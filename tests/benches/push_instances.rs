@@ -21,22 +21,9 @@ use anyhow::{anyhow, Context};
 use tessera_client::{Device, DeviceEvent, EnrollOptions};
 use tessera_core::device::wire::{PushCreated, PushState, PushStatus};
 use tessera_core::device::{Decision, EnrollLink};
+use tessera_e2e::bench::{arg, pct};
 use tessera_e2e::instances::{authority, fresh_database, Balancer, Instances, PG_ENV};
 use tokio::sync::mpsc;
-
-fn arg(n: usize, default: usize) -> usize {
-    std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .nth(n)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
 
 fn main() -> anyhow::Result<()> {
     let devices = arg(0, 1000);

@@ -6,3 +6,35 @@ pub mod instances;
 pub mod server;
 
 pub use server::{code, Browser, Rp, Server, START};
+
+/// Helpers of the benches: positional arguments and percentiles.
+pub mod bench {
+    use std::time::Duration;
+
+    /// The `n`-th positional argument (flags skipped) as a number, or `default`.
+    pub fn arg(n: usize, default: usize) -> usize {
+        std::env::args()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .nth(n)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// The `p` quantile (0–1) of a sorted, non-empty sample, in milliseconds.
+    pub fn pct(sorted: &[Duration], p: f64) -> f64 {
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        // Bench sample sizes are far below 2^52: the float index is exact enough.
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+        sorted
+            .get(i.min(sorted.len() - 1))
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    }
+}

@@ -6,7 +6,7 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::{Clock, SystemClock};
 
-use super::{oathtool, spawn_server, Proc, BIN};
+use super::{oathtool, post_json, spawn_server, user_with_totp, Proc, BIN};
 
 fn start(dir: &std::path::Path) -> Proc {
     spawn_server(&[
@@ -16,25 +16,13 @@ fn start(dir: &std::path::Path) -> Proc {
     .unwrap()
 }
 
-async fn call(c: &Client, url: &str, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = c
-        .post(format!("{url}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let st = r.status();
-    (st, r.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn kill_9_loses_no_enrollment_and_no_used_code() {
     let tmp = tempfile::tempdir().unwrap();
     let mut p = start(tmp.path());
     let admin = p.token.clone().expect("first start prints the admin token");
     let c = Client::new();
-    let (st, u) = call(
+    let (st, u) = post_json(
         &c,
         &p.url,
         &admin,
@@ -44,7 +32,7 @@ async fn kill_9_loses_no_enrollment_and_no_used_code() {
     .await;
     assert_eq!(st, StatusCode::CREATED);
     let id = u["user_id"].as_str().unwrap();
-    let (st, a) = call(
+    let (st, a) = post_json(
         &c,
         &p.url,
         &admin,
@@ -55,7 +43,7 @@ async fn kill_9_loses_no_enrollment_and_no_used_code() {
     assert_eq!(st, StatusCode::CREATED);
     let secret = a["secret"].as_str().unwrap();
     let code = oathtool(secret, "SHA1", 6, 30, SystemClock.now_unix());
-    let (st, v) = call(
+    let (st, v) = post_json(
         &c,
         &p.url,
         &admin,
@@ -72,7 +60,7 @@ async fn kill_9_loses_no_enrollment_and_no_used_code() {
         p.token.is_none(),
         "the first admin token is printed once only"
     );
-    let (st, _) = call(
+    let (st, _) = post_json(
         &c,
         &p.url,
         &admin,
@@ -170,7 +158,7 @@ async fn on_loopback_the_device_origin_is_the_address_listened_on() {
     let mut p = start(tmp.path());
     let admin = p.token.clone().unwrap();
     let c = Client::new();
-    let (st, _) = call(
+    let (st, _) = post_json(
         &c,
         &p.url,
         &admin,
@@ -179,7 +167,7 @@ async fn on_loopback_the_device_origin_is_the_address_listened_on() {
     )
     .await;
     assert_eq!(st, StatusCode::CREATED);
-    let (st, offer) = call(
+    let (st, offer) = post_json(
         &c,
         &p.url,
         &admin,
@@ -236,26 +224,7 @@ async fn online_backup_then_restore_brings_back_that_state() {
     let mut p = start(tmp.path());
     let admin = p.token.clone().unwrap();
     let c = Client::new();
-    let (st, u) = call(
-        &c,
-        &p.url,
-        &admin,
-        "/api/v2/users",
-        json!({"username": "before"}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED);
-    let id = u["user_id"].as_str().unwrap().to_owned();
-    let (st, a) = call(
-        &c,
-        &p.url,
-        &admin,
-        &format!("/api/v2/users/{id}/authentication-methods"),
-        json!({"type": "totp"}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED, "{a}");
-    let secret = a["secret"].as_str().unwrap().to_owned();
+    let (id, secret) = user_with_totp(&c, &p.url, &admin, "before").await;
 
     // Backed up while the server runs and writes.
     let out = admin_cmd(&db, &["backup", "--to"], &backup);
@@ -286,7 +255,7 @@ async fn online_backup_then_restore_brings_back_that_state() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrite"));
 
-    let (st, _) = call(
+    let (st, _) = post_json(
         &c,
         &p.url,
         &admin,
@@ -322,7 +291,7 @@ async fn online_backup_then_restore_brings_back_that_state() {
     );
     // The sealed TOTP secret still opens under the same master key: the code verifies.
     let code = oathtool(&secret, "SHA1", 6, 30, SystemClock.now_unix());
-    let (st, v) = call(
+    let (st, v) = post_json(
         &c,
         &p.url,
         &admin,

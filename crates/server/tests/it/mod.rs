@@ -480,3 +480,52 @@ pub fn spawn_server<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<Proc, Strin
     }
     Ok(Proc { child, url, token })
 }
+
+/// `POST url+path` with a bearer token and a JSON body: the status and the JSON answer.
+pub async fn post_json(
+    c: &Client,
+    url: &str,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let r = c
+        .post(format!("{url}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Creates `username` on the server at `url` and enrolls a TOTP authenticator (not yet
+/// confirmed): the user id and the base32 secret.
+pub async fn user_with_totp(
+    c: &Client,
+    url: &str,
+    token: &str,
+    username: &str,
+) -> (String, String) {
+    let (st, u) = post_json(
+        c,
+        url,
+        token,
+        "/api/v2/users",
+        json!({"username": username}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{u}");
+    let id = u["user_id"].as_str().unwrap().to_owned();
+    let (st, a) = post_json(
+        c,
+        url,
+        token,
+        &format!("/api/v2/users/{id}/authentication-methods"),
+        json!({"type": "totp"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{a}");
+    (id, a["secret"].as_str().unwrap().to_owned())
+}

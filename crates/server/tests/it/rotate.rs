@@ -8,7 +8,9 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::{Clock, SystemClock};
 
-use super::{fresh_pg_database, oathtool, spawn_server, Proc, BIN, PG_ENV};
+use super::{
+    fresh_pg_database, oathtool, post_json, spawn_server, user_with_totp, Proc, BIN, PG_ENV,
+};
 
 /// The `--database` value for this run: a SQLite file in `dir`, or a new PostgreSQL database.
 fn database(dir: &Path) -> String {
@@ -43,21 +45,9 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-async fn post(c: &Client, url: &str, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = c
-        .post(format!("{url}{path}"))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let st = r.status();
-    (st, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn verify(c: &Client, p: &Proc, token: &str, id: &str, secret: &str, at: u64) -> StatusCode {
     let code = oathtool(secret, "SHA1", 6, 30, at);
-    post(
+    post_json(
         c,
         &p.url,
         token,
@@ -76,26 +66,7 @@ async fn a_rotated_key_opens_every_secret_and_the_old_one_no_longer_does() {
     let p = serve(&db, &old_key).unwrap();
     let token = p.token.clone().unwrap();
     let c = Client::new();
-    let (st, u) = post(
-        &c,
-        &p.url,
-        &token,
-        "/api/v2/users",
-        json!({"username": "rhea"}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED, "{u}");
-    let id = u["user_id"].as_str().unwrap().to_owned();
-    let (st, a) = post(
-        &c,
-        &p.url,
-        &token,
-        &format!("/api/v2/users/{id}/authentication-methods"),
-        json!({"type": "totp"}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED, "{a}");
-    let secret = a["secret"].as_str().unwrap().to_owned();
+    let (id, secret) = user_with_totp(&c, &p.url, &token, "rhea").await;
     let now = SystemClock.now_unix();
     assert_eq!(
         verify(&c, &p, &token, &id, &secret, now).await,
@@ -165,25 +136,7 @@ async fn a_postgres_dump_restores_the_state_it_was_taken_in() {
     let p = serve(&db, &key).unwrap();
     let token = p.token.clone().unwrap();
     let c = Client::new();
-    let (st, u) = post(
-        &c,
-        &p.url,
-        &token,
-        "/api/v2/users",
-        json!({"username": "before"}),
-    )
-    .await;
-    assert_eq!(st, StatusCode::CREATED);
-    let id = u["user_id"].as_str().unwrap().to_owned();
-    let (_, a) = post(
-        &c,
-        &p.url,
-        &token,
-        &format!("/api/v2/users/{id}/authentication-methods"),
-        json!({"type": "totp"}),
-    )
-    .await;
-    let secret = a["secret"].as_str().unwrap().to_owned();
+    let (id, secret) = user_with_totp(&c, &p.url, &token, "before").await;
 
     // While the server runs.
     let out = ok(&admin(
@@ -213,7 +166,7 @@ async fn a_postgres_dump_restores_the_state_it_was_taken_in() {
     let again = admin(&db, &key, &["backup", "--to", &dump.display().to_string()]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrite"));
 
-    let (st, _) = post(
+    let (st, _) = post_json(
         &c,
         &p.url,
         &token,
