@@ -2,8 +2,8 @@
 //! device keys, push challenges with number matching delivered in real time, QR login, and a
 //! sample sign-in page.
 //!
-//! Self-contained: its own state ([`DeviceState`]), storage ([`store::DeviceStore`], tables
-//! `device_…`) and error type. What it needs from the rest of the server — users, passwords,
+//! Its own state ([`DeviceState`]), storage trait ([`store::DeviceStore`], tables `device_…` in
+//! the server's one schema, on SQLite or PostgreSQL) and error type. What it needs from the rest of the server — users, passwords,
 //! TOTP/recovery codes, API tokens, the paired OTP authenticator — comes through the
 //! [`Directory`] trait, so the server plugs it in with one `Router::merge(device::routes(…))`.
 
