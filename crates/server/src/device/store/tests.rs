@@ -611,3 +611,57 @@ fn new_pushes_and_decisions_wake_the_other_instances() {
     assert!(hear(&mut notes, &push_payload("u", "marker"), &mut others));
     assert!(others.is_empty(), "{others:?}");
 }
+
+/// A listener whose connection is killed (a database restart, a failover) reconnects by itself,
+/// says so with [`Note::Resync`] (whoever relies on notes re-reads), and hears again.
+#[test]
+fn a_listener_whose_connection_dies_reconnects_resyncs_and_hears_again() {
+    use crate::store::pg::notify::push_payload;
+    let Some(url) = pg_database() else {
+        return; // SQLite: no listener.
+    };
+    let a = pg_store(&url);
+    let other = Pg::connect(&url, Default::default()).unwrap();
+    let mut notes = other.notes();
+    let mut others = Vec::new();
+    let listening = (0..20).any(|k| {
+        let t = format!("before{k}");
+        a.insert_push(&push(&t, "u", 100)).unwrap();
+        hear(&mut notes, &push_payload("u", &t), &mut others)
+    });
+    assert!(listening, "the listener hears before the fault");
+
+    // Every listening connection of this database is terminated, as a restart would.
+    let killed: i64 = other
+        .call(|c| async move {
+            Ok(c.query_one(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN%' \
+                 AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await?
+            .get(0))
+        })
+        .unwrap();
+    assert!(killed >= 1, "a listener was connected");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut resynced = false;
+    while !resynced && std::time::Instant::now() < deadline {
+        match notes.try_recv() {
+            Ok(Note::Resync) => resynced = true,
+            Ok(Note::Payload(_)) => {}
+            Err(tokio::sync::broadcast::error::TryRecvError::Empty) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("notes: {e}"),
+        }
+    }
+    assert!(resynced, "the listener reconnected and asked for a re-read");
+    a.insert_push(&push("after", "u", 101)).unwrap();
+    assert!(
+        hear(&mut notes, &push_payload("u", "after"), &mut others),
+        "heard again after reconnecting"
+    );
+}
