@@ -43,24 +43,7 @@ async fn two_hundred_parallel_wrong_codes_never_let_the_right_one_through() {
     let (_, secret) = enrolled(&s, &id).await;
     s.clock.advance(30);
     let right = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
-    let mut tasks = Vec::new();
-    for i in 0..200u32 {
-        let s = Arc::clone(&s);
-        let id = id.clone();
-        let right = right.clone();
-        tasks.push(tokio::spawn(async move {
-            // Distinct wrong codes, none equal to the right one.
-            let mut wrong = format!("{:06}", (i * 4999 + 17) % 1_000_000);
-            if wrong == right {
-                wrong = "abcdef".into();
-            }
-            s.verify(&id, &wrong).await.0
-        }));
-    }
-    let mut counts = std::collections::HashMap::new();
-    for t in tasks {
-        *counts.entry(t.await.unwrap()).or_insert(0) += 1;
-    }
+    let counts = wrong_codes_in_parallel(&[Arc::clone(&s)], &id, &right, 200).await;
     assert_eq!(
         counts.get(&StatusCode::FORBIDDEN),
         Some(&10),
@@ -128,23 +111,7 @@ async fn two_instances_on_one_database_share_the_cap_and_the_one_time_step() {
     clock.advance(30);
     let right = oathtool(&secret, "SHA1", 6, 30, clock.get());
 
-    let mut tasks = Vec::new();
-    for i in 0..200u32 {
-        let s = Arc::clone(if i % 2 == 0 { &a } else { &b });
-        let id = id.clone();
-        let right = right.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut wrong = format!("{:06}", (i * 7919 + 3) % 1_000_000);
-            if wrong == right {
-                wrong = "abcdef".into();
-            }
-            s.verify(&id, &wrong).await.0
-        }));
-    }
-    let mut counts = std::collections::HashMap::new();
-    for t in tasks {
-        *counts.entry(t.await.unwrap()).or_insert(0) += 1;
-    }
+    let counts = wrong_codes_in_parallel(&[Arc::clone(&a), Arc::clone(&b)], &id, &right, 200).await;
     assert_eq!(
         counts.get(&StatusCode::FORBIDDEN),
         Some(&10),
@@ -225,4 +192,31 @@ async fn password_lockout_answers_like_a_wrong_password() {
         s.password_grant("quin", "correct horse battery").await.0,
         StatusCode::OK
     );
+}
+
+/// Sends `n` distinct wrong codes for `id` at once, spread round-robin over `servers` (none equal
+/// to `right`); how many answers of each status came back.
+async fn wrong_codes_in_parallel(
+    servers: &[Arc<Server>],
+    id: &str,
+    right: &str,
+    n: u32,
+) -> std::collections::HashMap<StatusCode, u32> {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let s = Arc::clone(&servers[i as usize % servers.len()]);
+        let (id, right) = (id.to_owned(), right.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut wrong = format!("{:06}", (i * 4999 + 17) % 1_000_000);
+            if wrong == right {
+                wrong = "abcdef".into();
+            }
+            s.verify(&id, &wrong).await.0
+        }));
+    }
+    let mut counts = std::collections::HashMap::new();
+    for t in tasks {
+        *counts.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    counts
 }
