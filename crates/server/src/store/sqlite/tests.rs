@@ -1,0 +1,500 @@
+//! One body per behaviour, run on every engine: SQLite always, PostgreSQL too when
+//! `TESSERA_TEST_DATABASE_URL` names a server (scripts/pg-cluster.sh starts one).
+
+use super::*;
+use crate::model::{AuthenticatorKind, OtpParams, TokenKind};
+use crate::store::pg::{self, store::PgStore, Pg};
+use tessera_core::Algorithm;
+
+/// A fresh store of each engine, named (for assertion messages); the directory keeps the
+/// SQLite file alive.
+fn stores() -> Vec<(&'static str, Box<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite =
+        SqliteStore::open(&dir.path().join("db.sqlite"), &StorageConfig::default()).unwrap();
+    let mut out: Vec<(&'static str, Box<dyn Store>, tempfile::TempDir)> =
+        vec![("sqlite", Box::new(sqlite), dir)];
+    if let Some(url) = fresh_pg() {
+        let pg = Pg::connect(&url, pg::PoolOptions::default()).unwrap();
+        out.push((
+            "postgres",
+            Box::new(PgStore::new(pg)),
+            tempfile::tempdir().unwrap(),
+        ));
+    }
+    out
+}
+
+/// A new database on the test PostgreSQL server, if there is one.
+fn fresh_pg() -> Option<String> {
+    let admin = std::env::var("TESSERA_TEST_DATABASE_URL").ok()?;
+    let name = format!("u_{}", crate::crypto::random_id("").unwrap().to_lowercase());
+    Some(pg::create_database(&admin, &name).unwrap())
+}
+
+fn auth(user: &str, id: &str, kind: AuthenticatorKind, pair: Option<&str>) -> Authenticator {
+    Authenticator {
+        id: id.into(),
+        user_id: user.into(),
+        kind,
+        name: "x".into(),
+        active: true,
+        oob_channel: None,
+        pair_id: pair.map(Into::into),
+        created_at: 1,
+    }
+}
+
+fn user(s: &dyn Store, name: &str) -> User {
+    s.create_user(
+        NewUser {
+            username: name.into(),
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap()
+}
+
+fn policy(max_failures: u32) -> LockoutConfig {
+    LockoutConfig {
+        max_failures,
+        delay_base_secs: 0,
+        ..LockoutConfig::default()
+    }
+}
+
+fn no_grants() -> OnSuccess {
+    OnSuccess {
+        revoke_token_id: None,
+        issue: None,
+    }
+}
+
+/// Runs the non-blocking `verify_otp` and waits for its answer.
+fn verify_otp_now(
+    s: &dyn Store,
+    user_id: &str,
+    check: OtpCheck,
+    on: OnSuccess,
+    now: u64,
+) -> Result<VerifyOutcome> {
+    let (tx, rx) = mpsc::channel();
+    s.verify_otp(
+        user_id,
+        check,
+        policy(10),
+        on,
+        now,
+        Box::new(move |r| tx.send(r).unwrap()),
+    );
+    rx.recv().unwrap()
+}
+
+/// An inactive OTP authenticator for `user_id` (the check in these tests ignores the
+/// secret).
+fn enroll_otp(s: &dyn Store, user_id: &str, id: &str, recovery: Option<&[[u8; 32]]>) {
+    s.create_otp(
+        NewOtp {
+            authenticator: Authenticator {
+                active: false,
+                ..auth(user_id, id, AuthenticatorKind::Otp, None)
+            },
+            params: OtpParams {
+                algorithm: Algorithm::Sha1,
+                digits: 6,
+                period: 30,
+                secret_sealed: vec![1, 2, 3],
+                last_step: None,
+            },
+            max_enrollments: 2,
+            recovery: recovery.map(|h| ("recovery-code|dev_1".to_owned(), h.to_vec())),
+        },
+        1,
+    )
+    .unwrap();
+}
+
+#[test]
+fn deleting_one_of_a_pair_deletes_both() {
+    for (engine, s, _dir) in stores() {
+        let u = user(&*s, "p");
+        s.create_authenticator(
+            auth(
+                &u.user_id,
+                "push|dev_1",
+                AuthenticatorKind::Oob,
+                Some("pr1"),
+            ),
+            1,
+        )
+        .unwrap();
+        s.create_authenticator(
+            auth(
+                &u.user_id,
+                "totp|dev_1",
+                AuthenticatorKind::Otp,
+                Some("pr1"),
+            ),
+            1,
+        )
+        .unwrap();
+        s.create_authenticator(
+            auth(&u.user_id, "totp|dev_2", AuthenticatorKind::Otp, None),
+            1,
+        )
+        .unwrap();
+        let mut gone = s.delete_authenticator(&u.user_id, "totp|dev_1", 2).unwrap();
+        gone.sort();
+        assert_eq!(
+            gone,
+            vec!["push|dev_1".to_owned(), "totp|dev_1".to_owned()],
+            "{engine}"
+        );
+        let left: Vec<_> = s
+            .list_authenticators(&u.user_id)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(left, vec!["totp|dev_2".to_owned()], "{engine}");
+        assert!(
+            s.delete_authenticator("usr_other", "totp|dev_2", 2)
+                .unwrap()
+                .is_empty(),
+            "{engine}: another user's authenticator cannot be deleted"
+        );
+    }
+}
+
+#[test]
+fn migrations_are_recorded_and_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("db.sqlite");
+    drop(SqliteStore::open(&p, &StorageConfig::default()).unwrap());
+    let s = SqliteStore::open(&p, &StorageConfig::default()).unwrap();
+    let c = Connection::open(&p).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, i64::from(super::super::migrations::latest()));
+    assert_eq!(s.status().unwrap().schema_version, schema_version());
+    if let Some(url) = fresh_pg() {
+        drop(Pg::connect(&url, pg::PoolOptions::default()).unwrap());
+        let s = PgStore::new(Pg::connect(&url, pg::PoolOptions::default()).unwrap());
+        let st = s.status().unwrap();
+        assert_eq!(
+            (st.schema_version, st.schema_expected),
+            (schema_version(), schema_version()),
+            "postgres: a second start applies nothing and reads the recorded version"
+        );
+        assert!(st.readers_open >= 1, "the pool served the read: {st:?}");
+    }
+}
+
+#[test]
+fn conflicts_missing_organizations_and_pages() {
+    for (engine, s, _dir) in stores() {
+        let a = user(&*s, "ann");
+        let e = s
+            .create_user(
+                NewUser {
+                    username: "ann".into(),
+                    ..Default::default()
+                },
+                2,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Conflict(m) if m == "`username` is already taken"),
+            "{engine}: {e:?}"
+        );
+        let e = s
+            .create_user(
+                NewUser {
+                    username: "bob".into(),
+                    organizations: vec!["org_nope".into()],
+                    ..Default::default()
+                },
+                2,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::NotFound("organization")),
+            "{engine}: {e:?}"
+        );
+        assert!(
+            s.find_user_by_username("bob").unwrap().is_none(),
+            "{engine}: the failed creation left no user behind"
+        );
+        let org = s.create_org("acme", true).unwrap();
+        let e = s.create_org("acme", false).unwrap_err();
+        assert!(
+            matches!(&e, Error::Conflict(m) if m == "`name` is already taken"),
+            "{engine}: {e:?}"
+        );
+        let b = user(&*s, "bob");
+        let e = s
+            .update_user(
+                &b.user_id,
+                UserPatch {
+                    username: Some("ann".into()),
+                    ..Default::default()
+                },
+                3,
+            )
+            .unwrap_err();
+        assert!(matches!(e, Error::Conflict(_)), "{engine}: {e:?}");
+        let b = s
+            .update_user(
+                &b.user_id,
+                UserPatch {
+                    organizations: Some(vec![org.id.clone()]),
+                    email: Some(Some("b@example.com".into())),
+                    ..Default::default()
+                },
+                3,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.organizations, vec![org.id.clone()], "{engine}");
+        assert_eq!(b.email.as_deref(), Some("b@example.com"), "{engine}");
+        assert_eq!(b.updated_at, 3, "{engine}");
+        assert!(s.org_requires_mfa(&b.user_id).unwrap(), "{engine}");
+        assert!(!s.org_requires_mfa(&a.user_id).unwrap(), "{engine}");
+        assert!(s
+            .update_user("usr_nope", UserPatch::default(), 3)
+            .unwrap()
+            .is_none());
+        user(&*s, "cy");
+        let (first, total) = s.list_users(1, 2).unwrap();
+        let (second, _) = s.list_users(2, 2).unwrap();
+        assert_eq!((first.len(), second.len(), total), (2, 1, 3), "{engine}");
+        let mut names: Vec<_> = first.iter().chain(&second).map(|u| &u.username).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["ann", "bob", "cy"],
+            "{engine}: every user on one page"
+        );
+        // The audit log: filters and newest first.
+        s.audit(Some(&a.user_id), "x", None, "1", 5).unwrap();
+        s.audit(Some(&a.user_id), "y", None, "2", 6).unwrap();
+        s.audit(None, "x", None, "3", 7).unwrap();
+        let filter = |u: Option<&str>, k: Option<&str>| AuditFilter {
+            user_id: u.map(Into::into),
+            kind: k.map(Into::into),
+        };
+        let (ev, n) = s.list_audit(filter(None, Some("x")), 1, 10).unwrap();
+        let details: Vec<_> = ev.iter().map(|e| e.detail.as_str()).collect();
+        assert_eq!((details, n), (vec!["3", "1"], 2), "{engine}");
+        let (ev, n) = s.list_audit(filter(Some(&a.user_id), None), 2, 1).unwrap();
+        assert_eq!((ev.len(), n), (1, 2), "{engine}");
+        assert_eq!(
+            ev[0].detail, "1",
+            "{engine}: page 2 of 1 holds the older one"
+        );
+        assert!(s.delete_user(&a.user_id, 8).unwrap(), "{engine}");
+        assert!(!s.delete_user(&a.user_id, 8).unwrap(), "{engine}");
+    }
+}
+
+#[test]
+fn a_step_verifies_once_and_an_mfa_token_completes_once() {
+    for (engine, s, _dir) in stores() {
+        let u = user(&*s, "otto");
+        enroll_otp(&*s, &u.user_id, "totp|dev_1", Some(&[[7; 32]]));
+        // Accepts step 5 unless it was used (what the real check does with `after`).
+        let check =
+            || -> OtpCheck { Box::new(|_, p| Ok(p.last_step.is_none_or(|l| l < 5).then_some(5))) };
+        let (secret, record, hash) = crate::auth::issue_token(
+            TokenKind::Mfa,
+            Some(u.user_id.clone()),
+            Vec::new(),
+            "mfa",
+            Some(100),
+            1,
+        )
+        .unwrap();
+        drop(secret);
+        s.insert_token(record.clone(), hash).unwrap();
+        let revoke = || OnSuccess {
+            revoke_token_id: Some(record.id.clone()),
+            issue: None,
+        };
+        let out = verify_otp_now(&*s, &u.user_id, check(), revoke(), 10).unwrap();
+        assert_eq!(
+            out,
+            VerifyOutcome::Accepted {
+                authenticator_id: "totp|dev_1".into(),
+                confirmed: true,
+                new_recovery_codes: None
+            },
+            "{engine}"
+        );
+        assert!(
+            s.list_authenticators(&u.user_id)
+                .unwrap()
+                .iter()
+                .all(|a| a.active),
+            "{engine}: confirming activates the recovery codes too"
+        );
+        assert_eq!(
+            verify_otp_now(&*s, &u.user_id, check(), no_grants(), 11).unwrap(),
+            VerifyOutcome::Rejected,
+            "{engine}: a used step is refused"
+        );
+        let always: OtpCheck = Box::new(|_, _| Ok(Some(9)));
+        let e = verify_otp_now(&*s, &u.user_id, always, revoke(), 12).unwrap_err();
+        assert!(matches!(e, Error::InvalidGrant(_)), "{engine}: {e:?}");
+        assert_eq!(
+            s.failures(&u.user_id).unwrap(),
+            vec![(
+                Factor::Otp,
+                FailureRow {
+                    count: 1,
+                    last_failure_at: 11
+                }
+            )],
+            "{engine}: the refused mfa_token rolled the success back, the earlier failure stays"
+        );
+        assert_eq!(
+            s.find_token(hash).unwrap().unwrap().revoked_at,
+            Some(10),
+            "{engine}"
+        );
+        let e = verify_otp_now(&*s, "usr_nope", check(), no_grants(), 12).unwrap_err();
+        assert!(matches!(e, Error::NotFound("user")), "{engine}: {e:?}");
+    }
+}
+
+#[test]
+fn the_enrollment_cap_holds_under_concurrent_enrollments() {
+    for (engine, s, _dir) in stores() {
+        let u = user(&*s, "cap");
+        // On PostgreSQL each call is its own pooled connection and transaction, as calls
+        // from two instances would be.
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let s = &*s;
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let user_id = u.user_id.clone();
+                    scope.spawn(move || {
+                        s.create_otp(
+                            NewOtp {
+                                authenticator: auth(
+                                    &user_id,
+                                    &format!("totp|dev_{i}"),
+                                    AuthenticatorKind::Otp,
+                                    None,
+                                ),
+                                params: OtpParams {
+                                    algorithm: Algorithm::Sha1,
+                                    digits: 6,
+                                    period: 30,
+                                    secret_sealed: vec![1],
+                                    last_step: None,
+                                },
+                                max_enrollments: 2,
+                                recovery: None,
+                            },
+                            1,
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        let conflicts = results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::Conflict(_))))
+            .count();
+        assert_eq!((ok, conflicts), (2, 6), "{engine}: {results:?}");
+        assert_eq!(
+            s.list_authenticators(&u.user_id).unwrap().len(),
+            2,
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn recovery_codes_count_failures_lock_and_replace_the_last() {
+    for (engine, s, _dir) in stores() {
+        let u = user(&*s, "rita");
+        s.replace_recovery_codes(
+            &u.user_id,
+            "recovery-code|dev_a".into(),
+            vec![[1; 32], [2; 32]],
+            1,
+        )
+        .unwrap();
+        let replacement = || {
+            (
+                "recovery-code|dev_b".to_owned(),
+                vec![[3; 32]],
+                vec!["NEWCODE".to_owned()],
+            )
+        };
+        let try_code = |h: [u8; 32], now| {
+            s.verify_recovery_code(&u.user_id, h, replacement(), policy(3), no_grants(), now)
+                .unwrap()
+        };
+        assert_eq!(try_code([9; 32], 2), VerifyOutcome::Rejected, "{engine}");
+        assert!(matches!(
+            try_code([1; 32], 3),
+            VerifyOutcome::Accepted {
+                new_recovery_codes: None,
+                ..
+            }
+        ));
+        assert_eq!(
+            try_code([1; 32], 4),
+            VerifyOutcome::Rejected,
+            "{engine}: used once"
+        );
+        assert_eq!(
+            try_code([2; 32], 5),
+            VerifyOutcome::Accepted {
+                authenticator_id: "recovery-code|dev_a".into(),
+                confirmed: false,
+                new_recovery_codes: Some(vec!["NEWCODE".into()])
+            },
+            "{engine}: the last code brings a new set"
+        );
+        for now in 6..9 {
+            assert_eq!(try_code([8; 32], now), VerifyOutcome::Rejected, "{engine}");
+        }
+        assert_eq!(
+            try_code([3; 32], 9),
+            VerifyOutcome::Locked,
+            "{engine}: at the cap even the right code is not evaluated"
+        );
+        assert!(!s
+            .reserve_attempt(&u.user_id, Factor::RecoveryCode, policy(3), 9)
+            .unwrap());
+        assert!(s.unlock(&u.user_id, 10).unwrap(), "{engine}");
+        assert!(matches!(
+            try_code([3; 32], 11),
+            VerifyOutcome::Accepted { .. }
+        ));
+        assert!(s
+            .reserve_attempt(&u.user_id, Factor::Password, policy(3), 12)
+            .unwrap());
+        assert_eq!(s.failures(&u.user_id).unwrap().len(), 1, "{engine}");
+        s.reset_failures(&u.user_id, Factor::Password).unwrap();
+        assert!(s.failures(&u.user_id).unwrap().is_empty(), "{engine}");
+        let (events, _) = s
+            .list_audit(
+                AuditFilter {
+                    user_id: Some(u.user_id.clone()),
+                    kind: Some("lockout".into()),
+                },
+                1,
+                10,
+            )
+            .unwrap();
+        assert_eq!(events.len(), 1, "{engine}");
+    }
+}

@@ -1,0 +1,250 @@
+//! Users, organizations, memberships and the meta table.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::{audit_tx, is_unique_violation, page_bounds};
+use crate::error::{Error, Result};
+use crate::model::{NewUser, Organization, User, UserPatch};
+
+fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Option<String>)> {
+    let id: String = r.get("id")?;
+    let hash: Option<String> = r.get("password_hash")?;
+    let organizations = memberships(conn, &id)?;
+    Ok((
+        User {
+            user_id: id,
+            username: r.get("username")?,
+            email: r.get("email")?,
+            phone: r.get("phone")?,
+            organizations,
+            mfa_prompt_skipped: r.get("mfa_prompt_skipped")?,
+            has_password: hash.is_some(),
+            created_at: r.get("created_at")?,
+            updated_at: r.get("updated_at")?,
+        },
+        hash,
+    ))
+}
+
+fn memberships(conn: &Connection, user_id: &str) -> rusqlite::Result<Vec<String>> {
+    let mut st =
+        conn.prepare_cached("SELECT org_id FROM memberships WHERE user_id=?1 ORDER BY org_id")?;
+    let rows = st.query_map([user_id], |r| r.get(0))?;
+    rows.collect()
+}
+
+pub(super) fn get_user_tx(conn: &Connection, id: &str) -> Result<Option<(User, Option<String>)>> {
+    let mut st = conn.prepare_cached("SELECT * FROM users WHERE id=?1")?;
+    Ok(st.query_row([id], |r| user_from_row(conn, r)).optional()?)
+}
+
+fn set_memberships(conn: &Connection, user_id: &str, orgs: &[String]) -> Result<()> {
+    conn.execute("DELETE FROM memberships WHERE user_id=?1", [user_id])?;
+    for org in orgs {
+        let exists: bool = conn
+            .query_row("SELECT 1 FROM organizations WHERE id=?1", [org], |_| {
+                Ok(true)
+            })
+            .optional()?
+            .unwrap_or(false);
+        if !exists {
+            return Err(Error::NotFound("organization"));
+        }
+        conn.execute(
+            "INSERT OR IGNORE INTO memberships(user_id, org_id) VALUES(?1, ?2)",
+            params![user_id, org],
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn set_meta_if_absent(c: &Connection, k: &str, v: &str) -> Result<bool> {
+    Ok(c.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES(?1, ?2)",
+        params![k, v],
+    )? == 1)
+}
+
+pub(super) fn create_user(c: &Connection, id: &str, user: NewUser, now: u64) -> Result<User> {
+    c.execute(
+        "INSERT INTO users(id,username,email,phone,password_hash,created_at,updated_at)
+         VALUES(?1,?2,?3,?4,?5,?6,?6)",
+        params![
+            id,
+            user.username,
+            user.email,
+            user.phone,
+            user.password_hash,
+            now
+        ],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::Conflict("`username` is already taken".into())
+        } else {
+            e.into()
+        }
+    })?;
+    set_memberships(c, id, &user.organizations)?;
+    get_user_tx(c, id)?
+        .map(|(u, _)| u)
+        .ok_or(Error::NotFound("user"))
+}
+
+pub(super) fn list_users(c: &Connection, page: u32, per_page: u32) -> Result<(Vec<User>, u64)> {
+    let (limit, offset) = page_bounds(page, per_page);
+    let total: u64 = c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?;
+    let mut st =
+        c.prepare_cached("SELECT * FROM users ORDER BY created_at, id LIMIT ?1 OFFSET ?2")?;
+    let users = st
+        .query_map(params![limit, offset], |r| {
+            user_from_row(c, r).map(|(u, _)| u)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((users, total))
+}
+
+pub(super) fn find_by_username(
+    c: &Connection,
+    username: &str,
+) -> Result<Option<(User, Option<String>)>> {
+    let mut st = c.prepare_cached("SELECT * FROM users WHERE username=?1")?;
+    Ok(st
+        .query_row([username], |r| user_from_row(c, r))
+        .optional()?)
+}
+
+pub(super) fn update_user(
+    c: &Connection,
+    id: &str,
+    patch: UserPatch,
+    now: u64,
+) -> Result<Option<User>> {
+    if get_user_tx(c, id)?.is_none() {
+        return Ok(None);
+    }
+    let conflict = |e: rusqlite::Error| {
+        if is_unique_violation(&e) {
+            Error::Conflict("`username` is already taken".into())
+        } else {
+            Error::from(e)
+        }
+    };
+    if let Some(u) = &patch.username {
+        c.execute("UPDATE users SET username=?2 WHERE id=?1", params![id, u])
+            .map_err(conflict)?;
+    }
+    if let Some(e) = &patch.email {
+        c.execute("UPDATE users SET email=?2 WHERE id=?1", params![id, e])?;
+    }
+    if let Some(p) = &patch.phone {
+        c.execute("UPDATE users SET phone=?2 WHERE id=?1", params![id, p])?;
+    }
+    if let Some(h) = &patch.password_hash {
+        c.execute(
+            "UPDATE users SET password_hash=?2 WHERE id=?1",
+            params![id, h],
+        )?;
+    }
+    if let Some(s) = patch.mfa_prompt_skipped {
+        c.execute(
+            "UPDATE users SET mfa_prompt_skipped=?2 WHERE id=?1",
+            params![id, s],
+        )?;
+        if !s {
+            audit_tx(c, now, Some(id), "mfa_prompt_reset", None, "")?;
+        }
+    }
+    if let Some(orgs) = &patch.organizations {
+        set_memberships(c, id, orgs)?;
+    }
+    c.execute(
+        "UPDATE users SET updated_at=?2 WHERE id=?1",
+        params![id, now],
+    )?;
+    Ok(get_user_tx(c, id)?.map(|(u, _)| u))
+}
+
+pub(super) fn delete_user(c: &Connection, id: &str, now: u64) -> Result<bool> {
+    let n = c.execute("DELETE FROM users WHERE id=?1", [id])?;
+    if n > 0 {
+        audit_tx(c, now, Some(id), "user_delete", None, "")?;
+    }
+    Ok(n > 0)
+}
+
+pub(super) fn create_org(c: &Connection, org: Organization) -> Result<Organization> {
+    c.execute(
+        "INSERT INTO organizations(id, name, require_mfa) VALUES(?1,?2,?3)",
+        params![org.id, org.name, org.require_mfa],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::Conflict("`name` is already taken".into())
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(org)
+}
+
+pub(super) fn list_orgs(c: &Connection) -> Result<Vec<Organization>> {
+    let mut st =
+        c.prepare_cached("SELECT id, name, require_mfa FROM organizations ORDER BY name")?;
+    let rows = st.query_map([], |r| {
+        Ok(Organization {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            require_mfa: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub(super) fn update_org(
+    c: &Connection,
+    id: &str,
+    name: Option<String>,
+    require_mfa: Option<bool>,
+) -> Result<Option<Organization>> {
+    if let Some(n) = &name {
+        c.execute(
+            "UPDATE organizations SET name=?2 WHERE id=?1",
+            params![id, n],
+        )
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::Conflict("`name` is already taken".into())
+            } else {
+                Error::from(e)
+            }
+        })?;
+    }
+    if let Some(r) = require_mfa {
+        c.execute(
+            "UPDATE organizations SET require_mfa=?2 WHERE id=?1",
+            params![id, r],
+        )?;
+    }
+    Ok(c.query_row(
+        "SELECT id, name, require_mfa FROM organizations WHERE id=?1",
+        [id],
+        |r| {
+            Ok(Organization {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                require_mfa: r.get(2)?,
+            })
+        },
+    )
+    .optional()?)
+}
+
+pub(super) fn org_requires_mfa(c: &Connection, user_id: &str) -> Result<bool> {
+    Ok(c.query_row(
+        "SELECT EXISTS(SELECT 1 FROM memberships m JOIN organizations o ON o.id=m.org_id
+         WHERE m.user_id=?1 AND o.require_mfa)",
+        [user_id],
+        |r| r.get(0),
+    )?)
+}
