@@ -42,6 +42,20 @@ pub enum Error {
     /// OAuth `mfa-oob`: the push is still pending; repeat the request in a few seconds.
     #[error("authorization pending: repeat the request in a few seconds")]
     AuthorizationPending,
+    /// A device's signature, key, user or transaction check failed (opaque on purpose: which
+    /// check failed is logged, never told).
+    #[error("request rejected")]
+    Rejected,
+    /// Missing or invalid credentials other than a bearer token: a used or unknown enrollment
+    /// code, a missing QR-login or sign-in cookie.
+    #[error("missing or invalid credentials")]
+    BadCredentials,
+    /// The challenge or session expired.
+    #[error("expired")]
+    Expired,
+    /// Too many requests of one kind (pushes per user, pushes paused after "this wasn't me").
+    #[error("{0}")]
+    RateLimited(&'static str),
     /// Too many failed attempts: the factor is delayed or locked.
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
@@ -115,6 +129,10 @@ impl Error {
             Error::MfaRequired(_) => (StatusCode::FORBIDDEN, "mfa_required"),
             Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::Rejected => (StatusCode::FORBIDDEN, "rejected"),
+            Error::BadCredentials => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::Expired => (StatusCode::GONE, "expired"),
+            Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Error::AuthorizationPending => (StatusCode::BAD_REQUEST, "authorization_pending"),
             Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Error::Config(_)

@@ -240,6 +240,28 @@ pub async fn verify_recovery(
     outcome
 }
 
+/// Checks what a user typed where either code is accepted (the sample sign-in page): digits
+/// only (spaces and dashes as typed aside) up to the longest OTP is a TOTP code, anything else a
+/// recovery code (24 Crockford characters, whose hash ignores spaces and dashes itself). One
+/// attempt is one check, counted once; whether it was accepted.
+pub async fn check_code(state: &AppState, user_id: &str, code: &str) -> Result<bool> {
+    let none = || OnSuccess {
+        revoke_token_id: None,
+        issue: None,
+    };
+    let compact: String = code.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let compact = zeroize::Zeroizing::new(compact);
+    let is_otp = !compact.is_empty()
+        && compact.len() <= usize::from(tessera_core::otp::MAX_DIGITS)
+        && compact.bytes().all(|b| b.is_ascii_digit());
+    let outcome = if is_otp {
+        verify_otp(state, user_id, &compact, none()).await?
+    } else {
+        verify_recovery(state, user_id, code, none()).await?
+    };
+    Ok(matches!(outcome, VerifyOutcome::Accepted { .. }))
+}
+
 /// Replaces the user's recovery codes (the old set stops working at once).
 pub async fn regenerate(state: &AppState, user_id: &str) -> Result<Vec<String>> {
     let (plain, hashes) = recovery::generate_set(state.config().recovery_codes.count)?;

@@ -1,8 +1,8 @@
 //! tessera-server: the verification server bundled with Tessera (DC-2).
 //!
-//! It owns users and their second factors (TOTP, recovery codes; the device factor plugs in
-//! through [`oob::OobVerifier`]), an Auth0-shaped MFA API, a management API with scoped
-//! tokens, failure counting with lockout, and an audit log. It depends on `tessera-core` only;
+//! It owns users and their second factors (TOTP, recovery codes, the device factor's push and
+//! QR login), an Auth0-shaped MFA API, a management API with scoped tokens, failure counting
+//! with lockout, and an audit log. It depends on `tessera-core` only;
 //! storage sits behind [`store::Store`] (SQLite by default). The binary (`main.rs`) only reads
 //! configuration and calls [`run`].
 
@@ -17,7 +17,6 @@ pub mod factors;
 pub mod lockout;
 pub mod metrics;
 pub mod model;
-pub mod oob;
 pub mod password;
 pub mod recovery;
 pub mod store;
@@ -54,14 +53,13 @@ struct Inner {
     key: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
     dummy_hash: String,
-    oob: Option<Arc<dyn oob::OobVerifier>>,
     /// Management tokens seen valid, by SHA-256 (revocation goes through this process and
     /// evicts; expiry is still checked on every request).
     management_tokens: Arc<RwLock<TokenCache>>,
     /// Whether other instances share the database: then nothing about tokens is cached here
     /// (a revocation made on another instance must take effect at once).
     shared_database: bool,
-    device: Option<device::DeviceState>,
+    device: Arc<device::DeviceFactor>,
     metrics: metrics::SharedMetrics,
 }
 
@@ -82,13 +80,18 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// A state from its parts (tests inject a store, a key and a clock).
+    /// A state from its parts: the store, the device factor's tables in the same database, the
+    /// configuration, the master key and a clock (tests inject one). Validates `[device]` and
+    /// loads (or creates) the server's identity key sealed under `key`; a key that does not open
+    /// it is [`Error::Crypto`].
     pub fn new(
         store: Arc<dyn Store>,
+        devices: Arc<dyn device::DeviceStore>,
         config: Config,
         key: MasterKey,
         clock: Arc<dyn Clock>,
     ) -> Result<Self> {
+        let device = device::DeviceFactor::new(&config.device, devices, &key)?;
         // Unknown users are checked against this hash so they take as long as known ones.
         let dummy_hash = password::hash("tessera-dummy-password")?;
         Ok(AppState {
@@ -98,22 +101,12 @@ impl AppState {
                 key: Arc::new(key),
                 clock,
                 dummy_hash,
-                oob: None,
                 management_tokens: Arc::default(),
                 shared_database: false,
-                device: None,
+                device: Arc::new(device),
                 metrics: Arc::default(),
             }),
         })
-    }
-
-    /// The same state with an out-of-band verifier (the device-factor work's push grant).
-    pub fn with_oob(self, oob: Arc<dyn oob::OobVerifier>) -> Self {
-        let mut inner = (*self.inner).clone();
-        inner.oob = Some(oob);
-        AppState {
-            inner: Arc::new(inner),
-        }
     }
 
     /// The same state for a database other instances share: management tokens are looked up
@@ -145,28 +138,19 @@ impl AppState {
         self.inner.clock.now_unix()
     }
 
-    /// The same state with the device factor (its routes are merged into [`router`]).
-    pub fn with_device(self, device: device::DeviceState) -> Self {
-        let mut inner = (*self.inner).clone();
-        inner.device = Some(device);
-        AppState {
-            inner: Arc::new(inner),
-        }
+    pub(crate) fn device_factor(&self) -> &device::DeviceFactor {
+        &self.inner.device
     }
 
-    /// The device factor, if installed.
-    pub fn device(&self) -> Option<&device::DeviceState> {
-        self.inner.device.as_ref()
+    /// A reference that does not keep the state (and its database pool) alive: background
+    /// tasks hold it.
+    pub fn downgrade(&self) -> WeakAppState {
+        WeakAppState(Arc::downgrade(&self.inner))
     }
 
     /// The metrics `/metrics` serves.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
-    }
-
-    /// The out-of-band verifier, if one is installed.
-    pub fn oob(&self) -> Option<&Arc<dyn oob::OobVerifier>> {
-        self.inner.oob.as_ref()
     }
 
     /// A cached management token.
@@ -227,9 +211,38 @@ impl AppState {
             .map_err(|e| Error::Internal(format!("blocking task: {e}")))?
     }
 
+    /// Runs blocking work that needs more than the store (the device tables, the identity key,
+    /// the clock) on tokio's blocking pool.
+    pub async fn blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&AppState) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| Error::Internal(format!("blocking task: {e}")))?
+    }
+
     /// Direct access to the store (blocking; for the binary's admin commands and tests).
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+}
+
+/// An [`AppState`] that does not keep it alive ([`AppState::downgrade`]).
+#[derive(Clone)]
+pub struct WeakAppState(std::sync::Weak<Inner>);
+
+impl std::fmt::Debug for WeakAppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WeakAppState")
+    }
+}
+
+impl WeakAppState {
+    /// The state, while something else still holds it.
+    pub fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(|inner| AppState { inner })
     }
 }
 
@@ -326,7 +339,7 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
                     SqliteStore::open(db, &config.storage).map_err(|e| at_start(&place, e))?;
                 let device_store =
                     device::SqliteDeviceStore::open_with(db, config.storage.synchronous_pragma())
-                        .map_err(|e| at_start(&place, e.into()))?;
+                        .map_err(|e| at_start(&place, e))?;
                 (Arc::new(store), Arc::new(device_store), place)
             }
             config::Engine::Postgres(url) => {
@@ -360,26 +373,23 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
     } else {
         None
     };
-    let device_config = config.device.clone();
-    let state = AppState::new(store, config, key, Arc::clone(&clock))?;
-    let state = device::server_directory::install(state, device_config, device_store, clock)
-        .map_err(|e| match e {
-            // The identity key in the database was sealed under another master key.
-            device::DeviceError::Crypto => Error::Config(format!(
-                "the master key does not open this database's sealed data ({place}): every \
-                 instance must use the key the database was created with (`key_file` or `{}`)",
-                config::MASTER_KEY_ENV
-            )),
-            other => at_start(&place, other.into()),
-        })?;
+    let state = AppState::new(store, device_store, config, key, clock).map_err(|e| match e {
+        // The identity key in the database was sealed under another master key.
+        Error::Crypto => Error::Config(format!(
+            "the master key does not open this database's sealed data ({place}): every \
+             instance must use the key the database was created with (`key_file` or `{}`)",
+            config::MASTER_KEY_ENV
+        )),
+        other => at_start(&place, other),
+    })?;
     let state = match pool {
         Some(pg) => {
             // Other instances may share the database: follow their pushes and decisions, and
             // cache nothing a revocation there could leave stale.
-            if let Some(device) = state.device() {
-                device::follow::start(device.clone(), pg.notes(), pg.handle());
-            }
-            state.shared()
+            // (`shared` makes a new state: the follower holds that one.)
+            let state = state.shared();
+            device::follow::start(&state, pg.notes(), pg.handle());
+            state
         }
         None => state,
     };
@@ -438,12 +448,10 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let device = state.device().cloned();
+    let streams = state.clone();
     let shutdown = async move {
         shutdown.await;
-        if let Some(device) = device {
-            device.close_streams();
-        }
+        streams.close_streams();
     };
     let acceptor = tls::acceptor(&state.config().http)?;
     // With the peer address: push and QR-login contexts show the requester's IP.

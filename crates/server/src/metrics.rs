@@ -214,19 +214,15 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// The exposition text: the counters, and the gauges read from the stores now.
 pub async fn render(state: &AppState) -> Result<String> {
     let status = state.db(|s| s.status()).await?;
-    let pending = match state.device() {
-        Some(device) => Some(device.pending_push_count().await?),
-        None => None,
-    };
+    let pending = state.pending_push_count().await?;
     let m = state.metrics();
     m.schema_version.set(i64::from(status.schema_version));
     m.db_readers_open.set(i64::from(status.readers_open));
     m.db_readers_idle.set(i64::from(status.readers_idle));
     m.db_writes_queued
         .set(i64::try_from(status.writes_queued).unwrap_or(i64::MAX));
-    if let Some(n) = pending {
-        m.pushes_pending.set(i64::try_from(n).unwrap_or(i64::MAX));
-    }
+    m.pushes_pending
+        .set(i64::try_from(pending).unwrap_or(i64::MAX));
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &m.registry)
         .map_err(|e| Error::Internal(format!("metrics encoding: {e}")))?;

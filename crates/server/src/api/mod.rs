@@ -84,7 +84,7 @@ pub fn router(state: AppState) -> Router {
             post(me::regenerate),
         )
         .route("/api/v2/me/logto-configs", patch(me::mfa_configs))
-        .merge(crate::device::http::routes_for(&state))
+        .merge(crate::device::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::auth::{issue_token, AMR_MFA, AMR_PWD, MFA_TOKEN_SCOPES, USER_SCOPES};
 use crate::crypto::sha256;
+use crate::device::push::Redemption;
 use crate::error::{Error, Result};
 use crate::model::{TokenKind, TokenRecord, VerifyOutcome};
 use crate::store::OnSuccess;
@@ -24,7 +25,7 @@ pub const GRANT_PASSWORD: &str = "password";
 pub const GRANT_MFA_OTP: &str = "http://auth0.com/oauth/grant-type/mfa-otp";
 /// Completes MFA with a recovery code.
 pub const GRANT_MFA_RECOVERY: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-code";
-/// Completes MFA with an out-of-band answer (the device factor, through [`crate::oob`]).
+/// Completes MFA with an out-of-band answer (an approved push of the device factor).
 pub const GRANT_MFA_OOB: &str = "http://auth0.com/oauth/grant-type/mfa-oob";
 
 const WRONG_CREDENTIALS: &str = "Wrong email or password.";
@@ -41,6 +42,9 @@ pub struct TokenRequest {
     otp: Option<Zeroizing<String>>,
     recovery_code: Option<Zeroizing<String>>,
     oob_code: Option<String>,
+    /// Accepted as Auth0's clients send it, and not needed: a push's number is matched on the
+    /// device before it approves.
+    #[allow(dead_code)]
     binding_code: Option<Zeroizing<String>>,
 }
 
@@ -268,22 +272,28 @@ fn finish(
     }
 }
 
-/// The `mfa-oob` grant: answered by the installed [`crate::oob::OobVerifier`], or
-/// `unsupported_grant_type` until the device-factor work installs one.
+/// The `mfa-oob` grant: the `oob_code` is a push's transaction id; an approved push of the
+/// token's user completes MFA once, a pending one answers `authorization_pending`.
 async fn oob_grant(state: &AppState, req: &TokenRequest) -> Result<Json<TokenResponse>> {
-    let Some(verifier) = state.oob().cloned() else {
-        return Err(Error::UnsupportedGrantType(GRANT_MFA_OOB.into()));
-    };
     let oob_code = required(&req.oob_code, "oob_code")?.clone();
-    let binding = req.binding_code.as_ref().map(|b| b.to_string());
     let (mfa, user_id) = mfa_token(state, req).await?;
     let now = state.now();
     let uid = user_id.clone();
-    let outcome = tokio::task::spawn_blocking(move || {
-        verifier.verify(&uid, &oob_code, binding.as_deref(), now)
-    })
-    .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
+    let tx = oob_code.clone();
+    let redeemed = state
+        .blocking(move |s| crate::device::push::redeem(s, &tx, &uid))
+        .await?;
+    let outcome = match redeemed {
+        // The number was matched on the device; the binding code is not needed again.
+        Redemption::Accepted => VerifyOutcome::Accepted {
+            authenticator_id: format!("push|{oob_code}"),
+            confirmed: false,
+            new_recovery_codes: None,
+        },
+        // Auth0's answer while the user has not decided: the client polls again.
+        Redemption::Pending => return Err(Error::AuthorizationPending),
+        Redemption::Rejected => VerifyOutcome::Rejected,
+    };
     let (resp, on_success) = prepare_access(state, &mfa, &user_id)?;
     if matches!(outcome, VerifyOutcome::Accepted { .. }) {
         let revoke = mfa.id.clone();

@@ -16,20 +16,19 @@ use std::time::Duration;
 
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::DeviceState;
 use crate::store::pg::notify::{self, Event, Note};
+use crate::AppState;
 
 /// Follows `notes` on `runtime` for as long as the state's hub is open.
 pub fn start(
-    state: DeviceState,
+    state: &AppState,
     mut notes: broadcast::Receiver<Note>,
     runtime: &tokio::runtime::Handle,
 ) {
     let rt = runtime.clone();
-    let period = Duration::from_secs(state.config().recheck_secs.max(1));
+    let period = Duration::from_secs(state.device_config().recheck_secs.max(1));
     let weak = state.downgrade();
     let closed = state.hub().closed();
-    drop(state);
     runtime.spawn(async move {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -55,7 +54,7 @@ pub fn start(
 
 /// Handles one note; `false` when the notes have ended.
 async fn handle(
-    state: &DeviceState,
+    state: &AppState,
     rt: &tokio::runtime::Handle,
     note: Result<Note, RecvError>,
 ) -> bool {
@@ -74,10 +73,10 @@ async fn handle(
 }
 
 /// Publishes a push announced by the database (unless already sent here).
-async fn fetch_one(state: &DeviceState, rt: &tokio::runtime::Handle, user: String, tx: String) {
+async fn fetch_one(state: &AppState, rt: &tokio::runtime::Handle, user: String, tx: String) {
     let s = state.clone();
     let found = rt
-        .spawn_blocking(move || s.store().push(&tx))
+        .spawn_blocking(move || s.devices().push(&tx))
         .await
         .ok()
         .and_then(|r| {
@@ -93,7 +92,7 @@ async fn fetch_one(state: &DeviceState, rt: &tokio::runtime::Handle, user: Strin
 }
 
 /// Re-reads the pending pushes of every listening user and publishes those not sent yet.
-async fn recheck(state: &DeviceState, rt: &tokio::runtime::Handle) {
+async fn recheck(state: &AppState, rt: &tokio::runtime::Handle) {
     let users = state.hub().listening_users();
     if users.is_empty() {
         return;
@@ -104,9 +103,9 @@ async fn recheck(state: &DeviceState, rt: &tokio::runtime::Handle) {
             let now = s.now();
             let mut all = Vec::new();
             for u in users {
-                all.push((u.clone(), s.store().pending_pushes(&u, now)?));
+                all.push((u.clone(), s.devices().pending_pushes(&u, now)?));
             }
-            Ok::<_, super::DeviceError>(all)
+            Ok::<_, crate::Error>(all)
         })
         .await;
     match found {

@@ -29,27 +29,22 @@ use tessera_core::device::wire::{
 use tokio::sync::broadcast;
 
 use crate::api::QueryParams;
+use crate::auth::Caller;
 use crate::client_ip::TrustedProxies;
-use crate::device::error::{DeviceError, Result};
 use crate::device::store::{DeviceRecord, QrState};
-use crate::device::{enrollment, network, push, qr_login, request_auth, signin, DeviceState};
+use crate::device::{
+    enrollment, network, push, qr_login, request_auth, resolve_user, signin, username,
+};
+use crate::error::{Error, Result};
+use crate::AppState;
 
 /// Longest long-poll, seconds.
 pub const MAX_WAIT: u64 = 30;
 /// The browser cookie holding the QR-login device-session secret.
 pub const DSI_COOKIE: &str = "tessera_qr_dsi";
 
-/// The device factor's routes for the server's router: empty when the factor is not installed.
-pub fn routes_for(app: &crate::AppState) -> Router<crate::AppState> {
-    match app.device() {
-        Some(d) => routes(d.clone()),
-        None => Router::new(),
-    }
-}
-
-/// The device factor's routes, with their state applied (so they merge into a router of any
-/// state type).
-pub fn routes<S: Clone + Send + Sync + 'static>(state: DeviceState) -> Router<S> {
+/// The device factor's routes, merged into the server's router.
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/device/v1/enroll/offers", post(create_offer))
         .route("/device/v1/enroll/begin", post(enroll_begin))
@@ -71,7 +66,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: DeviceState) -> Router<S>
         .route("/qr-login/sessions/{lsi}", get(qr_status))
         .route("/qr-login/sessions/{lsi}/redeem", post(qr_redeem))
         .merge(signin::routes())
-        .with_state(state)
 }
 
 /// Who is asking, as far as the request tells: IP and user agent.
@@ -136,7 +130,7 @@ impl Requester {
 /// Authenticates a signed device request and records where it came from as the device's last
 /// known address ([`crate::device::network`]).
 async fn signed(
-    state: &DeviceState,
+    state: &AppState,
     who: &Requester,
     method: Method,
     uri: Uri,
@@ -145,10 +139,10 @@ async fn signed(
 ) -> Result<DeviceRecord> {
     let ip = network::parse_ip(&who.ip).map(|ip| ip.to_string());
     state
-        .db(move |s| {
+        .blocking(move |s| {
             let mut device = request_auth::authenticate(s, &method, &uri, &headers, &body)?;
             if let Some(ip) = ip {
-                s.store().set_last_ip(&device.id, &ip)?;
+                s.devices().set_last_ip(&device.id, &ip)?;
                 device.last_ip = Some(ip);
             }
             Ok(device)
@@ -156,25 +150,21 @@ async fn signed(
         .await
 }
 
-async fn bearer(state: &DeviceState, headers: &HeaderMap, scope: &'static str) -> Result<()> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(DeviceError::Unauthorized)?
-        .to_owned();
-    let ok = state
-        .db(move |s| s.directory().check_token(&token, scope, s.now()))
-        .await?;
-    if ok {
-        Ok(())
-    } else {
-        Err(DeviceError::Unauthorized)
-    }
+/// A management token carrying `scope`, or the broader management scope that has always
+/// covered it (`verify:otp` for `push:create`, `update:users` for `devices:manage`); the error
+/// names `scope`.
+fn require(caller: &Caller, scope: &'static str) -> Result<()> {
+    let broader = match scope {
+        "push:create" => "verify:otp",
+        _ => "update:users",
+    };
+    caller
+        .management(scope)
+        .or_else(|e| caller.management(broader).map_err(|_| e))
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| DeviceError::InvalidRequest(format!("body: {e}")))
+    serde_json::from_slice(body).map_err(|e| Error::InvalidRequest(format!("body: {e}")))
 }
 
 fn info(d: &DeviceRecord) -> DeviceInfo {
@@ -195,38 +185,40 @@ struct OfferRequest {
 }
 
 async fn create_offer(
-    State(state): State<DeviceState>,
-    headers: HeaderMap,
+    State(state): State<AppState>,
+    caller: Caller,
     Json(req): Json<OfferRequest>,
 ) -> Result<Response> {
-    bearer(&state, &headers, "devices:manage").await?;
+    require(&caller, "devices:manage")?;
     let offer = state
-        .db(move |s| enrollment::create_offer(s, &req.user))
+        .blocking(move |s| enrollment::create_offer(s, &req.user))
         .await?;
     Ok((StatusCode::CREATED, Json(offer)).into_response())
 }
 
 async fn enroll_begin(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Json(req): Json<EnrollBeginRequest>,
 ) -> Result<Response> {
-    let r = state.db(move |s| enrollment::begin(s, &req.code)).await?;
+    let r = state
+        .blocking(move |s| enrollment::begin(s, &req.code))
+        .await?;
     Ok(Json(r).into_response())
 }
 
 async fn enroll_finish(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     who: Requester,
     Json(req): Json<EnrollFinishRequest>,
 ) -> Result<Response> {
     let r = state
-        .db(move |s| enrollment::finish(s, &req, &who.ip))
+        .blocking(move |s| enrollment::finish(s, &req, &who.ip))
         .await?;
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
 async fn device_self(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     who: Requester,
     method: Method,
     uri: Uri,
@@ -238,7 +230,7 @@ async fn device_self(
 }
 
 async fn device_remove_self(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     who: Requester,
     method: Method,
     uri: Uri,
@@ -246,7 +238,9 @@ async fn device_remove_self(
     body: Bytes,
 ) -> Result<Response> {
     let device = signed(&state, &who, method, uri, headers, body).await?;
-    state.db(move |s| enrollment::remove(s, &device)).await?;
+    state
+        .blocking(move |s| enrollment::remove(s, &device))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -263,7 +257,7 @@ fn challenge_event(c: &PushChallenge) -> Event {
 const SHUTDOWN_RETRY: Duration = Duration::from_secs(2);
 
 async fn events(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     who: Requester,
     method: Method,
     uri: Uri,
@@ -274,7 +268,9 @@ async fn events(
     // Subscribe before reading what is pending, so nothing falls between the two.
     let rx = state.hub().subscribe(&device.user_id);
     let device_id = device.id.clone();
-    let pending = state.db(move |s| push::pending_for(s, &device)).await?;
+    let pending = state
+        .blocking(move |s| push::pending_for(s, &device))
+        .await?;
     let first = stream::iter(
         std::iter::once(Event::default().event("ready").data("{}"))
             .chain(pending.iter().map(challenge_event))
@@ -319,7 +315,7 @@ async fn events(
 }
 
 async fn challenges(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     who: Requester,
     method: Method,
     uri: Uri,
@@ -327,12 +323,14 @@ async fn challenges(
     body: Bytes,
 ) -> Result<Response> {
     let device = signed(&state, &who, method, uri, headers, body).await?;
-    let list = state.db(move |s| push::pending_for(s, &device)).await?;
+    let list = state
+        .blocking(move |s| push::pending_for(s, &device))
+        .await?;
     Ok(Json(list).into_response())
 }
 
 async fn answer(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(tx): Path<String>,
     who: Requester,
     method: Method,
@@ -343,13 +341,13 @@ async fn answer(
     let req: PushAnswerRequest = json_body(&body)?;
     let device = signed(&state, &who, method, uri, headers, body).await?;
     let st = state
-        .db(move |s| push::answer(s, &device, &tx, &req))
+        .blocking(move |s| push::answer(s, &device, &tx, &req))
         .await?;
     Ok(Json(st).into_response())
 }
 
 async fn qr_details(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(lsi): Path<String>,
     who: Requester,
     method: Method,
@@ -359,13 +357,13 @@ async fn qr_details(
 ) -> Result<Response> {
     let device = signed(&state, &who, method, uri, headers, body).await?;
     let d = state
-        .db(move |s| qr_login::details(s, &device, &lsi))
+        .blocking(move |s| qr_login::details(s, &device, &lsi))
         .await?;
     Ok(Json(d).into_response())
 }
 
 async fn qr_answer(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(lsi): Path<String>,
     who: Requester,
     method: Method,
@@ -376,23 +374,20 @@ async fn qr_answer(
     let req: QrLoginAnswerRequest = json_body(&body)?;
     let device = signed(&state, &who, method, uri, headers, body).await?;
     let st = state
-        .db(move |s| qr_login::answer(s, &device, &lsi, &req))
+        .blocking(move |s| qr_login::answer(s, &device, &lsi, &req))
         .await?;
     Ok(Json(serde_json::json!({ "state": st })).into_response())
 }
 
 async fn push_create(
-    State(state): State<DeviceState>,
-    headers: HeaderMap,
+    State(state): State<AppState>,
+    caller: Caller,
     Json(req): Json<PushCreateRequest>,
 ) -> Result<Response> {
-    bearer(&state, &headers, "push:create").await?;
+    require(&caller, "push:create")?;
     let created = state
-        .db(move |s| {
-            let user_id = s
-                .directory()
-                .resolve_user(&req.user)?
-                .ok_or(DeviceError::NotFound("user"))?;
+        .blocking(move |s| {
+            let user_id = resolve_user(s, &req.user)?.ok_or(Error::NotFound("user"))?;
             push::create(s, &user_id, req.context, req.ttl)
         })
         .await?;
@@ -432,12 +427,12 @@ async fn wait_decided(
 }
 
 /// A push's outcome, long-polling up to `wait` seconds while it is pending.
-pub async fn push_outcome(state: &DeviceState, tx: String, wait: u64) -> Result<PushStatus> {
+pub async fn push_outcome(state: &AppState, tx: String, wait: u64) -> Result<PushStatus> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait.min(MAX_WAIT));
     let mut rx = state.hub().decisions();
     loop {
         let id = tx.clone();
-        let st = state.db(move |s| push::status(s, &id)).await?;
+        let st = state.blocking(move |s| push::status(s, &id)).await?;
         if st.state != PushState::Pending || tokio::time::Instant::now() >= deadline {
             return Ok(st);
         }
@@ -446,46 +441,40 @@ pub async fn push_outcome(state: &DeviceState, tx: String, wait: u64) -> Result<
 }
 
 async fn push_status(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(tx): Path<String>,
     QueryParams(w): QueryParams<Wait>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    bearer(&state, &headers, "push:create").await?;
+    require(&caller, "push:create")?;
     let st = push_outcome(&state, tx, w.wait.unwrap_or(0)).await?;
     Ok(Json(st).into_response())
 }
 
 async fn user_devices(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(user): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    bearer(&state, &headers, "devices:manage").await?;
+    require(&caller, "devices:manage")?;
     let list = state
-        .db(move |s| {
-            let user_id = s
-                .directory()
-                .resolve_user(&user)?
-                .ok_or(DeviceError::NotFound("user"))?;
-            s.store().devices_of(&user_id)
+        .blocking(move |s| {
+            let user_id = resolve_user(s, &user)?.ok_or(Error::NotFound("user"))?;
+            s.devices().devices_of(&user_id)
         })
         .await?;
     Ok(Json(list.iter().map(info).collect::<Vec<_>>()).into_response())
 }
 
 async fn admin_remove_device(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response> {
-    bearer(&state, &headers, "devices:manage").await?;
+    require(&caller, "devices:manage")?;
     state
-        .db(move |s| {
-            let d = s
-                .store()
-                .device(&id)?
-                .ok_or(DeviceError::NotFound("device"))?;
+        .blocking(move |s| {
+            let d = s.devices().device(&id)?.ok_or(Error::NotFound("device"))?;
             enrollment::remove(s, &d)
         })
         .await?;
@@ -505,13 +494,8 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, `Secure` on https origins.
-pub fn set_cookie(
-    state: &DeviceState,
-    name: &str,
-    value: &str,
-    max_age: u64,
-) -> Result<HeaderValue> {
-    let secure = if state.config().origin.starts_with("https://") {
+pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age: u64) -> Result<HeaderValue> {
+    let secure = if state.device_config().origin.starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -519,14 +503,19 @@ pub fn set_cookie(
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))
-    .map_err(|_| DeviceError::Internal("cookie value".into()))
+    .map_err(|_| Error::Internal("cookie value".into()))
 }
 
-async fn qr_create(State(state): State<DeviceState>, who: Requester) -> Result<Response> {
-    let origin = state.config().origin.clone();
+async fn qr_create(State(state): State<AppState>, who: Requester) -> Result<Response> {
+    let origin = state.device_config().origin.clone();
     let ctx = who.context("QR login", &origin);
-    let session = state.db(move |s| qr_login::create(s, ctx)).await?;
-    let cookie = set_cookie(&state, DSI_COOKIE, &session.dsi, state.config().qr_ttl)?;
+    let session = state.blocking(move |s| qr_login::create(s, ctx)).await?;
+    let cookie = set_cookie(
+        &state,
+        DSI_COOKIE,
+        &session.dsi,
+        state.device_config().qr_ttl,
+    )?;
     let mut resp = (StatusCode::CREATED, Json(&session)).into_response();
     resp.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(resp)
@@ -534,7 +523,7 @@ async fn qr_create(State(state): State<DeviceState>, who: Requester) -> Result<R
 
 /// A QR session's state for the browser holding `dsi`, long-polling up to `wait` seconds.
 pub async fn qr_outcome(
-    state: &DeviceState,
+    state: &AppState,
     lsi: String,
     dsi: Option<String>,
     wait: u64,
@@ -544,7 +533,7 @@ pub async fn qr_outcome(
     loop {
         let (l, d) = (lsi.clone(), dsi.clone());
         let st = state
-            .db(move |s| qr_login::status(s, &l, d.as_deref()))
+            .blocking(move |s| qr_login::status(s, &l, d.as_deref()))
             .await?;
         if st != QrState::Pending || tokio::time::Instant::now() >= deadline {
             return Ok(st);
@@ -554,7 +543,7 @@ pub async fn qr_outcome(
 }
 
 async fn qr_status(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(lsi): Path<String>,
     QueryParams(w): QueryParams<Wait>,
     headers: HeaderMap,
@@ -565,15 +554,15 @@ async fn qr_status(
 }
 
 async fn qr_redeem(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     Path(lsi): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
     let dsi = cookie(&headers, DSI_COOKIE).map(str::to_owned);
     let (user_id, username) = state
-        .db(move |s| {
+        .blocking(move |s| {
             let user_id = qr_login::redeem(s, &lsi, dsi.as_deref())?;
-            let username = s.directory().username(&user_id)?;
+            let username = username(s, &user_id)?;
             Ok((user_id, username))
         })
         .await?;

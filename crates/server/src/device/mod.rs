@@ -2,14 +2,14 @@
 //! device keys, push challenges with number matching delivered in real time, QR login, and a
 //! sample sign-in page.
 //!
-//! Its own state ([`DeviceState`]), storage trait ([`store::DeviceStore`], tables `device_…` in
-//! the server's one schema, on SQLite or PostgreSQL) and error type. What it needs from the rest of the server — users, passwords,
-//! TOTP/recovery codes, API tokens, the paired OTP authenticator — comes through the
-//! [`Directory`] trait, so the server plugs it in with one `Router::merge(device::routes(…))`.
+//! One factor among the others: its handlers take the server's one state ([`AppState`]), answer
+//! with the server's one error type ([`crate::Error`]), take relying-party and admin tokens
+//! through the server's bearer extractor ([`crate::auth::Caller`]), and keep their tables
+//! (`device_…`, [`store::DeviceStore`]) in the server's one schema on SQLite or PostgreSQL. Its
+//! parts of the state ([`DeviceFactor`]: settings, the server's identity key, the live event
+//! hub, sample sign-in sessions) are reached through the `AppState` accessors defined here.
 
-pub mod directory;
 pub mod enrollment;
-pub mod error;
 pub mod events;
 pub mod follow;
 pub mod http;
@@ -17,7 +17,6 @@ pub mod network;
 pub mod push;
 pub mod qr_login;
 pub mod request_auth;
-pub mod server_directory;
 pub mod signin;
 pub mod store;
 
@@ -25,10 +24,12 @@ use std::sync::Arc;
 
 use data_encoding::BASE64URL_NOPAD;
 use tessera_core::device::{DeviceKey, SignatureAlgorithm};
-use tessera_core::Clock;
 
-pub use directory::Directory;
-pub use error::{DeviceError, Result};
+use crate::crypto::MasterKey;
+use crate::error::{Error, Result};
+use crate::store::IDENTITY_CONTEXT;
+use crate::AppState;
+
 pub use http::routes;
 pub use store::{DeviceStore, SqliteDeviceStore};
 
@@ -124,7 +125,7 @@ impl DeviceConfig {
     /// Checks the settings; the error names the one at fault.
     pub fn validate(&self) -> Result<()> {
         tessera_core::device::link::check_origin(&self.origin)
-            .map_err(|e| DeviceError::Config(format!("`origin`: {e}")))?;
+            .map_err(|e| Error::Config(format!("`device.origin`: {e}")))?;
         let unique = |s: &str| {
             let mut c: Vec<char> = s.chars().collect();
             c.sort_unstable();
@@ -134,74 +135,68 @@ impl DeviceConfig {
                     .all(|ch| ch.is_ascii_alphanumeric() || *ch == '-' || *ch == '_')
         };
         if !unique(&self.lsi_charset) || self.lsi_charset.chars().count() < 10 {
-            return Err(DeviceError::Config(
-                "`lsi_charset`: at least 10 distinct characters from [A-Za-z0-9_-]".into(),
+            return Err(Error::Config(
+                "`device.lsi_charset`: at least 10 distinct characters from [A-Za-z0-9_-]".into(),
             ));
         }
         if !unique(&self.dsi_charset) || self.dsi_charset.chars().count() < 10 {
-            return Err(DeviceError::Config(
-                "`dsi_charset`: at least 10 distinct characters from [A-Za-z0-9_-]".into(),
+            return Err(Error::Config(
+                "`device.dsi_charset`: at least 10 distinct characters from [A-Za-z0-9_-]".into(),
             ));
         }
         if bits(self.lsi_length, &self.lsi_charset) < 64.0 || self.lsi_length > 128 {
-            return Err(DeviceError::Config(
-                "`lsi_length`: the LSI needs at least 64 bits and at most 128 characters".into(),
+            return Err(Error::Config(
+                "`device.lsi_length`: the LSI needs at least 64 bits and at most 128 characters"
+                    .into(),
             ));
         }
         if bits(self.dsi_length, &self.dsi_charset) < 128.0 || self.dsi_length > 256 {
-            return Err(DeviceError::Config(
-                "`dsi_length`: the DSI needs at least 128 bits and at most 256 characters".into(),
+            return Err(Error::Config(
+                "`device.dsi_length`: the DSI needs at least 128 bits and at most 256 characters"
+                    .into(),
             ));
         }
         if self.push_ttl == 0 || self.push_ttl > self.push_ttl_max || self.push_ttl_max > 300 {
-            return Err(DeviceError::Config(
-                "`push_ttl`: 1 ≤ push_ttl ≤ push_ttl_max ≤ 300 seconds".into(),
+            return Err(Error::Config(
+                "`device.push_ttl`: 1 ≤ push_ttl ≤ push_ttl_max ≤ 300 seconds".into(),
             ));
         }
         if !(1..=QR_TTL_MAX).contains(&self.qr_ttl) {
-            return Err(DeviceError::Config(format!(
-                "`qr_ttl`: must be 1–{QR_TTL_MAX} seconds"
+            return Err(Error::Config(format!(
+                "`device.qr_ttl`: must be 1–{QR_TTL_MAX} seconds"
             )));
         }
         if !(1..=OFFER_TTL_MAX).contains(&self.offer_ttl) {
-            return Err(DeviceError::Config(format!(
-                "`offer_ttl`: must be 1–{OFFER_TTL_MAX} seconds"
+            return Err(Error::Config(format!(
+                "`device.offer_ttl`: must be 1–{OFFER_TTL_MAX} seconds"
             )));
         }
         if !(1..=REQUEST_WINDOW_MAX).contains(&self.request_window) {
-            return Err(DeviceError::Config(format!(
-                "`request_window`: must be 1–{REQUEST_WINDOW_MAX} seconds"
+            return Err(Error::Config(format!(
+                "`device.request_window`: must be 1–{REQUEST_WINDOW_MAX} seconds"
             )));
         }
         if !(1..=300).contains(&self.recheck_secs) {
-            return Err(DeviceError::Config(
-                "`recheck_secs`: must be 1–300 seconds".into(),
+            return Err(Error::Config(
+                "`device.recheck_secs`: must be 1–300 seconds".into(),
             ));
         }
         if self.push_rate_per_minute == 0 {
-            return Err(DeviceError::Config(
-                "`push_rate_per_minute`: must be at least 1".into(),
+            return Err(Error::Config(
+                "`device.push_rate_per_minute`: must be at least 1".into(),
             ));
         }
         if self.algorithms.is_empty() {
-            return Err(DeviceError::Config(
-                "`algorithms`: name at least one".into(),
+            return Err(Error::Config(
+                "`device.algorithms`: name at least one".into(),
             ));
         }
         Ok(())
     }
 }
 
-/// Seals the identity key at rest (the server implements it with its master key).
-pub trait Sealer: Send + Sync + 'static {
-    /// Encrypts and authenticates `plaintext`.
-    fn seal(&self, plaintext: &[u8]) -> Result<Vec<u8>>;
-    /// Opens what [`Sealer::seal`] produced.
-    fn open(&self, sealed: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>>;
-}
-
 /// The server's Ed25519 identity key: signs every challenge it hands to devices, which pin its
-/// fingerprint at enrollment.
+/// fingerprint at enrollment. Kept in the store sealed under the master key.
 #[derive(Debug)]
 pub struct Identity {
     key: DeviceKey,
@@ -209,36 +204,25 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Loads the identity from the store, creating it on first start (kept in clear, for tests;
-    /// the server uses [`Identity::load_or_create_sealed`]).
-    pub fn load_or_create(store: &dyn DeviceStore) -> Result<Self> {
-        let pkcs8 = match store.meta("identity_pkcs8")? {
-            Some(p) => p,
-            None => {
-                let fresh = DeviceKey::generate(SignatureAlgorithm::Ed25519)
-                    .map_err(|_| DeviceError::Crypto)?;
-                store.meta_set_if_absent("identity_pkcs8", fresh.pkcs8())?
-            }
-        };
-        Self::from_pkcs8(&pkcs8)
-    }
-
-    /// Loads the identity sealed by `sealer`, creating (and sealing) it on first start.
-    pub fn load_or_create_sealed(store: &dyn DeviceStore, sealer: &dyn Sealer) -> Result<Self> {
+    /// Loads the identity sealed under `key`, creating (and sealing) it on first start. Another
+    /// master key than the one that sealed it is [`Error::Crypto`].
+    pub fn load_or_create(store: &dyn DeviceStore, key: &MasterKey) -> Result<Self> {
         let sealed = match store.meta("identity_sealed")? {
             Some(s) => s,
             None => {
-                let fresh = DeviceKey::generate(SignatureAlgorithm::Ed25519)
-                    .map_err(|_| DeviceError::Crypto)?;
-                store.meta_set_if_absent("identity_sealed", &sealer.seal(fresh.pkcs8())?)?
+                let fresh =
+                    DeviceKey::generate(SignatureAlgorithm::Ed25519).map_err(|_| Error::Crypto)?;
+                store.meta_set_if_absent(
+                    "identity_sealed",
+                    &key.seal(fresh.pkcs8(), IDENTITY_CONTEXT)?,
+                )?
             }
         };
-        Self::from_pkcs8(&sealer.open(&sealed)?)
-    }
-
-    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self> {
-        let key = DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, pkcs8)
-            .map_err(|_| DeviceError::Crypto)?;
+        let pkcs8 = key
+            .open(&sealed, IDENTITY_CONTEXT)
+            .map_err(|_| Error::Crypto)?;
+        let key = DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, &pkcs8)
+            .map_err(|_| Error::Crypto)?;
         let fingerprint = fingerprint(key.public_key());
         Ok(Identity { key, fingerprint })
     }
@@ -255,196 +239,130 @@ impl Identity {
 
     /// Signs `message`.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        self.key.sign(message).map_err(|_| DeviceError::Crypto)
+        self.key.sign(message).map_err(|_| Error::Crypto)
     }
 }
 
 /// base64url(SHA-256(public key)).
 pub fn fingerprint(public_key: &[u8]) -> String {
-    BASE64URL_NOPAD.encode(&tessera_core::device::message::sha256(public_key))
+    BASE64URL_NOPAD.encode(&crate::crypto::sha256(public_key))
 }
 
-/// Everything the device handlers need; cheap to clone.
-#[derive(Clone)]
-pub struct DeviceState {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    config: DeviceConfig,
+/// The device factor's part of the server's state.
+pub struct DeviceFactor {
     store: Arc<dyn DeviceStore>,
-    directory: Arc<dyn Directory>,
-    clock: Arc<dyn Clock>,
     identity: Identity,
     hub: events::Hub,
     signin: signin::Sessions,
 }
 
-/// A [`DeviceState`] that background tasks hold without keeping it (and its database pool)
-/// alive.
-#[derive(Clone)]
-pub struct WeakDeviceState(std::sync::Weak<Inner>);
-
-impl std::fmt::Debug for WeakDeviceState {
+impl std::fmt::Debug for DeviceFactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("WeakDeviceState")
-    }
-}
-
-impl WeakDeviceState {
-    /// The state, while something else still holds it.
-    pub fn upgrade(&self) -> Option<DeviceState> {
-        self.0.upgrade().map(|inner| DeviceState { inner })
-    }
-}
-
-impl std::fmt::Debug for DeviceState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeviceState")
-            .field("origin", &self.inner.config.origin)
+        f.debug_struct("DeviceFactor")
+            .field("identity", &self.identity.fingerprint)
             .finish_non_exhaustive()
     }
 }
 
-impl DeviceState {
-    /// A state from its parts; validates the configuration and loads (or creates) the server's
-    /// identity key.
+impl DeviceFactor {
+    /// Validates `config` and loads (or creates) the server's identity key sealed under `key`.
     pub fn new(
-        config: DeviceConfig,
+        config: &DeviceConfig,
         store: Arc<dyn DeviceStore>,
-        directory: Arc<dyn Directory>,
-        clock: Arc<dyn Clock>,
+        key: &MasterKey,
     ) -> Result<Self> {
         config.validate()?;
-        let identity = Identity::load_or_create(store.as_ref())?;
-        Self::with_identity(config, store, directory, clock, identity)
-    }
-
-    /// A state whose identity key is sealed at rest by `sealer`.
-    pub fn new_sealed(
-        config: DeviceConfig,
-        store: Arc<dyn DeviceStore>,
-        directory: Arc<dyn Directory>,
-        clock: Arc<dyn Clock>,
-        sealer: &dyn Sealer,
-    ) -> Result<Self> {
-        config.validate()?;
-        let identity = Identity::load_or_create_sealed(store.as_ref(), sealer)?;
-        Self::with_identity(config, store, directory, clock, identity)
-    }
-
-    fn with_identity(
-        config: DeviceConfig,
-        store: Arc<dyn DeviceStore>,
-        directory: Arc<dyn Directory>,
-        clock: Arc<dyn Clock>,
-        identity: Identity,
-    ) -> Result<Self> {
-        Ok(DeviceState {
-            inner: Arc::new(Inner {
-                config,
-                store,
-                directory,
-                clock,
-                identity,
-                hub: events::Hub::default(),
-                signin: signin::Sessions::default(),
-            }),
+        let identity = Identity::load_or_create(store.as_ref(), key)?;
+        Ok(DeviceFactor {
+            store,
+            identity,
+            hub: events::Hub::default(),
+            signin: signin::Sessions::default(),
         })
     }
+}
 
-    /// The configuration.
-    pub fn config(&self) -> &DeviceConfig {
-        &self.inner.config
+/// The device factor's accessors on the server's state.
+impl AppState {
+    /// The settings under `[device]`.
+    pub fn device_config(&self) -> &DeviceConfig {
+        &self.config().device
     }
 
-    /// A reference that does not keep the state alive (background tasks).
-    pub fn downgrade(&self) -> WeakDeviceState {
-        WeakDeviceState(Arc::downgrade(&self.inner))
+    /// The device tables (blocking).
+    pub fn devices(&self) -> &Arc<dyn DeviceStore> {
+        &self.device_factor().store
     }
 
-    /// The store (blocking).
-    pub fn store(&self) -> &Arc<dyn DeviceStore> {
-        &self.inner.store
-    }
-
-    /// The user directory.
-    pub fn directory(&self) -> &Arc<dyn Directory> {
-        &self.inner.directory
-    }
-
-    /// The identity key.
+    /// The server's identity key.
     pub fn identity(&self) -> &Identity {
-        &self.inner.identity
-    }
-
-    /// Unix seconds now, from the injected clock.
-    pub fn now(&self) -> u64 {
-        self.inner.clock.now_unix()
+        &self.device_factor().identity
     }
 
     /// Ends every device event stream (graceful shutdown), each with a retry hint.
     pub fn close_streams(&self) {
-        self.inner.hub.close_streams();
+        self.device_factor().hub.close_streams();
     }
 
     /// Push challenges pending and not yet expired, over all users (`/metrics`).
     pub async fn pending_push_count(&self) -> Result<u64> {
-        self.db(|s| s.store().count_pending_pushes(s.now())).await
+        self.blocking(|s| s.devices().count_pending_pushes(s.now()))
+            .await
     }
 
     pub(crate) fn hub(&self) -> &events::Hub {
-        &self.inner.hub
+        &self.device_factor().hub
     }
 
     pub(crate) fn signin(&self) -> &signin::Sessions {
-        &self.inner.signin
-    }
-
-    /// Runs blocking store and directory work on tokio's blocking pool.
-    pub async fn db<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&DeviceState) -> Result<R> + Send + 'static,
-    ) -> Result<R> {
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || f(&me))
-            .await
-            .map_err(|e| DeviceError::Internal(format!("blocking task: {e}")))?
+        &self.device_factor().signin
     }
 }
 
-/// `n` random bytes from the OS CSPRNG ([`tessera_core::crypto::random_vec`]).
-pub fn random_bytes(n: usize) -> Result<Vec<u8>> {
-    Ok(tessera_core::crypto::random_vec(n)
-        .map_err(|_| DeviceError::Crypto)?
-        .to_vec())
+/// The user id named by `user` (an id or a username). Blocking.
+pub fn resolve_user(state: &AppState, user: &str) -> Result<Option<String>> {
+    let store = state.store();
+    if let Some(u) = store.get_user(user)? {
+        return Ok(Some(u.user_id));
+    }
+    Ok(store.find_user_by_username(user)?.map(|(u, _)| u.user_id))
+}
+
+/// The username of a user id, for display. Blocking.
+pub fn username(state: &AppState, user_id: &str) -> Result<Option<String>> {
+    Ok(state.store().get_user(user_id)?.map(|u| u.username))
+}
+
+/// The server-side id of a device's push authenticator.
+pub fn push_authenticator_id(device_id: &str) -> String {
+    format!("push|{device_id}")
 }
 
 /// `n` random bytes from the OS CSPRNG, base64url (32 bytes: 256 bits).
 pub fn random_token(n: usize) -> Result<String> {
-    Ok(BASE64URL_NOPAD.encode(&random_bytes(n)?))
+    Ok(BASE64URL_NOPAD.encode(&crate::crypto::random_vec(n)?))
 }
 
 /// `len` characters drawn uniformly from `charset` ([`tessera_core::crypto::random_chars`]).
 pub fn random_chars(len: usize, charset: &str) -> Result<String> {
     tessera_core::crypto::random_chars(len, charset).map_err(|e| match e {
         tessera_core::crypto::CryptoError::Alphabet => {
-            DeviceError::Config("charset must have 1–256 characters".into())
+            Error::Config("charset must have 1–256 characters".into())
         }
-        _ => DeviceError::Crypto,
+        _ => Error::Crypto,
     })
 }
 
 /// A uniformly random integer in `lo..=hi` ([`tessera_core::crypto::random_in`]).
 pub fn random_in(lo: u32, hi: u32) -> Result<u32> {
-    tessera_core::crypto::random_in(lo, hi).map_err(|_| DeviceError::Crypto)
+    tessera_core::crypto::random_in(lo, hi).map_err(|_| Error::Crypto)
 }
 
 /// Decodes a base64url field, naming it on error.
 pub(crate) fn b64(field: &str, value: &str) -> Result<Vec<u8>> {
     BASE64URL_NOPAD
         .decode(value.trim_end_matches('=').as_bytes())
-        .map_err(|_| DeviceError::InvalidRequest(format!("`{field}` is not base64url")))
+        .map_err(|_| Error::InvalidRequest(format!("`{field}` is not base64url")))
 }
 
 #[cfg(test)]
@@ -497,41 +415,24 @@ mod tests {
         assert!(plain.validate().is_err());
     }
 
-    struct Xor;
-    impl Sealer for Xor {
-        fn seal(&self, p: &[u8]) -> Result<Vec<u8>> {
-            Ok(p.iter().map(|b| b ^ 0x5a).collect())
-        }
-        fn open(&self, s: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-            Ok(zeroize::Zeroizing::new(
-                s.iter().map(|b| b ^ 0x5a).collect(),
-            ))
-        }
-    }
-
     #[test]
-    fn a_sealed_identity_is_not_stored_in_clear() {
+    fn a_sealed_identity_persists_and_is_not_stored_in_clear() {
+        let key = MasterKey::generate().unwrap();
         for e in engines() {
             eprintln!("engine: {}", e.name());
             let s = e.open();
-            let a = Identity::load_or_create_sealed(&*s, &Xor).unwrap();
-            let b = Identity::load_or_create_sealed(&*e.open(), &Xor).unwrap();
-            assert_eq!(a.public_key(), b.public_key());
-            assert!(s.meta("identity_pkcs8").unwrap().is_none());
-            let stored = s.meta("identity_sealed").unwrap().unwrap();
-            assert!(DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, &stored).is_err());
-        }
-    }
-
-    #[test]
-    fn identity_persists() {
-        for e in engines() {
-            eprintln!("engine: {}", e.name());
-            let a = Identity::load_or_create(&*e.open()).unwrap();
+            let a = Identity::load_or_create(&*s, &key).unwrap();
             // A reopened store (on PostgreSQL: another instance's pool) finds the same key.
-            let b = Identity::load_or_create(&*e.open()).unwrap();
+            let b = Identity::load_or_create(&*e.open(), &key).unwrap();
             assert_eq!(a.public_key(), b.public_key());
             assert_eq!(a.fingerprint(), fingerprint(b.public_key()));
+            let stored = s.meta("identity_sealed").unwrap().unwrap();
+            assert!(DeviceKey::from_pkcs8(SignatureAlgorithm::Ed25519, &stored).is_err());
+            let other = MasterKey::generate().unwrap();
+            assert!(matches!(
+                Identity::load_or_create(&*s, &other),
+                Err(Error::Crypto)
+            ));
         }
     }
 }

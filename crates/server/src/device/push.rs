@@ -9,10 +9,10 @@ use tessera_core::device::wire::{
 };
 use tessera_core::device::{verify, Decision, PushAnswer};
 
-use crate::device::error::{DeviceError, Result};
 use crate::device::network;
 use crate::device::store::{DeviceRecord, PushDecision, PushRecord};
-use crate::device::{b64, random_in, random_token, DeviceState, NumberPolicy};
+use crate::device::{b64, random_in, random_token, AppState, NumberPolicy};
+use crate::error::{Error, Result};
 
 /// Longest text of one context field.
 const MAX_CONTEXT_FIELD: usize = 256;
@@ -26,7 +26,7 @@ fn check_context(c: &PushContext) -> Result<()> {
         ("user_agent", &c.user_agent),
     ] {
         if v.chars().count() > MAX_CONTEXT_FIELD {
-            return Err(DeviceError::InvalidRequest(format!(
+            return Err(Error::InvalidRequest(format!(
                 "`context.{name}` is longer than {MAX_CONTEXT_FIELD} characters"
             )));
         }
@@ -38,35 +38,35 @@ fn check_context(c: &PushContext) -> Result<()> {
 /// network (`context.ip`) compared with each device's last known one, stored, and sent to the
 /// user's connected devices.
 pub fn create(
-    state: &DeviceState,
+    state: &AppState,
     user_id: &str,
     mut context: PushContext,
     ttl: Option<u64>,
 ) -> Result<PushCreated> {
     check_context(&context)?;
-    let cfg = state.config();
+    let cfg = state.device_config();
     let ttl = ttl.unwrap_or(cfg.push_ttl);
     if ttl == 0 || ttl > cfg.push_ttl_max {
-        return Err(DeviceError::InvalidRequest(format!(
+        return Err(Error::InvalidRequest(format!(
             "`ttl` must be 1–{} seconds",
             cfg.push_ttl_max
         )));
     }
     let now = state.now();
-    let store = state.store();
+    let store = state.devices();
     if store.paused_until(user_id, now)?.is_some() {
-        return Err(DeviceError::TooManyRequests(
+        return Err(Error::RateLimited(
             "pushes to this user are paused after \"this wasn't me\"",
         ));
     }
     if store.count_pushes_since(user_id, now.saturating_sub(60))? >= cfg.push_rate_per_minute {
-        return Err(DeviceError::TooManyRequests(
+        return Err(Error::RateLimited(
             "too many pushes to this user; try again in a minute",
         ));
     }
     let devices = store.devices_of(user_id)?;
     if devices.is_empty() {
-        return Err(DeviceError::NotFound("enrolled device"));
+        return Err(Error::NotFound("enrolled device"));
     }
     context.created_at = now;
     // Only the server says how the networks compare; per device, in `device_networks`.
@@ -133,12 +133,8 @@ pub fn context_for(p: &PushRecord, device_id: &str) -> PushContext {
 }
 
 /// The challenge device `device_id` receives, signed by the server identity.
-pub fn challenge_for(
-    state: &DeviceState,
-    p: &PushRecord,
-    device_id: &str,
-) -> Result<PushChallenge> {
-    let origin = state.config().origin.clone();
+pub fn challenge_for(state: &AppState, p: &PushRecord, device_id: &str) -> Result<PushChallenge> {
+    let origin = state.device_config().origin.clone();
     let context = context_for(p, device_id);
     let statement = ChallengeStatement {
         origin: origin.clone(),
@@ -161,9 +157,9 @@ pub fn challenge_for(
 }
 
 /// The device's user's pending challenges.
-pub fn pending_for(state: &DeviceState, device: &DeviceRecord) -> Result<Vec<PushChallenge>> {
+pub fn pending_for(state: &AppState, device: &DeviceRecord) -> Result<Vec<PushChallenge>> {
     state
-        .store()
+        .devices()
         .pending_pushes(&device.user_id, state.now())?
         .iter()
         .map(|p| challenge_for(state, p, &device.id))
@@ -174,24 +170,24 @@ pub fn pending_for(state: &DeviceState, device: &DeviceRecord) -> Result<Vec<Pus
 /// transaction; `Conflict` when it was no longer pending (a replay or a lost race), `Expired`
 /// after the expiry, `Rejected` for any signature, device or user mismatch.
 pub fn answer(
-    state: &DeviceState,
+    state: &AppState,
     device: &DeviceRecord,
     transaction_id: &str,
     req: &PushAnswerRequest,
 ) -> Result<PushStatus> {
     let now = state.now();
-    let store = state.store();
+    let store = state.devices();
     let Some(push) = store.push(transaction_id)? else {
         tracing::info!(device = %device.id, "answer to an unknown transaction");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     };
     if push.user_id != device.user_id {
         tracing::info!(device = %device.id, "answer to another user's transaction");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     }
     let signature = b64("signature", &req.signature)?;
     let message = PushAnswer {
-        origin: state.config().origin.clone(),
+        origin: state.device_config().origin.clone(),
         device_id: device.id.clone(),
         transaction_id: push.transaction_id.clone(),
         nonce: push.nonce.clone(),
@@ -210,16 +206,16 @@ pub fn answer(
     .is_err()
     {
         tracing::info!(device = %device.id, "bad answer signature");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     }
     if push.state != PushState::Pending {
-        return Err(DeviceError::Conflict(
-            "the transaction is no longer pending",
+        return Err(Error::Conflict(
+            "the transaction is no longer pending".into(),
         ));
     }
     if now >= push.expires_at {
         expire(state, &push)?;
-        return Err(DeviceError::Expired);
+        return Err(Error::Expired);
     }
     let (new_state, reason, pause_until) = match req.decision {
         Decision::Approve => {
@@ -234,7 +230,7 @@ pub fn answer(
         Decision::NotMe => (
             PushState::Denied,
             "not_me",
-            Some(now.saturating_add(state.config().not_me_pause)),
+            Some(now.saturating_add(state.device_config().not_me_pause)),
         ),
     };
     let won = store.decide_push(&PushDecision {
@@ -246,8 +242,8 @@ pub fn answer(
         now,
     })?;
     if !won {
-        return Err(DeviceError::Conflict(
-            "the transaction is no longer pending",
+        return Err(Error::Conflict(
+            "the transaction is no longer pending".into(),
         ));
     }
     state.hub().decided(&push.transaction_id);
@@ -259,8 +255,8 @@ pub fn answer(
     })
 }
 
-fn expire(state: &DeviceState, push: &PushRecord) -> Result<()> {
-    let won = state.store().decide_push(&PushDecision {
+fn expire(state: &AppState, push: &PushRecord) -> Result<()> {
+    let won = state.devices().decide_push(&PushDecision {
         transaction_id: &push.transaction_id,
         state: PushState::Expired,
         device_id: None,
@@ -276,17 +272,17 @@ fn expire(state: &DeviceState, push: &PushRecord) -> Result<()> {
 
 /// The outcome of a transaction as the relying party sees it (a pending one past its expiry
 /// is moved to EXPIRED first).
-pub fn status(state: &DeviceState, transaction_id: &str) -> Result<PushStatus> {
+pub fn status(state: &AppState, transaction_id: &str) -> Result<PushStatus> {
     let push = state
-        .store()
+        .devices()
         .push(transaction_id)?
-        .ok_or(DeviceError::NotFound("transaction"))?;
+        .ok_or(Error::NotFound("transaction"))?;
     let push = if push.state == PushState::Pending && state.now() >= push.expires_at {
         expire(state, &push)?;
         state
-            .store()
+            .devices()
             .push(transaction_id)?
-            .ok_or(DeviceError::NotFound("transaction"))?
+            .ok_or(Error::NotFound("transaction"))?
     } else {
         push
     };
@@ -299,8 +295,8 @@ pub fn status(state: &DeviceState, transaction_id: &str) -> Result<PushStatus> {
 }
 
 /// The user a transaction belongs to (for the `mfa-oob` grant).
-pub fn owner(state: &DeviceState, transaction_id: &str) -> Result<Option<String>> {
-    Ok(state.store().push(transaction_id)?.map(|p| p.user_id))
+pub fn owner(state: &AppState, transaction_id: &str) -> Result<Option<String>> {
+    Ok(state.devices().push(transaction_id)?.map(|p| p.user_id))
 }
 
 /// What an approved push is worth to the grant that asks (the `mfa-oob` grant).
@@ -315,7 +311,7 @@ pub enum Redemption {
 }
 
 /// Uses the approval of `transaction_id` for `user_id`, once (compare-and-swap in the store).
-pub fn redeem(state: &DeviceState, transaction_id: &str, user_id: &str) -> Result<Redemption> {
+pub fn redeem(state: &AppState, transaction_id: &str, user_id: &str) -> Result<Redemption> {
     if owner(state, transaction_id)?.as_deref() != Some(user_id) {
         return Ok(Redemption::Rejected);
     }
@@ -323,7 +319,7 @@ pub fn redeem(state: &DeviceState, transaction_id: &str, user_id: &str) -> Resul
         PushState::Pending => Redemption::Pending,
         PushState::Approved => {
             if state
-                .store()
+                .devices()
                 .consume_push(transaction_id, user_id, state.now())?
             {
                 Redemption::Accepted

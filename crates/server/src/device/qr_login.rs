@@ -7,10 +7,10 @@ use tessera_core::device::message::{context_hash, sha256};
 use tessera_core::device::wire::{PushContext, QrLoginAnswerRequest, QrLoginDetails};
 use tessera_core::device::{verify, Decision, QrLoginAnswer, QrLoginLink};
 
-use crate::device::error::{DeviceError, Result};
 use crate::device::network;
 use crate::device::store::{DeviceNetworks, DeviceRecord, QrSession, QrState};
-use crate::device::{b64, random_chars, DeviceState};
+use crate::device::{b64, random_chars, AppState};
+use crate::error::{Error, Result};
 
 /// A new session as the browser gets it (the DSI goes into its cookie, never into the QR).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -29,8 +29,8 @@ pub struct NewSession {
 }
 
 /// Creates a session for a browser described by `context` (IP, user agent, location).
-pub fn create(state: &DeviceState, mut context: PushContext) -> Result<NewSession> {
-    let cfg = state.config();
+pub fn create(state: &AppState, mut context: PushContext) -> Result<NewSession> {
+    let cfg = state.device_config();
     let now = state.now();
     context.created_at = now;
     // Per device, when one fetches the details.
@@ -55,7 +55,7 @@ pub fn create(state: &DeviceState, mut context: PushContext) -> Result<NewSessio
         user_id: None,
         device_id: None,
     };
-    state.store().insert_qr(&session)?;
+    state.devices().insert_qr(&session)?;
     let link = QrLoginLink {
         origin: cfg.origin.clone(),
         lsi: lsi.clone(),
@@ -71,32 +71,32 @@ pub fn create(state: &DeviceState, mut context: PushContext) -> Result<NewSessio
     })
 }
 
-fn session(state: &DeviceState, lsi: &str) -> Result<QrSession> {
+fn session(state: &AppState, lsi: &str) -> Result<QrSession> {
     if lsi.len() > 128 {
-        return Err(DeviceError::NotFound("login session"));
+        return Err(Error::NotFound("login session"));
     }
     state
-        .store()
+        .devices()
         .qr(lsi)?
-        .ok_or(DeviceError::NotFound("login session"))
+        .ok_or(Error::NotFound("login session"))
 }
 
 /// The requester details `device` shows before the user approves, with the requester's network
 /// compared with the device's last known one (taken at the device's first fetch and kept, so
 /// the answer is checked against the very context the device showed).
-pub fn details(state: &DeviceState, device: &DeviceRecord, lsi: &str) -> Result<QrLoginDetails> {
+pub fn details(state: &AppState, device: &DeviceRecord, lsi: &str) -> Result<QrLoginDetails> {
     let s = session(state, lsi)?;
     if s.state != QrState::Pending || state.now() >= s.expires_at {
-        return Err(DeviceError::Expired);
+        return Err(Error::Expired);
     }
     let check = network::compare(&s.context.ip, device.last_ip.as_deref());
     let check = state
-        .store()
+        .devices()
         .qr_device_network(&s.lsi, &device.id, &check)?
-        .ok_or(DeviceError::NotFound("login session"))?;
+        .ok_or(Error::NotFound("login session"))?;
     Ok(QrLoginDetails {
         lsi: s.lsi,
-        origin: state.config().origin.clone(),
+        origin: state.device_config().origin.clone(),
         context: check.apply(&s.context),
         expires_at: s.expires_at,
     })
@@ -104,7 +104,7 @@ pub fn details(state: &DeviceState, device: &DeviceRecord, lsi: &str) -> Result<
 
 /// Applies a device's signed answer (approve binds the session to the device's user).
 pub fn answer(
-    state: &DeviceState,
+    state: &AppState,
     device: &DeviceRecord,
     lsi: &str,
     req: &QrLoginAnswerRequest,
@@ -113,7 +113,7 @@ pub fn answer(
     let now = state.now();
     let signature = b64("signature", &req.signature)?;
     let message = QrLoginAnswer {
-        origin: state.config().origin.clone(),
+        origin: state.device_config().origin.clone(),
         device_id: device.id.clone(),
         lsi: s.lsi.clone(),
         decision: req.decision,
@@ -136,29 +136,29 @@ pub fn answer(
     .is_err()
     {
         tracing::info!(device = %device.id, "bad QR-login answer signature");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     }
     if s.state != QrState::Pending {
-        return Err(DeviceError::Conflict(
-            "the login session is no longer pending",
+        return Err(Error::Conflict(
+            "the login session is no longer pending".into(),
         ));
     }
     if now >= s.expires_at {
-        return Err(DeviceError::Expired);
+        return Err(Error::Expired);
     }
     let new_state = match req.decision {
         Decision::Approve => QrState::Approved,
         Decision::Deny | Decision::NotMe => QrState::Denied,
     };
-    if !state.store().decide_qr(
+    if !state.devices().decide_qr(
         &s.lsi,
         new_state,
         Some(&device.user_id),
         Some(&device.id),
         now,
     )? {
-        return Err(DeviceError::Conflict(
-            "the login session is no longer pending",
+        return Err(Error::Conflict(
+            "the login session is no longer pending".into(),
         ));
     }
     state.hub().decided(&s.lsi);
@@ -168,17 +168,17 @@ pub fn answer(
 /// Checks the browser's DSI against the session's (constant time).
 fn check_dsi(s: &QrSession, dsi: Option<&str>) -> Result<()> {
     let Some(dsi) = dsi else {
-        return Err(DeviceError::Unauthorized);
+        return Err(Error::BadCredentials);
     };
     if bool::from(sha256(dsi.as_bytes()).ct_eq(&s.dsi_hash)) {
         Ok(())
     } else {
-        Err(DeviceError::Unauthorized)
+        Err(Error::BadCredentials)
     }
 }
 
 /// The session's state for the browser holding its DSI.
-pub fn status(state: &DeviceState, lsi: &str, dsi: Option<&str>) -> Result<QrState> {
+pub fn status(state: &AppState, lsi: &str, dsi: Option<&str>) -> Result<QrState> {
     let s = session(state, lsi)?;
     check_dsi(&s, dsi)?;
     if s.state == QrState::Pending && state.now() >= s.expires_at {
@@ -188,16 +188,15 @@ pub fn status(state: &DeviceState, lsi: &str, dsi: Option<&str>) -> Result<QrSta
 }
 
 /// Redeems an approved session, once, for the browser holding its DSI; the user id.
-pub fn redeem(state: &DeviceState, lsi: &str, dsi: Option<&str>) -> Result<String> {
+pub fn redeem(state: &AppState, lsi: &str, dsi: Option<&str>) -> Result<String> {
     let s = session(state, lsi)?;
     check_dsi(&s, dsi)?;
     if s.state != QrState::Approved {
-        return Err(DeviceError::Conflict("the login session is not approved"));
+        return Err(Error::Conflict("the login session is not approved".into()));
     }
-    if !state.store().redeem_qr(&s.lsi, state.now())? {
-        return Err(DeviceError::Conflict("the login session is not approved"));
+    if !state.devices().redeem_qr(&s.lsi, state.now())? {
+        return Err(Error::Conflict("the login session is not approved".into()));
     }
-    s.user_id.ok_or(DeviceError::Internal(
-        "approved session without a user".into(),
-    ))
+    s.user_id
+        .ok_or(Error::Internal("approved session without a user".into()))
 }

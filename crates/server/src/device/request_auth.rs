@@ -6,9 +6,10 @@ use axum::http::{HeaderMap, Method, Uri};
 use tessera_core::device::message::sha256;
 use tessera_core::device::{verify, RequestAuth};
 
-use crate::device::error::{DeviceError, Result};
+use crate::device::b64;
 use crate::device::store::DeviceRecord;
-use crate::device::{b64, DeviceState};
+use crate::error::{Error, Result};
+use crate::AppState;
 
 /// Header naming the device.
 pub const H_DEVICE: &str = "tessera-device";
@@ -24,35 +25,35 @@ fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 256)
-        .ok_or_else(|| DeviceError::InvalidRequest(format!("header `{name}` is missing")))
+        .ok_or_else(|| Error::InvalidRequest(format!("header `{name}` is missing")))
 }
 
 /// Verifies a signed device request; the registered device on success. Blocking (store).
 pub fn authenticate(
-    state: &DeviceState,
+    state: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<DeviceRecord> {
     let device_id = header(headers, H_DEVICE)?;
-    let timestamp: u64 = header(headers, H_TIMESTAMP)?.parse().map_err(|_| {
-        DeviceError::InvalidRequest(format!("header `{H_TIMESTAMP}` is not a number"))
-    })?;
+    let timestamp: u64 = header(headers, H_TIMESTAMP)?
+        .parse()
+        .map_err(|_| Error::InvalidRequest(format!("header `{H_TIMESTAMP}` is not a number")))?;
     let nonce = header(headers, H_NONCE)?;
     let signature = b64(H_SIGNATURE, header(headers, H_SIGNATURE)?)?;
     let now = state.now();
-    let window = state.config().request_window;
+    let window = state.device_config().request_window;
     if timestamp.abs_diff(now) > window {
         tracing::info!(device = device_id, "device request outside the time window");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     }
-    let Some(device) = state.store().device(device_id)? else {
+    let Some(device) = state.devices().device(device_id)? else {
         tracing::info!(device = device_id, "request from an unknown device");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     };
     let message = RequestAuth {
-        origin: state.config().origin.clone(),
+        origin: state.device_config().origin.clone(),
         device_id: device.id.clone(),
         method: method.as_str().to_owned(),
         path_and_query: uri
@@ -72,23 +73,20 @@ pub fn authenticate(
     .is_err()
     {
         tracing::info!(device = device_id, "bad request signature");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     }
-    if !state
-        .directory()
-        .device_active(&device.user_id, &device.id)?
-    {
+    if !crate::device::enrollment::is_active(state, &device)? {
         tracing::info!(device = device_id, "device whose authenticator was deleted");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     }
     // Remember the nonce past the window on both sides of `now`.
     let keep_until = now.saturating_add(window.saturating_mul(2));
     if !state
-        .store()
+        .devices()
         .remember_nonce(&device.id, nonce, keep_until, now)?
     {
         tracing::info!(device = device_id, "replayed device request");
-        return Err(DeviceError::Rejected);
+        return Err(Error::Rejected);
     }
     Ok(device)
 }

@@ -16,9 +16,10 @@ use serde::Deserialize;
 use tessera_core::device::wire::PushState;
 
 use crate::api::QueryParams;
-use crate::device::error::{DeviceError, Result};
 use crate::device::http::{cookie, push_outcome, set_cookie, Requester, Wait};
-use crate::device::{push, random_token, DeviceState};
+use crate::device::{push, random_token};
+use crate::error::{Error, Result};
+use crate::AppState;
 
 /// The sign-in session cookie.
 pub const SIGNIN_COOKIE: &str = "tessera_signin";
@@ -49,7 +50,7 @@ impl Sessions {
         let mut map = self
             .0
             .lock()
-            .map_err(|_| DeviceError::Internal("sessions".into()))?;
+            .map_err(|_| Error::Internal("sessions".into()))?;
         map.retain(|_, v| v.created_at.saturating_add(SESSION_TTL) > now);
         if map.len() >= MAX_SESSIONS {
             if let Some(oldest) = map
@@ -65,20 +66,20 @@ impl Sessions {
     }
 
     fn with<R>(&self, sid: Option<&str>, now: u64, f: impl FnOnce(&mut Session) -> R) -> Result<R> {
-        let sid = sid.ok_or(DeviceError::Unauthorized)?;
+        let sid = sid.ok_or(Error::BadCredentials)?;
         let mut map = self
             .0
             .lock()
-            .map_err(|_| DeviceError::Internal("sessions".into()))?;
+            .map_err(|_| Error::Internal("sessions".into()))?;
         match map.get_mut(&key(sid)) {
             Some(s) if s.created_at.saturating_add(SESSION_TTL) > now => Ok(f(s)),
-            _ => Err(DeviceError::Unauthorized),
+            _ => Err(Error::BadCredentials),
         }
     }
 }
 
 /// The sign-in page's routes.
-pub fn routes() -> Router<DeviceState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/signin", get(page))
         .route("/signin/api/password", post(password))
@@ -103,19 +104,15 @@ struct PasswordReq {
     password: String,
 }
 
-async fn password(
-    State(state): State<DeviceState>,
-    Json(req): Json<PasswordReq>,
-) -> Result<Response> {
+async fn password(State(state): State<AppState>, Json(req): Json<PasswordReq>) -> Result<Response> {
     let username = req.username.clone();
-    let user_id = state
-        .db(move |s| {
-            s.directory()
-                .check_password(&req.username, &req.password, s.now())
-        })
+    // The password grant's own check: failure counting, delays and lockout included.
+    let password = zeroize::Zeroizing::new(req.password);
+    let user_id = crate::factors::check_password(&state, &req.username, password)
         .await?
         // The same answer for an unknown user and a wrong password.
-        .ok_or(DeviceError::Unauthorized)?;
+        .ok_or(Error::BadCredentials)?
+        .user_id;
     let sid = random_token(32)?;
     let now = state.now();
     state.signin().insert(
@@ -142,7 +139,7 @@ fn sid(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn start_push(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     who: Requester,
 ) -> Result<Response> {
@@ -151,10 +148,10 @@ async fn start_push(
     let user_id = state
         .signin()
         .with(sid.as_deref(), now, |s| s.user_id.clone())?;
-    let cfg = state.config();
+    let cfg = state.device_config();
     let ctx = who.context(&cfg.signin_application, &cfg.origin);
     let created = state
-        .db(move |s| push::create(s, &user_id, ctx, None))
+        .blocking(move |s| push::create(s, &user_id, ctx, None))
         .await?;
     let tx = created.transaction_id.clone();
     state
@@ -167,7 +164,7 @@ async fn start_push(
 }
 
 async fn push_state(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     QueryParams(w): QueryParams<Wait>,
 ) -> Result<Response> {
@@ -175,7 +172,7 @@ async fn push_state(
     let tx = state
         .signin()
         .with(sid.as_deref(), state.now(), |s| s.push.clone())?
-        .ok_or(DeviceError::NotFound("push"))?;
+        .ok_or(Error::NotFound("push"))?;
     let st = push_outcome(&state, tx, w.wait.unwrap_or(0)).await?;
     let username = state.signin().with(sid.as_deref(), state.now(), |s| {
         if st.state == PushState::Approved {
@@ -195,7 +192,7 @@ struct CodeReq {
 }
 
 async fn code(
-    State(state): State<DeviceState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Json(req): Json<CodeReq>,
 ) -> Result<Response> {
@@ -205,15 +202,9 @@ async fn code(
         (s.user_id.clone(), s.username.clone())
     })?;
     let code = zeroize::Zeroizing::new(req.code.trim().to_owned());
-    // The directory tells a TOTP code from a recovery code (with or without its dashes) and
-    // checks it once, so one wrong attempt counts one failure.
-    let code_ok = if code.len() > 64 {
-        false
-    } else {
-        state
-            .db(move |s| s.directory().check_code(&user_id, &code, s.now()))
-            .await?
-    };
+    // A TOTP code or a recovery code (with or without its dashes), checked once, so one
+    // wrong attempt counts one failure.
+    let code_ok = code.len() <= 64 && crate::factors::check_code(&state, &user_id, &code).await?;
     if !code_ok {
         return Ok((
             StatusCode::UNAUTHORIZED,

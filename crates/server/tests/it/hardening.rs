@@ -129,7 +129,7 @@ async fn qr_ip(s: &Server, state: &tessera_server::AppState, xff: &str) -> Strin
     assert_eq!(r.status(), StatusCode::CREATED);
     let v: Value = r.json().await.unwrap();
     let lsi = v["lsi"].as_str().unwrap().to_owned();
-    let session = state.device().unwrap().store().qr(&lsi).unwrap().unwrap();
+    let session = state.devices().qr(&lsi).unwrap().unwrap();
     session.context.ip
 }
 
@@ -170,7 +170,7 @@ async fn device_tables_follow_storage_synchronous() {
         let (_s, state, _tmp) =
             start_keeping_state(|c| c.storage.synchronous = setting.into()).await;
         assert_eq!(
-            state.device().unwrap().store().synchronous().unwrap(),
+            state.devices().synchronous().unwrap(),
             pragma,
             "storage.synchronous = {setting} applies to the device tables too"
         );
@@ -298,12 +298,26 @@ async fn the_device_factor_scopes_can_be_issued_and_are_enforced() {
         .call(Method::GET, &devices_path, Some(devices), None)
         .await;
     assert_eq!(r.status(), StatusCode::OK, "devices:manage lists devices");
+    // A valid token without the scope: 403 naming the scope, as everywhere in the API.
     let r = s.call(Method::GET, &devices_path, Some(push), None).await;
     assert_eq!(
         r.status(),
-        StatusCode::UNAUTHORIZED,
+        StatusCode::FORBIDDEN,
         "push:create cannot list devices"
     );
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "insufficient_scope");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("devices:manage"),
+        "{v}"
+    );
+    let r = s
+        .call(Method::GET, &devices_path, Some("tsm_not-a-token"), None)
+        .await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "an unknown token");
 
     // Alice has no device: the push token gets past the scope check to "no device".
     let r = s
@@ -319,8 +333,17 @@ async fn the_device_factor_scopes_can_be_issued_and_are_enforced() {
         .await;
     assert_eq!(
         r.status(),
-        StatusCode::UNAUTHORIZED,
+        StatusCode::FORBIDDEN,
         "devices:manage cannot push"
+    );
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "insufficient_scope");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("push:create"),
+        "{v}"
     );
 }
 

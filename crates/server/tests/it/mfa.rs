@@ -2,6 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tessera_core::device::wire::PushState;
 
 use super::{enrolled, error_code, oathtool, Server};
 
@@ -400,60 +401,122 @@ async fn global_mfa_requirement_applies_to_everyone() {
     );
 }
 
-/// A stand-in for the device-factor work: approves the oob code "approved".
-struct FakePush;
-
-impl tessera_server::oob::OobVerifier for FakePush {
-    fn verify(
-        &self,
-        _user_id: &str,
-        oob_code: &str,
-        _binding_code: Option<&str>,
-        _now: u64,
-    ) -> tessera_server::Result<tessera_server::model::VerifyOutcome> {
-        use tessera_server::model::VerifyOutcome;
-        Ok(if oob_code == "approved" {
-            VerifyOutcome::Accepted {
-                authenticator_id: "push|dev_fake".into(),
-                confirmed: false,
-                new_recovery_codes: None,
-            }
-        } else {
-            VerifyOutcome::Rejected
+/// A push of `user_id` as the device factor stores it, pending until `decide`.
+fn insert_push(state: &tessera_server::AppState, tx: &str, user_id: &str, now: u64) {
+    use tessera_server::device::store::PushRecord;
+    state
+        .devices()
+        .insert_push(&PushRecord {
+            transaction_id: tx.into(),
+            user_id: user_id.into(),
+            nonce: format!("nonce-{tx}"),
+            number: 42,
+            number_choices: vec![],
+            context: Default::default(),
+            device_networks: Default::default(),
+            created_at: now,
+            expires_at: now + 100,
+            state: PushState::Pending,
+            device_id: None,
+            reason: None,
         })
-    }
+        .unwrap();
+}
+
+fn decide(state: &tessera_server::AppState, tx: &str, to: PushState, now: u64) {
+    use tessera_server::device::store::PushDecision;
+    assert!(state
+        .devices()
+        .decide_push(&PushDecision {
+            transaction_id: tx,
+            state: to,
+            device_id: Some("dev_x"),
+            reason: "decided in the test",
+            pause_until: None,
+            now,
+        })
+        .unwrap());
 }
 
 #[tokio::test]
-async fn an_installed_oob_verifier_completes_the_oob_grant() {
+async fn an_approved_push_completes_the_oob_grant_once() {
     use std::sync::atomic::AtomicU64;
     use std::sync::Arc;
     let tmp = tempfile::tempdir().unwrap();
     let clock = Arc::new(super::TestClock(AtomicU64::new(super::T0)));
     let (state, admin) = tessera_server::open(super::config_in(tmp.path()), clock.clone()).unwrap();
-    let state = state.with_oob(Arc::new(FakePush));
-    let s = Server::serve(state, clock, admin.unwrap(), tmp.path().to_owned()).await;
-    org_user(&s, "gil").await;
-    let oob = "http://auth0.com/oauth/grant-type/mfa-oob";
+    let s = Server::serve(state.clone(), clock, admin.unwrap(), tmp.path().to_owned()).await;
+    let gil = org_user(&s, "gil").await;
+    let hal = org_user(&s, "hal").await;
+    let now = s.clock.get();
+    let grant = |mfa: String, tx: &str| {
+        json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token": mfa,
+               "oob_code": tx, "binding_code": "42"})
+    };
     let mfa = mfa_token(&s, "gil").await;
+    insert_push(&state, "tx_pending", &gil, now);
     let (st, v) = s
         .json(
             Method::POST,
             "/oauth/token",
             None,
-            Some(json!({"grant_type": oob, "mfa_token": mfa, "oob_code": "denied"})),
+            Some(grant(mfa.clone(), "tx_pending")),
         )
         .await;
     assert_eq!(
         (st, error_code(&v).as_str()),
-        (StatusCode::FORBIDDEN, "invalid_grant")
+        (StatusCode::BAD_REQUEST, "authorization_pending"),
+        "the user has not decided yet: poll again"
+    );
+    decide(&state, "tx_pending", PushState::Denied, now);
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(grant(mfa.clone(), "tx_pending")),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant"),
+        "denied"
+    );
+    insert_push(&state, "tx_hal", &hal, now);
+    decide(&state, "tx_hal", PushState::Approved, now);
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(grant(mfa.clone(), "tx_hal")),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant"),
+        "another user's approval"
     );
     let (st, v) = s
         .json(
             Method::POST,
             "/oauth/token",
             None,
-            Some(json!({"grant_type": oob, "mfa_token": mfa, "oob_code": "approved"})),
+            Some(grant(mfa.clone(), "tx_unknown")),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant")
+    );
+    insert_push(&state, "tx_ok", &gil, now);
+    decide(&state, "tx_ok", PushState::Approved, now);
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(grant(mfa.clone(), "tx_ok")),
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{v}");
@@ -466,10 +529,24 @@ async fn an_installed_oob_verifier_completes_the_oob_grant() {
             Method::POST,
             "/oauth/token",
             None,
-            Some(json!({"grant_type": oob, "mfa_token": mfa, "oob_code": "approved"})),
+            Some(grant(mfa, "tx_ok")),
         )
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "the mfa_token is spent");
+    let again = mfa_token(&s, "gil").await;
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/oauth/token",
+            None,
+            Some(grant(again, "tx_ok")),
+        )
+        .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "invalid_grant"),
+        "an approval completes one sign-in only"
+    );
 }
 
 #[tokio::test]

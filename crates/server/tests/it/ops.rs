@@ -121,7 +121,7 @@ async fn metrics_count_requests_by_route_template_and_time_validations() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // A pending push and an expired one: only the first is pending.
-    let store = state.device().unwrap().store().clone();
+    let store = state.devices().clone();
     for (tx, expires_at) in [("tx-live", T0 + 60), ("tx-old", T0 - 1)] {
         store
             .insert_push(&PushRecord {

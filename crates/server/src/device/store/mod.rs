@@ -13,8 +13,8 @@ use tessera_core::device::wire::PushContext;
 pub use tessera_core::device::wire::PushState;
 use tessera_core::device::SignatureAlgorithm;
 
-use crate::device::error::{DeviceError, Result};
 use crate::device::network::NetworkCheck;
+use crate::error::{Error, Result};
 
 /// What each device was told about the requester's network, by device id.
 pub type DeviceNetworks = BTreeMap<String, NetworkCheck>;
@@ -63,7 +63,7 @@ pub struct DeviceRecord {
 }
 
 pub(crate) fn parse_push_state(s: &str) -> Result<PushState> {
-    PushState::parse(s).ok_or_else(|| DeviceError::Storage(format!("unknown push state `{s}`")))
+    PushState::parse(s).ok_or_else(|| Error::Storage(format!("unknown push state `{s}`")))
 }
 
 /// A push transaction.
@@ -148,7 +148,7 @@ impl QrState {
             "denied" => QrState::Denied,
             "redeemed" => QrState::Redeemed,
             "expired" => QrState::Expired,
-            other => return Err(DeviceError::Storage(format!("unknown QR state `{other}`"))),
+            other => return Err(Error::Storage(format!("unknown QR state `{other}`"))),
         })
     }
 }
@@ -302,9 +302,9 @@ pub trait DeviceStore: Send + Sync + 'static {
 }
 
 /// The device factor's events live in the one audit log under the device's push authenticator
-/// (`push|<device id>`, [`crate::device::server_directory::push_authenticator_id`]).
+/// (`push|<device id>`, [`crate::device::push_authenticator_id`]).
 pub(crate) fn push_authenticator(device_id: &str) -> String {
-    crate::device::server_directory::push_authenticator_id(device_id)
+    crate::device::push_authenticator_id(device_id)
 }
 
 /// The device id of an audit row's authenticator id (`push|<device id>`).
@@ -325,24 +325,23 @@ pub(crate) fn u(v: i64) -> u64 {
 
 pub(crate) fn hash32(v: Vec<u8>) -> Result<[u8; 32]> {
     v.try_into()
-        .map_err(|_| DeviceError::Storage("stored hash is not 32 bytes".into()))
+        .map_err(|_| Error::Storage("stored hash is not 32 bytes".into()))
 }
 
 pub(crate) fn context_json(c: &PushContext) -> Result<String> {
-    serde_json::to_string(c).map_err(|e| DeviceError::Internal(format!("context: {e}")))
+    serde_json::to_string(c).map_err(|e| Error::Internal(format!("context: {e}")))
 }
 
 pub(crate) fn parse_context(s: &str) -> Result<PushContext> {
-    serde_json::from_str(s).map_err(|e| DeviceError::Storage(format!("stored context: {e}")))
+    serde_json::from_str(s).map_err(|e| Error::Storage(format!("stored context: {e}")))
 }
 
 pub(crate) fn networks_json(n: &DeviceNetworks) -> Result<String> {
-    serde_json::to_string(n).map_err(|e| DeviceError::Internal(format!("device networks: {e}")))
+    serde_json::to_string(n).map_err(|e| Error::Internal(format!("device networks: {e}")))
 }
 
 pub(crate) fn parse_networks(s: &str) -> Result<DeviceNetworks> {
-    serde_json::from_str(s)
-        .map_err(|e| DeviceError::Storage(format!("stored device networks: {e}")))
+    serde_json::from_str(s).map_err(|e| Error::Storage(format!("stored device networks: {e}")))
 }
 
 pub(crate) fn choices_text(c: &[u32]) -> String {

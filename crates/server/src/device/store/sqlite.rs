@@ -106,7 +106,7 @@ fn device_from(row: DeviceRow) -> Result<DeviceRecord> {
         platform,
         algorithm: alg
             .parse()
-            .map_err(|_| DeviceError::Storage("stored algorithm unknown".into()))?,
+            .map_err(|_| Error::Storage("stored algorithm unknown".into()))?,
         public_key,
         user_verification: uv,
         created_at: u(created),
@@ -154,11 +154,7 @@ impl SqliteDeviceStore {
         conn.pragma_update(None, "synchronous", synchronous)?;
         // One schema for the whole server (crate::store::migrations): a no-op when the main
         // store opened this file first, the whole schema for an in-memory test store.
-        crate::store::migrations::sqlite(&mut conn).map_err(|e| match e {
-            crate::Error::Config(m) => DeviceError::Internal(m),
-            crate::Error::Storage(d) => DeviceError::Storage(d),
-            other => DeviceError::Internal(other.to_string()),
-        })?;
+        crate::store::migrations::sqlite(&mut conn)?;
         Ok(SqliteDeviceStore {
             conn: Mutex::new(conn),
         })
@@ -168,7 +164,7 @@ impl SqliteDeviceStore {
         let mut guard = self
             .conn
             .lock()
-            .map_err(|_| DeviceError::Internal("device store lock poisoned".into()))?;
+            .map_err(|_| Error::Internal("device store lock poisoned".into()))?;
         f(&mut guard)
     }
 }

@@ -164,31 +164,6 @@ impl From<deadpool_postgres::PoolError> for Error {
     }
 }
 
-impl From<tokio_postgres::Error> for crate::device::DeviceError {
-    fn from(e: tokio_postgres::Error) -> Self {
-        match db_error(&e) {
-            Error::Unavailable(d) => crate::device::DeviceError::Unavailable(d),
-            other => crate::device::DeviceError::Storage(other_detail(other)),
-        }
-    }
-}
-
-impl From<deadpool_postgres::PoolError> for crate::device::DeviceError {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        match Error::from(e) {
-            Error::Unavailable(d) => crate::device::DeviceError::Unavailable(d),
-            other => crate::device::DeviceError::Storage(other_detail(other)),
-        }
-    }
-}
-
-fn other_detail(e: Error) -> String {
-    match e {
-        Error::Storage(d) | Error::Unavailable(d) | Error::Internal(d) => d,
-        other => other.to_string(),
-    }
-}
-
 /// Pool settings.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolOptions {

@@ -4,8 +4,8 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::{audit_in, execute, i, query, query_one, query_opt, u, Client};
-use crate::device::error::{DeviceError, Result};
 use crate::device::store::{DeviceRecord, EnrollOffer};
+use crate::error::{Error, Result};
 
 pub(super) async fn meta<C: GenericClient>(c: &C, key: &str) -> Result<Option<Vec<u8>>> {
     let row = query_opt(c, "SELECT value FROM device_meta WHERE key = $1", &[&key]).await?;
@@ -126,7 +126,7 @@ fn device_from(r: &Row) -> Result<DeviceRecord> {
         platform: r.try_get(3)?,
         algorithm: algorithm
             .parse()
-            .map_err(|_| DeviceError::Storage("stored algorithm unknown".into()))?,
+            .map_err(|_| Error::Storage("stored algorithm unknown".into()))?,
         public_key: r.try_get(5)?,
         user_verification: r.try_get(6)?,
         created_at: u(r.try_get(7)?),

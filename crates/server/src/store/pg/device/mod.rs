@@ -26,12 +26,12 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::{Client, Pg, CHANNEL};
-use crate::device::error::{DeviceError, Result};
 use crate::device::network::NetworkCheck;
 use crate::device::store::{
     AuditRecord, DeviceRecord, DeviceStore, EnrollOffer, PushDecision, PushRecord, QrSession,
     QrState,
 };
+use crate::error::Result;
 
 /// The device factor's store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -56,15 +56,8 @@ impl PgDeviceStore {
         Fut: Future<Output = Result<R>> + Send + 'static,
         R: Send + 'static,
     {
-        match self.pg.call(move |c| async move { Ok(f(c).await) }) {
-            Ok(answer) => answer,
-            // No connection from the pool (or the database task failed).
-            Err(e) => Err(match e {
-                crate::Error::Unavailable(d) => DeviceError::Unavailable(d),
-                crate::Error::Storage(d) => DeviceError::Storage(d),
-                other => DeviceError::Internal(other.to_string()),
-            }),
-        }
+        // Err outside: no connection from the pool (or the database task failed).
+        self.pg.call(move |c| async move { Ok(f(c).await) })?
     }
 }
 

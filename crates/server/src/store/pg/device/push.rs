@@ -7,8 +7,8 @@ use super::{
     audit_in, context_json, execute, i, networks_json, notify, parse_context, parse_networks,
     query, query_one, query_opt, u, Client,
 };
-use crate::device::error::{DeviceError, Result};
 use crate::device::store::{choices_text, parse_choices, PushDecision, PushRecord, PushState};
+use crate::error::{Error, Result};
 use crate::store::pg::notify::{decided_payload, push_payload};
 
 const PUSH_COLUMNS: &str = "transaction_id, user_id, nonce, number, number_choices, context, \
@@ -31,7 +31,7 @@ fn push_from(r: &Row) -> Result<PushRecord> {
         created_at: u(r.try_get(6)?),
         expires_at: u(r.try_get(7)?),
         state: PushState::parse(&state)
-            .ok_or_else(|| DeviceError::Storage(format!("unknown push state `{state}`")))?,
+            .ok_or_else(|| Error::Storage(format!("unknown push state `{state}`")))?,
         device_id: r.try_get(9)?,
         reason: r.try_get(10)?,
     })

@@ -7,9 +7,9 @@ use super::{
     audit_in, context_json, execute, i, networks_json, notify, parse_context, parse_networks,
     query_opt, u, Client,
 };
-use crate::device::error::{DeviceError, Result};
 use crate::device::network::NetworkCheck;
 use crate::device::store::{QrSession, QrState};
+use crate::error::{Error, Result};
 use crate::store::pg::notify::decided_payload;
 
 fn session_from(r: &Row) -> Result<QrSession> {
@@ -21,7 +21,7 @@ fn session_from(r: &Row) -> Result<QrSession> {
         lsi: r.try_get(0)?,
         dsi_hash: hash
             .try_into()
-            .map_err(|_| DeviceError::Storage("stored hash is not 32 bytes".into()))?,
+            .map_err(|_| Error::Storage("stored hash is not 32 bytes".into()))?,
         context: parse_context(&context)?,
         device_networks: parse_networks(&networks)?,
         created_at: u(r.try_get(3)?),
