@@ -22,6 +22,9 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:logs",
     "verify:otp",
     "manage:tokens",
+    // The sign-in policy: read it (and dry-run it), replace it.
+    "read:policies",
+    "update:policies",
     // The device factor: start pushes and read their outcome (a relying party).
     "push:create",
     // The device factor: enrollment offers, users' devices.

@@ -8,6 +8,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod orgs;
+pub mod policies;
 pub mod tokens;
 pub mod users;
 
@@ -75,6 +76,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/tokens", post(tokens::create).get(tokens::list))
         .route("/api/v2/tokens/{id}", delete(tokens::revoke))
         .route("/api/v2/logs", get(logs::list))
+        .route(
+            "/api/v2/policies/sign-in",
+            get(policies::get).put(policies::put),
+        )
+        .route("/api/v2/policies/sign-in/versions", get(policies::versions))
+        .route(
+            "/api/v2/policies/sign-in/versions/{version}",
+            get(policies::version),
+        )
+        .route("/api/v2/policies/sign-in/dry-run", post(policies::dry_run))
         .route("/api/v2/me", get(me::profile))
         .route("/api/v2/me/authenticators", get(me::list).post(me::bind))
         .route("/api/v2/me/authenticators/{id}", delete(me::unbind))

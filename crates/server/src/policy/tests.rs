@@ -657,6 +657,19 @@ fn every_seed_row_decides_as_the_seed_says() {
             remembered(31, false),
             "verify totp",
         ),
+        (
+            "A0-7 a remembered browser does not meet a characteristic",
+            policy(
+                r#"{"global": {"mfa": {"mode": "required"}, "remember_browser_days": 30, "chains": [
+                {"steps": [{"any_of": [{"method": "password"}]},
+                           {"any_of": [{"method": "push", "requires": ["user_verification"]}]}]}]}}"#,
+            ),
+            Subject {
+                remembered_at: Some(NOW - DAY),
+                ..after_password(user(vec![push("dev1", true)]))
+            },
+            "verify push",
+        ),
     ];
     let mut failures = Vec::new();
     for (id, policy, subject, want) in &cases {
@@ -830,4 +843,30 @@ fn a_policy_survives_its_own_serialisation() {
     let again = Policy::parse(&serde_json::to_vec(&p).unwrap()).unwrap();
     assert_eq!(p, again);
     assert_eq!(Policy::default().global, Settings::permissive());
+}
+
+#[test]
+fn the_example_in_the_docs_is_a_valid_policy_that_decides_as_described() {
+    let doc = include_str!("../../../../docs/policies.md");
+    let start = doc.find("```json\n").expect("a json block") + "```json\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let p = policy(&doc[start..end]);
+    // "the one chosen selects the chain": a console user with a passkey and a TOTP is offered
+    // the first method of each chain, the passkey first.
+    let s = Subject {
+        application: Some("console".into()),
+        ..subject(user(vec![passkey(), enrolled("totp|a", Method::Totp)]))
+    };
+    let d = evaluate(&p, &s);
+    assert!(matches!(d.source, Source::Rule { index: 0, .. }));
+    assert_eq!(summary(&d), "verify passkey,password");
+    // A finance member on another application: the organization's override requires MFA.
+    let s = Subject {
+        application: Some("wiki".into()),
+        ..after_password(UserFacts {
+            organizations: vec!["org_finance".into()],
+            ..user(vec![])
+        })
+    };
+    assert_eq!(summary(&evaluate(&p, &s)), "enroll required");
 }

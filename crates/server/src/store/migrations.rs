@@ -210,6 +210,19 @@ INSERT INTO audit (at, user_id, kind, authenticator_id, detail)
 DROP TABLE device_audit;
 "#,
     },
+    Step {
+        what: "sign-in policies: every version kept, with who wrote it and when",
+        sqlite: r#"
+CREATE TABLE policy_versions(
+  version INTEGER PRIMARY KEY, document TEXT NOT NULL, author TEXT NOT NULL,
+  created_at INTEGER NOT NULL);
+"#,
+        postgres: r#"
+CREATE TABLE policy_versions(
+  version BIGINT PRIMARY KEY, document TEXT NOT NULL, author TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

@@ -40,6 +40,26 @@ pub struct OnSuccess {
     pub issue: Option<(TokenRecord, [u8; 32])>,
 }
 
+/// One stored version of the sign-in policy (docs/policies.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// 1, 2, …
+    pub version: u64,
+    /// The policy, JSON.
+    pub document: String,
+    /// Who wrote it (the management token's name and id).
+    pub author: String,
+    /// Unix seconds.
+    pub created_at: u64,
+}
+
+/// The message of a stale `expected` version.
+pub fn stale_policy(current: u64, expected: u64) -> crate::Error {
+    crate::Error::Conflict(format!(
+        "the policy is at version {current}, not {expected}: read it again and reapply the change"
+    ))
+}
+
 /// A filter on the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -116,6 +136,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Organization>>;
     /// Whether any organization of the user requires MFA (LG-5).
     fn org_requires_mfa(&self, user_id: &str) -> Result<bool>;
+
+    /// A version of the sign-in policy (`None`: the latest); `None` when there is none.
+    fn policy(&self, version: Option<u64>) -> Result<Option<PolicyVersion>>;
+    /// Stores `document` as the next version, written by `author`, and audits it; with
+    /// `expected`, only if the latest version is still that one (0: none yet), else `Conflict`.
+    fn put_policy(
+        &self,
+        document: &str,
+        author: &str,
+        expected: Option<u64>,
+        now: u64,
+    ) -> Result<PolicyVersion>;
+    /// Every version, newest first.
+    fn policy_versions(&self) -> Result<Vec<PolicyVersion>>;
 
     // ---- tokens
     /// Stores a token record with the SHA-256 of its secret.

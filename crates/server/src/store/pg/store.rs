@@ -21,6 +21,7 @@
 
 mod audit;
 mod factors;
+mod policies;
 mod tokens;
 mod users;
 mod verify;
@@ -40,7 +41,9 @@ use crate::model::{
     AuditEvent, Authenticator, Factor, FailureRow, NewUser, Organization, TokenRecord, User,
     UserPatch, VerifyOutcome,
 };
-use crate::store::{AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, Store, StoreStatus};
+use crate::store::{
+    AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, PolicyVersion, Store, StoreStatus,
+};
 
 /// The server's store on PostgreSQL.
 #[derive(Debug, Clone)]
@@ -291,6 +294,28 @@ impl Store for PgStore {
         let user_id = user_id.to_owned();
         self.pg
             .call(move |c| async move { users::org_requires_mfa(&c, &user_id).await })
+    }
+
+    fn policy(&self, version: Option<u64>) -> Result<Option<PolicyVersion>> {
+        self.pg
+            .call(move |c| async move { policies::get(&c, version).await })
+    }
+
+    fn put_policy(
+        &self,
+        document: &str,
+        author: &str,
+        expected: Option<u64>,
+        now: u64,
+    ) -> Result<PolicyVersion> {
+        let (document, author) = (document.to_owned(), author.to_owned());
+        self.pg.call(move |mut c| async move {
+            policies::put(&mut c, &document, &author, expected, now).await
+        })
+    }
+
+    fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
+        self.pg.call(|c| async move { policies::list(&c).await })
     }
 
     fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()> {

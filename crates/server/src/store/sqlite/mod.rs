@@ -15,6 +15,7 @@
 
 mod audit;
 mod factors;
+mod policies;
 mod tokens;
 mod users;
 mod verify;
@@ -29,7 +30,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, Store, StoreStatus};
+use super::{AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, PolicyVersion, Store, StoreStatus};
 use crate::config::{LockoutConfig, StorageConfig};
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
@@ -425,6 +426,25 @@ impl Store for SqliteStore {
 
     fn org_requires_mfa(&self, user_id: &str) -> Result<bool> {
         self.read(|c| users::org_requires_mfa(c, user_id))
+    }
+
+    fn policy(&self, version: Option<u64>) -> Result<Option<PolicyVersion>> {
+        self.read(|c| policies::get(c, version))
+    }
+
+    fn put_policy(
+        &self,
+        document: &str,
+        author: &str,
+        expected: Option<u64>,
+        now: u64,
+    ) -> Result<PolicyVersion> {
+        let (document, author) = (document.to_owned(), author.to_owned());
+        self.write(move |c| policies::put(c, &document, &author, expected, now))
+    }
+
+    fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
+        self.read(policies::list)
     }
 
     fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()> {

@@ -498,3 +498,69 @@ fn recovery_codes_count_failures_lock_and_replace_the_last() {
         assert_eq!(events.len(), 1, "{engine}");
     }
 }
+
+#[test]
+fn policy_versions_are_kept_and_a_stale_writer_loses() {
+    for (engine, s, _dir) in stores() {
+        let s: std::sync::Arc<dyn Store> = std::sync::Arc::from(s);
+        assert_eq!(s.policy(None).unwrap(), None, "{engine}: no policy yet");
+        assert!(
+            matches!(s.put_policy("{}", "x", Some(3), 1), Err(Error::Conflict(_))),
+            "{engine}: there is no version 3"
+        );
+        let v1 = s
+            .put_policy(r#"{"a":1}"#, "admin (tok_1)", Some(0), 100)
+            .unwrap();
+        assert_eq!((v1.version, v1.created_at), (1, 100), "{engine}");
+        let v2 = s
+            .put_policy(r#"{"a":2}"#, "ops (tok_2)", None, 200)
+            .unwrap();
+        assert_eq!(
+            v2.version, 2,
+            "{engine}: without a precondition the change applies"
+        );
+        assert_eq!(s.policy(None).unwrap().as_ref(), Some(&v2), "{engine}");
+        assert_eq!(s.policy(Some(1)).unwrap(), Some(v1.clone()), "{engine}");
+        assert_eq!(s.policy(Some(9)).unwrap(), None, "{engine}");
+        let err = s.put_policy("{}", "late", Some(1), 300).unwrap_err();
+        assert!(
+            err.to_string().contains("at version 2, not 1"),
+            "{engine}: {err}"
+        );
+        // Writers racing from the same version: exactly one wins.
+        let winners: usize = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let s = std::sync::Arc::clone(&s);
+                    sc.spawn(move || s.put_policy(&format!("{{\"w\":{i}}}"), "racer", Some(2), 400))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| match h.join().unwrap() {
+                    Ok(_) => 1,
+                    Err(Error::Conflict(_)) => 0,
+                    Err(other) => panic!("{engine}: {other}"),
+                })
+                .sum()
+        });
+        assert_eq!(winners, 1, "{engine}");
+        let versions: Vec<u64> = s
+            .policy_versions()
+            .unwrap()
+            .iter()
+            .map(|v| v.version)
+            .collect();
+        assert_eq!(
+            versions,
+            vec![3, 2, 1],
+            "{engine}: newest first, nothing lost"
+        );
+        let filter = AuditFilter {
+            kind: Some("policy.updated".into()),
+            ..AuditFilter::default()
+        };
+        let (_, audited) = s.list_audit(filter, 0, 50).unwrap();
+        assert_eq!(audited, 3, "{engine}: every change audited");
+    }
+}
