@@ -40,7 +40,8 @@ ensure_pg() {
 pg_database() {
   local name="bench_$RANDOM$RANDOM"
   psql -X -q -d "$TESSERA_TEST_DATABASE_URL" -c "CREATE DATABASE $name"
-  echo "${TESSERA_TEST_DATABASE_URL%/*}/$name"
+  local base="${TESSERA_TEST_DATABASE_URL%%\?*}"
+  echo "${base%/*}/$name${TESSERA_TEST_DATABASE_URL#"$base"}"
 }
 cpu_ticks() { # total utime+stime of the given pids
   local t=0 p

@@ -656,5 +656,12 @@ mod tests {
         assert_eq!(c.database.pool(true).max_size, 16);
         assert!(c.key_file.is_some(), "every instance names the shared key");
         assert_eq!(c.http.trusted_proxies, ["10.0.0.2"]);
+        // The example speaks TLS to the database and verifies it against its CA.
+        let target = crate::store::pg::parse_url(c.database.url.as_deref().unwrap()).unwrap();
+        assert_eq!(target.tls.mode, crate::store::pg::tls::SslMode::VerifyFull);
+        assert_eq!(
+            target.tls.root_cert.as_deref(),
+            Some(std::path::Path::new("/etc/tessera-server/db-ca.pem"))
+        );
     }
 }

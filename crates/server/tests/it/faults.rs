@@ -14,7 +14,7 @@ use tessera_server::config::DatabaseConfig;
 use super::{config_in, error_code, fresh_pg_database, Server, TestClock, PG_ENV, T0};
 
 /// Runs `sql` with `psql` (another program than the server) on `conninfo`.
-fn psql(conninfo: &str, sql: &str) -> String {
+pub(super) fn psql(conninfo: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([
             "-X",
@@ -38,9 +38,10 @@ fn psql(conninfo: &str, sql: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The database name of a `postgres://…/name` URL.
-fn dbname(url: &str) -> String {
-    url.rsplit('/').next().unwrap().to_owned()
+/// The database name of a `postgres://…/name?…` URL.
+pub(super) fn dbname(url: &str) -> String {
+    let path = url.split('?').next().unwrap();
+    path.rsplit('/').next().unwrap().to_owned()
 }
 
 fn open(database: DatabaseConfig) -> Result<(), String> {

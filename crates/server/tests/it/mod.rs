@@ -9,6 +9,7 @@ mod mfa;
 mod network;
 mod openapi;
 mod ops;
+mod pg_tls;
 mod policies;
 mod recovery;
 mod restart;

@@ -26,7 +26,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 
 /// A test CA and a P-256 server certificate it signed for 127.0.0.1 and localhost, made by
 /// the `openssl` command: (CA certificate, full chain leaf first, leaf key).
-fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub(super) fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let ec = [
         "-newkey",
         "ec",

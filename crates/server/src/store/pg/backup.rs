@@ -3,9 +3,11 @@
 //! `pg_restore` (in one transaction, so a failed restore changes nothing).
 //!
 //! The connection's password never appears on a command line (other users can read those):
-//! it is handed to the tools in `PGPASSWORD`. As with SQLite, the master key is not in the
-//! dump: back it up apart.
+//! it is handed to the tools in `PGPASSWORD`. They speak TLS as the server does: the URL's
+//! `sslmode` and CA file become `PGSSLMODE` and `PGSSLROOTCERT` ([`super::tls`]). As with
+//! SQLite, the master key is not in the dump: back it up apart.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -19,9 +21,15 @@ pub struct Dumped {
     pub schema_version: u32,
 }
 
-/// The tools' connection arguments for `url`, and the password to put in the environment.
-fn connection_args(url: &str) -> Result<(Vec<String>, Option<String>)> {
-    let config = super::parse_url(url)?;
+/// Environment variables to set (`Some`) or remove (`None`) for a tool.
+type Env = Vec<(&'static str, Option<OsString>)>;
+
+/// The tools' connection arguments for `url`, and their environment: the password and TLS.
+fn connection_args(url: &str) -> Result<(Vec<String>, Env)> {
+    let target = super::parse_url(url)?;
+    // Reads the CA file now, so a bad one is named as the server names it.
+    target.tls.connector()?;
+    let config = &target.config;
     let mut args = Vec::new();
     if let Some(h) = config.get_hosts().first() {
         let host = match h {
@@ -43,16 +51,22 @@ fn connection_args(url: &str) -> Result<(Vec<String>, Option<String>)> {
     }
     let password = config
         .get_password()
-        .map(|p| String::from_utf8_lossy(p).into_owned());
-    Ok((args, password))
+        .map(|p| OsString::from(String::from_utf8_lossy(p).into_owned()));
+    let mut env = target.tls.tool_env()?;
+    env.push(("PGPASSWORD", password));
+    Ok((args, env))
 }
 
-/// Runs one of PostgreSQL's tools; its stdout, or an error with its first line of stderr.
-fn run(tool: &str, args: &[String], password: Option<&str>) -> Result<Vec<u8>> {
+/// Runs one of PostgreSQL's tools with `env`; its stdout, or an error with its first line of
+/// stderr.
+fn run(tool: &str, args: &[String], env: &[(&'static str, Option<OsString>)]) -> Result<Vec<u8>> {
     let mut cmd = Command::new(tool);
     cmd.args(args).env_remove("PGPASSWORD");
-    if let Some(p) = password {
-        cmd.env("PGPASSWORD", p);
+    for (name, value) in env {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
     }
     let out = cmd.output().map_err(|e| {
         Error::Backup(format!(
@@ -77,7 +91,7 @@ fn dump_version(file: &Path) -> Result<u32> {
             "--file=-".into(),
             file.display().to_string(),
         ],
-        None,
+        &[],
     )?;
     let text = String::from_utf8_lossy(&out);
     // `COPY public.tessera_schema (version) FROM stdin;` then one line with the number.
@@ -104,7 +118,7 @@ pub fn backup(url: &str, dest: &Path) -> Result<Dumped> {
             dest.display()
         )));
     }
-    let (mut args, password) = connection_args(url)?;
+    let (mut args, env) = connection_args(url)?;
     let tmp = dest.with_extension("partial");
     let _ = std::fs::remove_file(&tmp);
     // Create the file first with mode 0600, so the dump is never readable by others.
@@ -124,7 +138,7 @@ pub fn backup(url: &str, dest: &Path) -> Result<Dumped> {
         "--no-owner".to_owned(),
         format!("--file={}", tmp.display()),
     ]);
-    let done = run("pg_dump", &args, password.as_deref()).and_then(|_| {
+    let done = run("pg_dump", &args, &env).and_then(|_| {
         let v = dump_version(&tmp)?;
         std::fs::File::open(&tmp)
             .and_then(|f| f.sync_all())
@@ -162,7 +176,7 @@ pub fn restore(url: &str, from: &Path) -> Result<Dumped> {
             migrations::latest()
         )));
     }
-    let (mut args, password) = connection_args(url)?;
+    let (mut args, env) = connection_args(url)?;
     args.extend([
         "--clean".to_owned(),
         "--if-exists".to_owned(),
@@ -171,6 +185,6 @@ pub fn restore(url: &str, from: &Path) -> Result<Dumped> {
         "--exit-on-error".to_owned(),
         from.display().to_string(),
     ]);
-    run("pg_restore", &args, password.as_deref())?;
+    run("pg_restore", &args, &env)?;
     Ok(Dumped { schema_version })
 }

@@ -16,11 +16,15 @@
 //! Instances hear about each other's changes through `LISTEN/NOTIFY` on one channel
 //! ([`CHANNEL`], see [`notify`]); a notification is sent by the transaction that made the
 //! change (`SELECT pg_notify(…)`), so it is delivered on commit and never for a rollback.
+//!
+//! Every connection (the pool's, the listener's, [`create_database`]'s) speaks TLS as the URL's
+//! `sslmode` and `sslrootcert` say ([`tls`]).
 
 pub mod backup;
 pub mod device;
 pub mod notify;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -29,7 +33,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{Error, Result};
 use crate::store::migrations;
@@ -49,6 +53,7 @@ pub struct Pg {
     handle: tokio::runtime::Handle,
     pool: Pool,
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     label: String,
     notes: tokio::sync::broadcast::Sender<Note>,
 }
@@ -88,15 +93,56 @@ pub fn describe(config: &tokio_postgres::Config) -> String {
     format!("postgres://{host}:{port}/{db}")
 }
 
-/// Parses a `postgres://` URL (or a `key=value` connection string); the error names the
-/// setting and never repeats the URL (it may hold a password).
-pub fn parse_url(url: &str) -> Result<tokio_postgres::Config> {
-    tokio_postgres::Config::from_str(url).map_err(|e| {
+/// A parsed `database.url`: what the driver connects to, and how TLS is spoken.
+#[derive(Clone)]
+pub struct Target {
+    /// The driver's settings (its `sslmode` already set from [`Target::tls`]).
+    pub config: tokio_postgres::Config,
+    /// `sslmode` and `sslrootcert`.
+    pub tls: tls::TlsSettings,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+impl Target {
+    /// Where and how this connects, without the password:
+    /// `postgres://host:port/db (sslmode=…, …)`.
+    pub fn label(&self) -> String {
+        format!("{} ({})", describe(&self.config), self.tls.describe())
+    }
+}
+
+/// Parses a `postgres://` URL (or a `key=value` connection string), with libpq's `sslmode`
+/// and `sslrootcert`; the error names the setting and never repeats the URL or the password.
+pub fn parse_url(url: &str) -> Result<Target> {
+    let split = tls::split(url);
+    let mut config = tokio_postgres::Config::from_str(&split.rest).map_err(|e| {
         Error::Config(format!(
             "`database.url`: not a PostgreSQL connection URL ({})",
-            scrub(&e.to_string(), url)
+            scrub(&scrub(&with_causes(&e), url), &split.rest)
         ))
-    })
+    })?;
+    let hosts = config.get_hosts();
+    let socket_only = !hosts.is_empty()
+        && config.get_hostaddrs().is_empty()
+        && hosts
+            .iter()
+            .all(|h| !matches!(h, tokio_postgres::config::Host::Tcp(_)));
+    let tls = tls::TlsSettings::new(
+        split.mode.as_deref(),
+        split.root_cert.as_deref(),
+        socket_only,
+    )
+    .map_err(|e| match (e, config.get_password()) {
+        (Error::Config(text), Some(p)) => Error::Config(scrub(&text, &String::from_utf8_lossy(p))),
+        (other, _) => other,
+    })?;
+    config.ssl_mode(tls.driver_mode());
+    Ok(Target { config, tls })
 }
 
 /// Removes `secret` from `text` (error texts of drivers sometimes quote their input).
@@ -106,6 +152,19 @@ fn scrub(text: &str, secret: &str) -> String {
     } else {
         text.replace(secret, "…")
     }
+}
+
+/// An error and its causes, `: `-separated (the driver's own text names only the kind of
+/// failure, e.g. "error performing TLS handshake", and keeps the reason in its source).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether a driver error is a lost or refused connection rather than a failed statement.
@@ -129,7 +188,7 @@ fn unavailable(e: &tokio_postgres::Error) -> bool {
 pub fn db_error(e: &tokio_postgres::Error) -> Error {
     let detail = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+        None => with_causes(e),
     };
     if unavailable(e) {
         Error::Unavailable(detail)
@@ -193,7 +252,10 @@ impl Pg {
     /// lock, so instances starting together do not race). A database newer than this binary,
     /// or one with tables of another program and no Tessera schema record, is refused.
     pub fn connect(url: &str, options: PoolOptions) -> Result<Arc<Pg>> {
-        let mut config = parse_url(url)?;
+        let target = parse_url(url)?;
+        let label = target.label();
+        let tls = target.tls.connector()?;
+        let mut config = target.config;
         if !options.durable {
             let options = match config.get_options() {
                 Some(o) if !o.is_empty() => format!("{o} -c synchronous_commit=off"),
@@ -201,7 +263,6 @@ impl Pg {
             };
             config.options(options);
         }
-        let label = describe(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("tessera-pg")
@@ -211,7 +272,7 @@ impl Pg {
         let handle = runtime.handle().clone();
         let manager = Manager::from_config(
             config.clone(),
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -233,6 +294,7 @@ impl Pg {
             handle,
             pool,
             config,
+            tls,
             label,
             notes: tokio::sync::broadcast::channel(4096).0,
         });
@@ -255,6 +317,11 @@ impl Pg {
     /// The connection settings (for the listener connection).
     pub(crate) fn config(&self) -> &tokio_postgres::Config {
         &self.config
+    }
+
+    /// The TLS connector every connection of this pool uses (the listener's too).
+    pub(crate) fn tls(&self) -> &MakeRustlsConnect {
+        &self.tls
     }
 
     /// The runtime that drives the connections.
@@ -401,17 +468,20 @@ pub fn create_database(admin_url: &str, name: &str) -> Result<String> {
             "database name: lower-case letters, digits and `_` only".into(),
         ));
     }
-    let config = parse_url(admin_url)?;
+    let admin = parse_url(admin_url)?;
+    let label = admin.label();
+    let tls = admin.tls.connector()?;
+    let config = admin.config.clone();
     let sql = format!("CREATE DATABASE {name}");
-    let mut target = config.clone();
-    target.dbname(name);
+    let mut target = admin;
+    target.config.dbname(name);
     let job = move || -> Result<()> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| Error::Internal(format!("runtime: {e}")))?;
         rt.block_on(async move {
-            let (client, conn) = config.connect(NoTls).await?;
+            let (client, conn) = config.connect(tls).await?;
             let driver = tokio::spawn(conn);
             client.batch_execute(&sql).await?;
             drop(client);
@@ -421,13 +491,18 @@ pub fn create_database(admin_url: &str, name: &str) -> Result<String> {
     };
     std::thread::spawn(job)
         .join()
-        .map_err(|_| Error::Internal("create database: thread panicked".into()))??;
+        .map_err(|_| Error::Internal("create database: thread panicked".into()))?
+        .map_err(|e| match e {
+            Error::Unavailable(d) | Error::Storage(d) => Error::Open(format!("{label}: {d}")),
+            other => other,
+        })?;
     Ok(url_of(&target))
 }
 
-/// A `postgres://` URL for `config` (host, port, user, password, database), each part
-/// percent-encoded.
-fn url_of(config: &tokio_postgres::Config) -> String {
+/// A `postgres://` URL for `target` (host, port, user, password, database, `sslmode` and
+/// `sslrootcert`), each part percent-encoded.
+fn url_of(target: &Target) -> String {
+    let config = &target.config;
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     // RFC 3986's unreserved characters stay as they are.
     const PART: &AsciiSet = &NON_ALPHANUMERIC
@@ -449,5 +524,9 @@ fn url_of(config: &tokio_postgres::Config) -> String {
         _ => String::new(),
     };
     let db = enc(config.get_dbname().unwrap_or("postgres"));
-    format!("postgres://{user}{host}:{port}/{db}")
+    let mut tls = format!("sslmode={}", target.tls.mode.as_str());
+    if let Some(ca) = &target.tls.root_cert {
+        tls.push_str(&format!("&sslrootcert={}", enc(&ca.display().to_string())));
+    }
+    format!("postgres://{user}{host}:{port}/{db}?{tls}")
 }

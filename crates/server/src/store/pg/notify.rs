@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::{Pg, CHANNEL};
 
@@ -30,11 +30,16 @@ pub(super) fn start(pg: &Arc<Pg>) {
     pg.handle().spawn(async move {
         let mut delay = Duration::from_millis(100);
         loop {
-            let (config, sender) = match weak.upgrade() {
-                Some(pg) => (pg.config().clone(), pg.notes_sender().clone()),
+            let (config, tls, sender) = match weak.upgrade() {
+                Some(pg) => (
+                    pg.config().clone(),
+                    pg.tls().clone(),
+                    pg.notes_sender().clone(),
+                ),
                 None => return,
             };
-            match config.connect(NoTls).await {
+            // The pool's TLS settings and connector: the listener is encrypted like the rest.
+            match config.connect(tls).await {
                 Ok((client, mut connection)) => {
                     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
                     let forward = sender.clone();
