@@ -16,6 +16,8 @@ pub struct User {
     pub phone: Option<String>,
     /// Organization ids the user belongs to.
     pub organizations: Vec<String>,
+    /// Groups the user belongs to (names; sign-in policy rules match them).
+    pub groups: Vec<String>,
     /// The user skipped the MFA set-up prompt (LG-3/LG-4).
     pub mfa_prompt_skipped: bool,
     /// Whether a password (primary factor) is set.
@@ -39,6 +41,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// Organization ids.
     pub organizations: Vec<String>,
+    /// Group names.
+    pub groups: Vec<String>,
 }
 
 /// A partial update of a user; `None` leaves a field as it is.
@@ -54,8 +58,24 @@ pub struct UserPatch {
     pub password_hash: Option<String>,
     /// Replaces the memberships.
     pub organizations: Option<Vec<String>>,
+    /// Replaces the groups.
+    pub groups: Option<Vec<String>>,
     /// Sets or resets the "skipped the MFA prompt" state.
     pub mfa_prompt_skipped: Option<bool>,
+}
+
+/// Groups as stored: one name per line (names have no control characters).
+pub fn groups_to_column(groups: &[String]) -> String {
+    groups.join("\n")
+}
+
+/// Groups from their stored form.
+pub fn groups_from_column(column: &str) -> Vec<String> {
+    column
+        .split('\n')
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// An organization; `require_mfa` makes MFA mandatory for its members (LG-5).

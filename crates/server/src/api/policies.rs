@@ -218,7 +218,7 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
     Ok(UserFacts {
         org_requires_mfa: store.org_requires_mfa(user_id)?,
         organizations: user.organizations,
-        groups: Vec::new(),
+        groups: user.groups,
         has_password: user.has_password,
         enrolled,
         verified_email: false,

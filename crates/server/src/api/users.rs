@@ -24,6 +24,8 @@ pub struct CreateUser {
     password: Option<String>,
     #[serde(default)]
     organizations: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
 }
 
 /// Body of `PATCH /api/v2/users/{id}`.
@@ -41,6 +43,8 @@ pub struct UpdateUser {
     #[serde(default)]
     organizations: Option<Vec<String>>,
     #[serde(default)]
+    groups: Option<Vec<String>>,
+    #[serde(default)]
     mfa_prompt_skipped: Option<bool>,
 }
 
@@ -55,6 +59,23 @@ pub struct UserPage {
     pub page: u32,
     /// Page size.
     pub per_page: u32,
+}
+
+/// At most 50 groups, each 1–64 characters without control characters; sorted, duplicates
+/// dropped.
+fn check_groups(mut groups: Vec<String>) -> Result<Vec<String>> {
+    if groups.len() > 50
+        || groups
+            .iter()
+            .any(|g| g.is_empty() || g.chars().count() > 64 || g.chars().any(char::is_control))
+    {
+        return Err(Error::InvalidRequest(
+            "`groups`: at most 50 names of 1–64 printable characters".into(),
+        ));
+    }
+    groups.sort();
+    groups.dedup();
+    Ok(groups)
 }
 
 pub(crate) fn check_username(u: &str) -> Result<()> {
@@ -139,6 +160,7 @@ pub async fn create(
         phone: body.phone,
         password_hash,
         organizations: body.organizations,
+        groups: check_groups(body.groups)?,
     };
     let now = state.now();
     let user = state.db(move |s| s.create_user(new, now)).await?;
@@ -203,6 +225,7 @@ pub async fn update(
         phone: body.phone,
         password_hash,
         organizations: body.organizations,
+        groups: body.groups.map(check_groups).transpose()?,
         mfa_prompt_skipped: body.mfa_prompt_skipped,
     };
     let now = state.now();

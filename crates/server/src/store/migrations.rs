@@ -211,16 +211,18 @@ DROP TABLE device_audit;
 "#,
     },
     Step {
-        what: "sign-in policies: every version kept, with who wrote it and when",
+        what: "sign-in policies (every version kept, with who wrote it and when); users' groups",
         sqlite: r#"
 CREATE TABLE policy_versions(
   version INTEGER PRIMARY KEY, document TEXT NOT NULL, author TEXT NOT NULL,
   created_at INTEGER NOT NULL);
+ALTER TABLE users ADD COLUMN user_groups TEXT NOT NULL DEFAULT '';
 "#,
         postgres: r#"
 CREATE TABLE policy_versions(
   version BIGINT PRIMARY KEY, document TEXT NOT NULL, author TEXT NOT NULL,
   created_at BIGINT NOT NULL);
+ALTER TABLE users ADD COLUMN user_groups TEXT NOT NULL DEFAULT '';
 "#,
     },
 ];

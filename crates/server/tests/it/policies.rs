@@ -264,3 +264,57 @@ async fn the_dry_run_answers_the_rule_the_chain_and_the_next_step() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn rules_match_the_groups_a_user_is_given() {
+    let s = Server::start().await;
+    let bob = s.create_user("bob", Some("bob-pw-12345")).await;
+    let (st, u) = s
+        .admin_json(
+            Method::PATCH,
+            &format!("/api/v2/users/{bob}"),
+            Some(json!({"groups": ["sre", "admins", "sre"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{u}");
+    assert_eq!(u["groups"], json!(["admins", "sre"]), "sorted, once each");
+    let (st, v) = s
+        .admin_json(
+            Method::PATCH,
+            &format!("/api/v2/users/{bob}"),
+            Some(json!({"groups": ["bad\nname"]})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(v["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("`groups`"));
+    let policy = json!({
+        "global": {"mfa": {"mode": "optional"}},
+        "rules": [{"name": "admins", "when": {"groups": ["admins"]},
+                   "then": {"mfa": {"mode": "required"}}}]
+    });
+    let (st, _, _) = put(&s, policy, None).await;
+    assert_eq!(st, StatusCode::OK);
+    let dry = |user: &str| json!({"user": user, "application": "any"});
+    let (_, d) = s
+        .admin_json(Method::POST, &format!("{POLICY}/dry-run"), Some(dry("bob")))
+        .await;
+    assert_eq!(d["source"]["name"], "admins", "{d}");
+    // Out of the group: the global settings.
+    s.admin_json(
+        Method::PATCH,
+        &format!("/api/v2/users/{bob}"),
+        Some(json!({"groups": []})),
+    )
+    .await;
+    let (_, d) = s
+        .admin_json(Method::POST, &format!("{POLICY}/dry-run"), Some(dry("bob")))
+        .await;
+    assert_eq!(d["source"], json!({"kind": "global"}));
+    let (_, u) = s
+        .admin_json(Method::GET, &format!("/api/v2/users/{bob}"), None)
+        .await;
+    assert_eq!(u["groups"], json!([]));
+}

@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{audit_tx, is_unique_violation, page_bounds};
 use crate::error::{Error, Result};
-use crate::model::{NewUser, Organization, User, UserPatch};
+use crate::model::{groups_from_column, groups_to_column, NewUser, Organization, User, UserPatch};
 
 fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Option<String>)> {
     let id: String = r.get("id")?;
@@ -17,6 +17,7 @@ fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Opti
             email: r.get("email")?,
             phone: r.get("phone")?,
             organizations,
+            groups: groups_from_column(&r.get::<_, String>("user_groups")?),
             mfa_prompt_skipped: r.get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
             created_at: r.get("created_at")?,
@@ -67,15 +68,16 @@ pub(super) fn set_meta_if_absent(c: &Connection, k: &str, v: &str) -> Result<boo
 
 pub(super) fn create_user(c: &Connection, id: &str, user: NewUser, now: u64) -> Result<User> {
     c.execute(
-        "INSERT INTO users(id,username,email,phone,password_hash,created_at,updated_at)
-         VALUES(?1,?2,?3,?4,?5,?6,?6)",
+        "INSERT INTO users(id,username,email,phone,password_hash,created_at,updated_at,user_groups)
+         VALUES(?1,?2,?3,?4,?5,?6,?6,?7)",
         params![
             id,
             user.username,
             user.email,
             user.phone,
             user.password_hash,
-            now
+            now,
+            groups_to_column(&user.groups)
         ],
     )
     .map_err(|e| {
@@ -157,6 +159,12 @@ pub(super) fn update_user(
     }
     if let Some(orgs) = &patch.organizations {
         set_memberships(c, id, orgs)?;
+    }
+    if let Some(groups) = &patch.groups {
+        c.execute(
+            "UPDATE users SET user_groups=?2 WHERE id=?1",
+            params![id, groups_to_column(groups)],
+        )?;
     }
     c.execute(
         "UPDATE users SET updated_at=?2 WHERE id=?1",

@@ -5,7 +5,7 @@ use tokio_postgres::Row;
 
 use super::{audit_tx, conflict, int, page_bounds, uint};
 use crate::error::{Error, Result};
-use crate::model::{NewUser, Organization, User, UserPatch};
+use crate::model::{groups_from_column, groups_to_column, NewUser, Organization, User, UserPatch};
 
 const USERNAME_TAKEN: &str = "`username` is already taken";
 const ORG_NAME_TAKEN: &str = "`name` is already taken";
@@ -13,7 +13,7 @@ const ORG_NAME_TAKEN: &str = "`name` is already taken";
 /// A user's columns with their organizations (byte order, as SQLite sorts them), so one
 /// statement reads a user whole.
 const USER_SELECT: &str = "SELECT u.id, u.username, u.email, u.phone, u.password_hash,
-       u.mfa_prompt_skipped, u.created_at, u.updated_at,
+       u.mfa_prompt_skipped, u.created_at, u.updated_at, u.user_groups,
        ARRAY(SELECT m.org_id FROM memberships m WHERE m.user_id = u.id
              ORDER BY m.org_id COLLATE \"C\") AS orgs
   FROM users u";
@@ -27,6 +27,7 @@ fn user_from_row(r: &Row) -> Result<(User, Option<String>)> {
             email: r.try_get("email")?,
             phone: r.try_get("phone")?,
             organizations: r.try_get("orgs")?,
+            groups: groups_from_column(r.try_get("user_groups")?),
             mfa_prompt_skipped: r.try_get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
             created_at: uint(r.try_get("created_at")?),
@@ -130,8 +131,9 @@ pub(super) async fn create_user(
 ) -> Result<User> {
     let tx = c.transaction().await?;
     tx.execute(
-        "INSERT INTO users(id, username, email, phone, password_hash, created_at, updated_at)
-         VALUES($1, $2, $3, $4, $5, $6, $6)",
+        "INSERT INTO users(id, username, email, phone, password_hash, created_at, updated_at,
+                           user_groups)
+         VALUES($1, $2, $3, $4, $5, $6, $6, $7)",
         &[
             &id,
             &user.username,
@@ -139,6 +141,7 @@ pub(super) async fn create_user(
             &user.phone,
             &user.password_hash,
             &int(now),
+            &groups_to_column(&user.groups),
         ],
     )
     .await
@@ -194,6 +197,13 @@ pub(super) async fn update_user(
     }
     if let Some(orgs) = &patch.organizations {
         set_memberships(&tx, id, orgs).await?;
+    }
+    if let Some(groups) = &patch.groups {
+        tx.execute(
+            "UPDATE users SET user_groups = $2 WHERE id = $1",
+            &[&id, &groups_to_column(groups)],
+        )
+        .await?;
     }
     tx.execute(
         "UPDATE users SET updated_at = $2 WHERE id = $1",
