@@ -20,6 +20,8 @@ pub mod model;
 pub mod password;
 pub mod recovery;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 pub mod totp;
 
