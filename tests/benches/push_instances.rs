@@ -22,7 +22,8 @@ use tessera_client::{Device, DeviceEvent, EnrollOptions};
 use tessera_core::device::wire::{PushCreated, PushState, PushStatus};
 use tessera_core::device::{Decision, EnrollLink};
 use tessera_e2e::bench::{arg, pct};
-use tessera_e2e::instances::{authority, fresh_database, Balancer, Instances, PG_ENV};
+use tessera_e2e::instances::{authority, Balancer, Instances};
+use tessera_server::testing::{fresh_pg_database, PG_ENV};
 use tokio::sync::mpsc;
 
 fn main() -> anyhow::Result<()> {
@@ -30,7 +31,7 @@ fn main() -> anyhow::Result<()> {
     let rounds = arg(1, 2000);
     let in_flight = arg(2, 1).max(1);
     let admin_url = std::env::var(PG_ENV).with_context(|| format!("{PG_ENV} is not set"))?;
-    let database = fresh_database(&admin_url)?;
+    let database = fresh_pg_database(&admin_url)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

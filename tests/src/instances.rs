@@ -6,15 +6,11 @@
 //! The PostgreSQL server comes from `TESSERA_TEST_DATABASE_URL` (scripts/pg-cluster.sh starts a
 //! private one; scripts/test.sh does it for every run); each [`Instances`] gets a new database.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-
-/// The variable naming the PostgreSQL server tests may create databases on.
-pub const PG_ENV: &str = "TESSERA_TEST_DATABASE_URL";
+use tessera_server::config::MASTER_KEY_ENV;
+use tessera_server::testing::{fresh_pg_database, ServerProcess, PG_ENV};
 
 /// The PostgreSQL server for tests: `Ok(None)` when not configured outside CI (the test is
 /// skipped with a note); under `CI=true` a missing server is a failure.
@@ -31,17 +27,6 @@ pub fn pg_admin_url() -> Result<Option<String>> {
             Ok(None)
         }
     }
-}
-
-/// A new empty database on the test server; its connection string.
-pub fn fresh_database(admin_url: &str) -> Result<String> {
-    let name = format!(
-        "e2e_{}",
-        tessera_server::crypto::random_id("")
-            .map_err(|e| anyhow!("{e}"))?
-            .to_lowercase()
-    );
-    tessera_server::store::pg::create_database(admin_url, &name).map_err(|e| anyhow!("{e}"))
 }
 
 /// The `tessera-server` binary beside the running test or bench binary
@@ -65,40 +50,11 @@ pub fn server_bin() -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// One running process.
-#[derive(Debug)]
-pub struct Instance {
-    /// `http://127.0.0.1:<port>`.
-    pub url: String,
-    child: Child,
-}
-
-impl Instance {
-    /// Kills the process with SIGKILL (no drain, no goodbye) and reaps it.
-    pub fn kill(&mut self) -> Result<()> {
-        self.child.kill()?;
-        self.child.wait()?;
-        Ok(())
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Instances on one database.
 #[derive(Debug)]
 pub struct Instances {
     /// The processes, the first one's address being the device origin.
-    pub nodes: Vec<Instance>,
+    pub nodes: Vec<ServerProcess>,
     /// The first admin token (printed by the first instance on the new database).
     pub admin: String,
     /// The database's connection string.
@@ -120,7 +76,7 @@ impl Instances {
         let Some(admin_url) = pg_admin_url()? else {
             return Ok(None);
         };
-        let database = fresh_database(&admin_url)?;
+        let database = fresh_pg_database(&admin_url)?;
         Self::start_on(&database, n, extra, None).map(Some)
     }
 
@@ -160,57 +116,16 @@ impl Instances {
             text.push_str(extra);
             let config = dir.path().join(format!("server-{i}.toml"));
             std::fs::write(&config, text)?;
-            let mut cmd = Command::new(&bin);
-            cmd.arg("--config")
-                .arg(&config)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .env_remove(tessera_server::config::MASTER_KEY_ENV);
+            let mut cmd = ServerProcess::command(&bin);
+            cmd.arg("--config").arg(&config);
             if i > 0 {
                 // The same key, handed over as a secret store would.
                 let key = std::fs::read(&key_file).context("the first instance's key file")?;
-                cmd.env(
-                    tessera_server::config::MASTER_KEY_ENV,
-                    data_encoding::HEXLOWER.encode(&key),
-                );
+                cmd.env(MASTER_KEY_ENV, data_encoding::HEXLOWER.encode(&key));
             }
-            let mut child = cmd.spawn().context("start tessera-server")?;
-            let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let mut lines = BufReader::new(stdout).lines();
-                let mut token_next = false;
-                let mut token = None;
-                while let Some(Ok(line)) = lines.next() {
-                    if token_next {
-                        token = Some(line.trim().to_owned());
-                        token_next = false;
-                    } else if line.starts_with("First admin token") {
-                        token_next = true;
-                    } else if line.starts_with("tessera-server listening on") {
-                        continue;
-                    } else if line.starts_with("Create a management token") {
-                        let _ = tx.send(None);
-                        break;
-                    }
-                    if token.is_some() {
-                        let _ = tx.send(token.take());
-                        break;
-                    }
-                }
-                // Keep draining so the process never blocks on a full pipe.
-                for _ in lines {}
-            });
-            let printed = rx
-                .recv_timeout(Duration::from_secs(60))
-                .with_context(|| format!("instance {i} did not start"))?;
-            if let Some(t) = printed {
-                admin = Some(t);
-            }
-            nodes.push(Instance {
-                url: format!("http://127.0.0.1:{port}"),
-                child,
-            });
+            let node = ServerProcess::spawn(&mut cmd).with_context(|| format!("instance {i}"))?;
+            admin = node.first_admin.clone().or(admin);
+            nodes.push(node);
         }
         Ok(Instances {
             nodes,

@@ -1,6 +1,8 @@
-//! tessera-e2e: the one harness that starts tessera-server for the end-to-end tests (`tests/`)
-//! and the push round-trip benchmark (`benches/`). It starts the production wiring, as the
-//! `tessera-server` binary does, never a test double of it.
+//! tessera-e2e: the harness of the end-to-end tests (`tests/`) and the push benchmarks
+//! (`benches/`): a server in this process ([`server`]) or several server processes on one
+//! database ([`instances`]), with the calls the tests make to them. Both start the server through
+//! `tessera_server::testing` — the production wiring, as the `tessera-server` binary does, never
+//! a test double of it.
 
 pub mod instances;
 pub mod server;

@@ -1,9 +1,9 @@
 //! A real tessera-server on 127.0.0.1, wired as the `tessera-server` binary wires it: a
-//! `server.toml` loaded by [`Config::load`], [`tessera_server::bind`], [`tessera_server::open`]
-//! on a SQLite file and a key file in a temporary directory, and [`tessera_server::run`]. Users
-//! and the relying party's token are created through the management API with the first admin
-//! token `open` returns. The server has its own runtime on its own thread, so a restart really
-//! drops every connection, and a [`ManualClock`] the tests move.
+//! `server.toml` loaded by [`Config::load`], then [`InProcess::start`] (`bind`, `open` on a
+//! SQLite file and a key file in a temporary directory, `run`, on a runtime of its own thread,
+//! so a restart really drops every connection), and a [`ManualClock`] the tests move. Users and
+//! the relying party's token are created through the management API with the first admin token
+//! `open` returns.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, ensure, Context, Result};
+use anyhow::{anyhow, ensure, Result};
 use reqwest::Method;
 use serde_json::{json, Value};
 use tessera_client::{EnrollOptions, VirtualDevice};
 use tessera_core::device::wire::{EnrollOfferResponse, PushCreated, PushStatus};
 use tessera_core::ManualClock;
+use tessera_server::testing::InProcess;
 use tessera_server::Config;
 
 /// Where every test server's clock starts (unix seconds).
@@ -48,10 +49,9 @@ pub struct Server {
     users: Mutex<HashMap<String, String>>,
     http: reqwest::Client,
     config_file: PathBuf,
+    // Before `_dir`: the server stops before its directory goes.
+    server: InProcess,
     _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    drain: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -73,24 +73,23 @@ impl Server {
         let dir = tempfile::tempdir()?;
         let config_file = write_config(dir.path(), device)?;
         let clock = Arc::new(ManualClock::new(START));
-        let (config, first) = spawn(load(&config_file)?, clock.clone()).await?;
-        let admin = first
-            .admin
+        let server = InProcess::start(load(&config_file)?, clock.clone()).await?;
+        let admin = server
+            .first_admin
+            .clone()
             .ok_or_else(|| anyhow!("a new database returns the first admin token"))?;
         let mut s = Server {
-            origin: config.device.origin.clone(),
-            port: first.port,
+            origin: server.config.device.origin.clone(),
+            port: server.addr.port(),
             clock,
-            config,
+            config: server.config.clone(),
             admin,
             rp_token: String::new(),
             users: Mutex::default(),
             http: reqwest::Client::new(),
             config_file,
+            server,
             _dir: dir,
-            stop: Some(first.stop),
-            drain: Some(first.drain),
-            thread: Some(first.thread),
         };
         let admin = s.admin.clone();
         let (st, token) = s
@@ -112,35 +111,14 @@ impl Server {
 
     /// Stops the server: its runtime is dropped with every connection, as a killed process's.
     pub fn stop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.server.stop();
     }
 
     /// Shuts the server down gracefully, as SIGTERM does the binary: `run` stops accepting,
     /// drains and returns. Fails if it has not returned within `limit` (a hang, not a speed
     /// target: the drain waits for requests in flight only).
     pub async fn shutdown(&mut self, limit: Duration) -> Result<()> {
-        if let Some(d) = self.drain.take() {
-            let _ = d.send(());
-        }
-        let Some(thread) = self.thread.take() else {
-            return Ok(());
-        };
-        let deadline = tokio::time::Instant::now() + limit;
-        while !thread.is_finished() {
-            if tokio::time::Instant::now() >= deadline {
-                self.thread = Some(thread);
-                bail!("the server did not finish its graceful shutdown within {limit:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let _ = thread.join();
-        self.stop = None;
-        Ok(())
+        Ok(self.server.shutdown(limit).await?)
     }
 
     /// Stops the server and starts it again on the same port, database and key file (the
@@ -149,19 +127,17 @@ impl Server {
         self.stop();
         let mut config = load(&self.config_file)?;
         config.listen = format!("127.0.0.1:{}", self.port);
-        let (config, started) = spawn(config, self.clock.clone()).await?;
+        let server = InProcess::start(config, self.clock.clone()).await?;
         ensure!(
-            started.admin.is_none(),
+            server.first_admin.is_none(),
             "a restarted server issues no new first admin token"
         );
         ensure!(
-            config.device.origin == self.origin,
+            server.config.device.origin == self.origin,
             "same origin after a restart"
         );
-        self.config = config;
-        self.stop = Some(started.stop);
-        self.drain = Some(started.drain);
-        self.thread = Some(started.thread);
+        self.config = server.config.clone();
+        self.server = server;
         Ok(())
     }
 
@@ -278,12 +254,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// Writes `server.toml` as an administrator would: loopback on a free port, the database and
 /// key file in `dir`, and the `[device]` settings.
 fn write_config(dir: &Path, device: &[(&str, &str)]) -> Result<PathBuf> {
@@ -310,84 +280,6 @@ fn load(file: &Path) -> Result<Config> {
         Some(&text),
         std::iter::empty::<(String, String)>(),
     )?)
-}
-
-struct Started {
-    port: u16,
-    admin: Option<String>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    drain: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-/// Binds, opens and runs the server on its own thread; returns the bound configuration.
-async fn spawn(config: Config, clock: Arc<ManualClock>) -> Result<(Config, Started)> {
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    // The graceful shutdown, as SIGTERM gives the binary (`run`'s shutdown future).
-    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
-    let (ready_tx, ready_rx) =
-        tokio::sync::oneshot::channel::<Result<(Config, u16, Option<String>), String>>();
-    let thread = std::thread::spawn(move || {
-        let rt = match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                let _ = ready_tx.send(Err(e.to_string()));
-                return;
-            }
-        };
-        rt.block_on(async move {
-            let opened = async {
-                let mut config = config;
-                let listener = tessera_server::bind(&mut config).await?;
-                let port = listener
-                    .local_addr()
-                    .map_err(|e| tessera_server::Error::Internal(e.to_string()))?
-                    .port();
-                let (state, first) = tessera_server::open(config.clone(), clock)?;
-                Ok::<_, tessera_server::Error>((listener, state, config, port, first))
-            }
-            .await;
-            let (listener, state, config, port, first) = match opened {
-                Ok(o) => o,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
-            let _ = ready_tx.send(Ok((config, port, first)));
-            tokio::select! {
-                served = tessera_server::run(listener, state, async move {
-                    let _ = drain_rx.await;
-                }) => {
-                    if let Err(e) = served {
-                        eprintln!("tessera-server stopped: {e}");
-                    }
-                }
-                _ = stop_rx => {}
-            }
-        });
-        // Dropping the runtime cancels every connection task: a hard stop.
-        drop(rt);
-    });
-    let (config, port, admin) = tokio::time::timeout(Duration::from_secs(30), ready_rx)
-        .await
-        .context("server start timed out")?
-        .context("server thread ended before it was ready")?
-        .map_err(|e| anyhow!("server start: {e}"))?;
-    Ok((
-        config,
-        Started {
-            port,
-            admin,
-            stop: stop_tx,
-            drain: drain_tx,
-            thread,
-        },
-    ))
 }
 
 /// A relying party holding the server's relying-party token.

@@ -21,6 +21,8 @@ pub mod password;
 pub mod policy;
 pub mod recovery;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 pub mod totp;
 

@@ -5,16 +5,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tessera_server::testing::{sqlite_config_in, InProcess};
 
 use super::harness::App;
 
+/// A tessera-server in this process (`tessera_server::testing`), and a runtime for the calls
+/// the test makes to it (the test itself is synchronous, as the app's IPC is).
 struct Server {
     url: String,
     admin: String,
     rt: tokio::runtime::Runtime,
     http: reqwest::Client,
+    // Before `_dir`: the server stops before its directory goes.
+    _server: InProcess,
     _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Server {
@@ -25,35 +29,20 @@ impl Server {
             .build()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let (url, admin, stop) = rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}", listener.local_addr().unwrap());
-            let mut config = tessera_server::Config {
-                database: tessera_server::config::DatabaseConfig::sqlite(
-                    dir.path().join("server.db"),
-                ),
-                key_file: Some(dir.path().join("master.key")),
-                ..tessera_server::Config::default()
-            };
-            config.device.origin = url.clone();
-            let (state, first) =
-                tessera_server::open(config, Arc::new(tessera_core::SystemClock)).unwrap();
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(async move {
-                let _ = tessera_server::run(listener, state, async move {
-                    let _ = rx.await;
-                })
-                .await;
-            });
-            (url, first.unwrap(), tx)
-        });
+        // On loopback the device origin is the address listened on: links lead back here.
+        let server = rt
+            .block_on(InProcess::start(
+                sqlite_config_in(dir.path()),
+                Arc::new(tessera_core::SystemClock),
+            ))
+            .unwrap();
         Server {
-            url,
-            admin,
+            url: server.url.clone(),
+            admin: server.first_admin.clone().unwrap(),
             rt,
             http: reqwest::Client::new(),
+            _server: server,
             _dir: dir,
-            _stop: stop,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tessera_core::Clock;
 
 use super::{enrolled, error_code, oathtool, Server};
 
@@ -140,7 +141,7 @@ async fn self_service_bind_confirm_regenerate_unbind() {
         (st, error_code(&v).as_str()),
         (StatusCode::FORBIDDEN, "invalid_grant")
     );
-    let code = oathtool(secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(secret, "SHA1", 6, 30, s.clock.now_unix());
     let (st, v) = s
         .json(
             Method::POST,
@@ -182,7 +183,7 @@ async fn self_service_bind_confirm_regenerate_unbind() {
         "self-service needs an access token"
     );
     s.clock.advance(30);
-    let code = oathtool(secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(secret, "SHA1", 6, 30, s.clock.now_unix());
     let (st, tok) = s
         .json(Method::POST, "/oauth/token", None, Some(json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-otp", "mfa_token": mfa, "otp": code})))
         .await;
@@ -232,7 +233,7 @@ async fn audit_log_records_every_mfa_event_without_codes() {
     let (_, v) = s.password_grant("max", "correct horse battery").await;
     let mfa = v["mfa_token"].as_str().unwrap();
     s.clock.advance(30);
-    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     s.json(Method::POST, "/oauth/token", None, Some(json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-otp", "mfa_token": mfa, "otp": code}))).await;
     s.admin_json(
         Method::POST,

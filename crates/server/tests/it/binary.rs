@@ -6,9 +6,11 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::{Clock, SystemClock};
 
-use super::{oathtool, post_json, spawn_server, user_with_totp, Proc, BIN};
+use tessera_server::testing::ServerProcess;
 
-fn start(dir: &std::path::Path) -> Proc {
+use super::{oathtool, post_json, spawn_server, user_with_totp, BIN};
+
+fn start(dir: &std::path::Path) -> ServerProcess {
     spawn_server(&[
         std::ffi::OsString::from("--database"),
         dir.join("db.sqlite").into(),
@@ -20,7 +22,10 @@ fn start(dir: &std::path::Path) -> Proc {
 async fn kill_9_loses_no_enrollment_and_no_used_code() {
     let tmp = tempfile::tempdir().unwrap();
     let mut p = start(tmp.path());
-    let admin = p.token.clone().expect("first start prints the admin token");
+    let admin = p
+        .first_admin
+        .clone()
+        .expect("first start prints the admin token");
     let c = Client::new();
     let (st, u) = post_json(
         &c,
@@ -52,12 +57,11 @@ async fn kill_9_loses_no_enrollment_and_no_used_code() {
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    p.child.kill().unwrap(); // SIGKILL
-    p.child.wait().unwrap();
+    p.kill().unwrap(); // SIGKILL
 
     let mut p = start(tmp.path());
     assert!(
-        p.token.is_none(),
+        p.first_admin.is_none(),
         "the first admin token is printed once only"
     );
     let (st, _) = post_json(
@@ -109,8 +113,7 @@ async fn kill_9_loses_no_enrollment_and_no_used_code() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    p.child.kill().unwrap();
-    p.child.wait().unwrap();
+    p.kill().unwrap();
 }
 
 #[test]
@@ -156,7 +159,7 @@ fn invalid_config_stops_with_one_line_naming_the_setting() {
 async fn on_loopback_the_device_origin_is_the_address_listened_on() {
     let tmp = tempfile::tempdir().unwrap();
     let mut p = start(tmp.path());
-    let admin = p.token.clone().unwrap();
+    let admin = p.first_admin.clone().unwrap();
     let c = Client::new();
     let (st, _) = post_json(
         &c,
@@ -181,8 +184,7 @@ async fn on_loopback_the_device_origin_is_the_address_listened_on() {
         link.origin, p.url,
         "enrollment links point back at this server"
     );
-    let _ = p.child.kill();
-    let _ = p.child.wait();
+    p.kill().unwrap();
 }
 
 fn admin_cmd(db: &std::path::Path, args: &[&str], file: &std::path::Path) -> std::process::Output {
@@ -222,7 +224,7 @@ async fn online_backup_then_restore_brings_back_that_state() {
     let db = tmp.path().join("db.sqlite");
     let backup = tmp.path().join("backup.sqlite");
     let mut p = start(tmp.path());
-    let admin = p.token.clone().unwrap();
+    let admin = p.first_admin.clone().unwrap();
     let c = Client::new();
     let (id, secret) = user_with_totp(&c, &p.url, &admin, "before").await;
 
@@ -265,8 +267,7 @@ async fn online_backup_then_restore_brings_back_that_state() {
     .await;
     assert_eq!(st, StatusCode::CREATED);
     assert_eq!(usernames(&c, &p.url, &admin).await, ["after", "before"]);
-    p.child.kill().unwrap();
-    p.child.wait().unwrap();
+    p.kill().unwrap();
 
     // A file that is not a backup is refused, and the database is left as it was.
     let junk = tmp.path().join("junk.sqlite");
@@ -300,8 +301,7 @@ async fn online_backup_then_restore_brings_back_that_state() {
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    p.child.kill().unwrap();
-    p.child.wait().unwrap();
+    p.kill().unwrap();
 }
 
 /// docs/deploy/: the example configuration loads as it is, and the systemd unit passes

@@ -4,14 +4,12 @@
 //! success, and the server reconnects by itself.
 
 use std::process::Command;
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use tessera_server::config::DatabaseConfig;
 
-use super::{config_in, error_code, fresh_pg_database, Server, TestClock, PG_ENV, T0};
+use super::{config_in, error_code, fresh_pg_database, t0_clock, Server, PG_ENV};
 
 /// Runs `sql` with `psql` (another program than the server) on `conninfo`.
 pub(super) fn psql(conninfo: &str, sql: &str) -> String {
@@ -46,9 +44,9 @@ pub(super) fn dbname(url: &str) -> String {
 
 fn open(database: DatabaseConfig) -> Result<(), String> {
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = config_in(tmp.path());
+    let mut config = config_in(tmp.path()).unwrap();
     config.database = database;
-    tessera_server::open(config, Arc::new(TestClock(AtomicU64::new(T0))))
+    tessera_server::open(config, t0_clock())
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -72,7 +70,7 @@ fn a_database_that_is_not_ours_or_is_newer_or_is_away_is_refused_by_name() {
     assert!(!e.contains("s3cret"), "{e}");
 
     // Another program's tables and no schema record: refused, left alone.
-    let other = fresh_pg_database(&admin);
+    let other = fresh_pg_database(&admin).unwrap();
     psql(&other, "CREATE TABLE invoices (id int)");
     let e = open(DatabaseConfig::postgres(other.clone())).unwrap_err();
     assert!(e.contains("another program"), "{e}");
@@ -82,7 +80,7 @@ fn a_database_that_is_not_ours_or_is_newer_or_is_away_is_refused_by_name() {
     );
 
     // A newer server migrated it: refused with both versions, not altered.
-    let newer = fresh_pg_database(&admin);
+    let newer = fresh_pg_database(&admin).unwrap();
     open(DatabaseConfig::postgres(newer.clone())).unwrap();
     psql(&newer, "UPDATE tessera_schema SET version = 999");
     let before = psql(

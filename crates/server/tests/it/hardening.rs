@@ -1,13 +1,11 @@
 //! Defects found by trying the server from outside (issue 10), each pinned by a test that
 //! failed before its fix.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
-
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use tessera_core::Clock;
 
-use super::{config_in, error_code, sqlite_config_in, Server, TestClock, T0};
+use super::{config_in, error_code, sqlite_config_in, t0_clock, Server};
 
 /// `/signin/api/password` as a browser calls it.
 async fn signin_password(s: &Server, username: &str, password: &str) -> StatusCode {
@@ -110,11 +108,11 @@ async fn start_keeping_state(
     tweak: impl FnOnce(&mut tessera_server::Config),
 ) -> (Server, tessera_server::AppState, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = config_in(tmp.path());
+    let mut config = config_in(tmp.path()).unwrap();
     tweak(&mut config);
-    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let clock = t0_clock();
     let (state, first) = tessera_server::open(config, clock.clone()).unwrap();
-    let s = Server::serve(state.clone(), clock, first.unwrap(), tmp.path().to_owned()).await;
+    let s = Server::serve(state.clone(), clock, first.unwrap()).await;
     (s, state, tmp)
 }
 
@@ -213,7 +211,7 @@ fn a_storage_failure_at_start_keeps_its_cause() {
         .unwrap()
         .execute_batch("CREATE TABLE device_meta (something_else TEXT);")
         .unwrap();
-    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let clock = t0_clock();
     let e = tessera_server::open(config, clock).unwrap_err().to_string();
     assert!(
         e.contains("device_meta") && e.contains(&db.display().to_string()),
@@ -387,7 +385,7 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
     let recovery = assoc["recovery_codes"][0].as_str().unwrap().to_owned();
     let cookie = signin_session(&s, "rui", "correct horse battery").await;
 
-    let wrong_otp = if super::oathtool(&secret, "SHA1", 6, 30, s.clock.get()) == "000000" {
+    let wrong_otp = if super::oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix()) == "000000" {
         "111111"
     } else {
         "000000"

@@ -1,12 +1,12 @@
 //! Failure counting: growing delays, the hard cap under concurrency, unlock.
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tessera_core::Clock;
 
-use super::{config_in, enrolled, error_code, oathtool, Server, TestClock, T0};
+use super::{config_in, enrolled, error_code, oathtool, t0_clock, Server};
 
 #[tokio::test]
 async fn delays_grow_and_a_right_code_waits_them_out() {
@@ -17,7 +17,7 @@ async fn delays_grow_and_a_right_code_waits_them_out() {
     for _ in 0..3 {
         assert_eq!(s.verify(&id, "000000").await.0, StatusCode::FORBIDDEN);
     }
-    let right = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let right = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     let (st, v) = s.verify(&id, &right).await;
     assert_eq!(
         (st, error_code(&v).as_str()),
@@ -42,7 +42,7 @@ async fn two_hundred_parallel_wrong_codes_never_let_the_right_one_through() {
     let id = s.create_user("oli", None).await;
     let (_, secret) = enrolled(&s, &id).await;
     s.clock.advance(30);
-    let right = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let right = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     let counts = wrong_codes_in_parallel(&[Arc::clone(&s)], &id, &right, 200).await;
     assert_eq!(
         counts.get(&StatusCode::FORBIDDEN),
@@ -78,7 +78,7 @@ async fn two_hundred_parallel_wrong_codes_never_let_the_right_one_through() {
         .admin_json(Method::DELETE, &format!("/api/v2/user-blocks/{id}"), None)
         .await;
     assert_eq!(st, StatusCode::NO_CONTENT);
-    let fresh = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let fresh = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     assert_eq!(s.verify(&id, &fresh).await.0, StatusCode::OK);
     let (st, _) = s
         .admin_json(Method::DELETE, "/api/v2/user-blocks/usr_nope", None)
@@ -93,9 +93,9 @@ async fn two_hundred_parallel_wrong_codes_never_let_the_right_one_through() {
 #[tokio::test]
 async fn two_instances_on_one_database_share_the_cap_and_the_one_time_step() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = config_in(tmp.path());
+    let mut config = config_in(tmp.path()).unwrap();
     config.lockout.delay_base_secs = 0; // cap 10, no delays
-    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let clock = t0_clock();
     let (state_a, first) = tessera_server::open(config.clone(), clock.clone()).unwrap();
     let (state_b, again) = tessera_server::open(config, clock.clone()).unwrap();
     assert!(
@@ -103,13 +103,12 @@ async fn two_instances_on_one_database_share_the_cap_and_the_one_time_step() {
         "the second instance finds the first one's admin token"
     );
     let admin = first.unwrap();
-    let dir = tmp.path().to_owned();
-    let a = Arc::new(Server::serve(state_a, clock.clone(), admin.clone(), dir.clone()).await);
-    let b = Arc::new(Server::serve(state_b, clock.clone(), admin, dir).await);
+    let a = Arc::new(Server::serve(state_a, clock.clone(), admin.clone()).await);
+    let b = Arc::new(Server::serve(state_b, clock.clone(), admin).await);
     let id = a.create_user("uma", None).await;
     let (_, secret) = enrolled(&a, &id).await;
     clock.advance(30);
-    let right = oathtool(&secret, "SHA1", 6, 30, clock.get());
+    let right = oathtool(&secret, "SHA1", 6, 30, clock.now_unix());
 
     let counts = wrong_codes_in_parallel(&[Arc::clone(&a), Arc::clone(&b)], &id, &right, 200).await;
     assert_eq!(
@@ -162,7 +161,7 @@ async fn a_timed_lock_ends_by_itself() {
         s.verify(&id, "000000").await;
     }
     s.clock.advance(599);
-    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     assert_eq!(s.verify(&id, &code).await.0, StatusCode::TOO_MANY_REQUESTS);
     s.clock.advance(1);
     assert_eq!(s.verify(&id, &code).await.0, StatusCode::OK);

@@ -3,6 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::device::wire::PushState;
+use tessera_core::Clock;
 
 use super::{enrolled, error_code, oathtool, Server};
 
@@ -149,7 +150,7 @@ async fn full_auth0_flow_enroll_with_mfa_token_then_mfa_otp() {
         (st, error_code(&v).as_str()),
         (StatusCode::FORBIDDEN, "invalid_grant")
     );
-    let code = oathtool(secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(secret, "SHA1", 6, 30, s.clock.now_unix());
     let (st, tok) = s
         .json(
             Method::POST,
@@ -164,7 +165,7 @@ async fn full_auth0_flow_enroll_with_mfa_token_then_mfa_otp() {
 
     // The mfa_token is spent.
     s.clock.advance(30);
-    let code = oathtool(secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(secret, "SHA1", 6, 30, s.clock.now_unix());
     let (st, v) = s
         .json(
             Method::POST,
@@ -440,15 +441,14 @@ fn decide(state: &tessera_server::AppState, tx: &str, to: PushState, now: u64) {
 
 #[tokio::test]
 async fn an_approved_push_completes_the_oob_grant_once() {
-    use std::sync::atomic::AtomicU64;
-    use std::sync::Arc;
     let tmp = tempfile::tempdir().unwrap();
-    let clock = Arc::new(super::TestClock(AtomicU64::new(super::T0)));
-    let (state, admin) = tessera_server::open(super::config_in(tmp.path()), clock.clone()).unwrap();
-    let s = Server::serve(state.clone(), clock, admin.unwrap(), tmp.path().to_owned()).await;
+    let clock = super::t0_clock();
+    let (state, admin) =
+        tessera_server::open(super::config_in(tmp.path()).unwrap(), clock.clone()).unwrap();
+    let s = Server::serve(state.clone(), clock, admin.unwrap()).await;
     let gil = org_user(&s, "gil").await;
     let hal = org_user(&s, "hal").await;
-    let now = s.clock.get();
+    let now = s.clock.now_unix();
     let grant = |mfa: String, tx: &str| {
         json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token": mfa,
                "oob_code": tx, "binding_code": "42"})
@@ -556,7 +556,7 @@ async fn one_mfa_token_completes_mfa_once_even_in_parallel() {
     let (_, secret) = enrolled(&s, &id).await;
     s.clock.advance(300);
     let mfa = mfa_token(&s, "hugo").await;
-    let now = s.clock.get();
+    let now = s.clock.now_unix();
     // Two different codes that are both valid now (steps t and t+1, skew 1).
     let codes = [
         oathtool(&secret, "SHA1", 6, 30, now),

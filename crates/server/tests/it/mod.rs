@@ -1,4 +1,5 @@
-//! Shared harness: a server on an ephemeral port with a clock the test moves.
+//! Shared harness: the calls the tests make to a server started by `tessera_server::testing`
+//! (in this process on an ephemeral port with a clock the test moves, or the binary itself).
 
 mod admin;
 mod binary;
@@ -18,87 +19,40 @@ mod tls;
 mod totp;
 mod users;
 
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{json, Value};
-use tessera_core::Clock;
+use tessera_core::{Clock, ManualClock};
+use tessera_server::testing::{InProcess, ServerProcess, StartError};
 use tessera_server::{AppState, Config};
 
-/// 2026-01-01T00:00:00Z.
+pub use tessera_server::testing::{config_in, fresh_pg_database, sqlite_config_in, PG_ENV};
+
+/// 2026-01-01T00:00:00Z: where the test servers' clocks start.
 pub const T0: u64 = 1_767_225_600;
 
-/// A clock the test sets.
-#[derive(Debug)]
-pub struct TestClock(AtomicU64);
-
-impl TestClock {
-    pub fn advance(&self, d: u64) {
-        self.0.fetch_add(d, Ordering::SeqCst);
-    }
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
+/// A clock at [`T0`] that the test moves.
+pub fn t0_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(T0))
 }
 
-impl Clock for TestClock {
-    fn now_unix(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
+/// A server in this process ([`InProcess`]) with the calls the tests make to it.
 pub struct Server {
     pub url: String,
     pub client: Client,
     pub admin: String,
-    pub clock: Arc<TestClock>,
+    pub clock: Arc<ManualClock>,
+    /// The directory of the master key (and of the SQLite database, on a SQLite run).
     pub dir: PathBuf,
     /// The PostgreSQL connection string, on a PostgreSQL run.
     pub database: Option<String>,
+    // Before `_tmp`: the server stops before its directory goes.
+    server: InProcess,
     _tmp: Option<tempfile::TempDir>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// The PostgreSQL server the suite runs on instead of SQLite, when set (scripts/test.sh runs
-/// the suite once on each engine; scripts/pg-cluster.sh starts a private cluster).
-pub const PG_ENV: &str = "TESSERA_TEST_DATABASE_URL";
-
-/// A test configuration: defaults, key in `dir`, and a fresh database — a SQLite file in `dir`,
-/// or a new PostgreSQL database when [`PG_ENV`] is set.
-pub fn config_in(dir: &Path) -> Config {
-    let database = match std::env::var(PG_ENV) {
-        Ok(admin) => tessera_server::config::DatabaseConfig::postgres(fresh_pg_database(&admin)),
-        Err(_) => tessera_server::config::DatabaseConfig::sqlite(dir.join("tessera.db")),
-    };
-    Config {
-        database,
-        key_file: Some(dir.join("master.key")),
-        ..Config::default()
-    }
-}
-
-/// A SQLite configuration whatever the engine of the run (tests of the file itself).
-pub fn sqlite_config_in(dir: &Path) -> Config {
-    Config {
-        database: tessera_server::config::DatabaseConfig::sqlite(dir.join("tessera.db")),
-        key_file: Some(dir.join("master.key")),
-        ..Config::default()
-    }
-}
-
-/// A new, empty database on the PostgreSQL server at `admin_url`; its URL.
-pub fn fresh_pg_database(admin_url: &str) -> String {
-    let name = format!(
-        "t_{}",
-        tessera_server::crypto::random_id("")
-            .unwrap()
-            .to_lowercase()
-    );
-    tessera_server::store::pg::create_database(admin_url, &name).unwrap()
 }
 
 impl Server {
@@ -108,71 +62,54 @@ impl Server {
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Server {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_owned();
-        let mut config = config_in(&dir);
+        let mut config = config_in(tmp.path()).unwrap();
         tweak(&mut config);
-        let clock = Arc::new(TestClock(AtomicU64::new(T0)));
-        let mut s = Self::start_in(config, Arc::clone(&clock), None).await;
+        let mut s = Self::start_in(config, t0_clock(), None).await;
         s._tmp = Some(tmp);
-        s.dir = dir;
         s
     }
 
     /// Starts on an existing directory; `admin` is the token from a previous start.
-    pub async fn start_in(config: Config, clock: Arc<TestClock>, admin: Option<String>) -> Server {
-        let dir = config
-            .key_file
-            .clone()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .to_owned();
-        let database = config.database.url.clone();
-        let (state, first) = tessera_server::open(config, clock.clone()).unwrap();
-        let admin = admin.or(first).expect("first start prints the admin token");
-        let mut s = Self::serve(state, clock, admin, dir).await;
-        s.database = database;
-        s
+    pub async fn start_in(
+        config: Config,
+        clock: Arc<ManualClock>,
+        admin: Option<String>,
+    ) -> Server {
+        let server = InProcess::start(config, clock.clone()).await.unwrap();
+        let admin = admin
+            .or_else(|| server.first_admin.clone())
+            .expect("first start prints the admin token");
+        Self::over(server, clock, admin)
     }
 
-    pub async fn serve(
-        state: AppState,
-        clock: Arc<TestClock>,
-        admin: String,
-        dir: PathBuf,
-    ) -> Server {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            tessera_server::run(listener, state, async move {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+    /// Serves a state the test opened (and keeps).
+    pub async fn serve(state: AppState, clock: Arc<ManualClock>, admin: String) -> Server {
+        Self::over(InProcess::serve(state).await.unwrap(), clock, admin)
+    }
+
+    fn over(server: InProcess, clock: Arc<ManualClock>, admin: String) -> Server {
+        let dir = server
+            .config
+            .key_file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .expect("the test configuration has a key file")
+            .to_owned();
         Server {
-            url,
+            url: server.url.clone(),
             client: Client::new(),
             admin,
             clock,
             dir,
-            database: None,
+            database: server.config.database.url.clone(),
+            server,
             _tmp: None,
-            shutdown: Some(tx),
-            task: Some(task),
         }
     }
 
-    /// Stops the server, keeping the directory (for restart tests).
-    pub async fn stop(mut self) -> (Option<tempfile::TempDir>, String) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.abort();
-            let _ = t.await;
-        }
+    /// Stops the server at once (nothing drains), keeping the directory (for restart tests).
+    pub fn stop(mut self) -> (Option<tempfile::TempDir>, String) {
+        self.server.stop();
         (self._tmp.take(), self.admin.clone())
     }
 
@@ -349,7 +286,7 @@ pub fn as_typed(code: &str) -> String {
 pub async fn enrolled(s: &Server, user_id: &str) -> (Value, String) {
     let assoc = s.admin_enroll(user_id).await;
     let secret = assoc["secret"].as_str().unwrap().to_owned();
-    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     let (st, v) = s.verify(user_id, &code).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["confirmed"], true);
@@ -432,55 +369,14 @@ pub async fn pg_dump_text(url: &str) -> String {
 /// The `tessera-server` binary of this build.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tessera-server");
 
-/// A running `tessera-server` process (killed on drop).
-pub struct Proc {
-    pub child: std::process::Child,
-    /// `http://127.0.0.1:<port>`.
-    pub url: String,
-    /// The first admin token, when this start printed one.
-    pub token: Option<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary on 127.0.0.1 (a free port) with `args` (`--database …` and so on) and
-/// waits until it listens; `Err` with its stderr when it stops instead.
-pub fn spawn_server<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<Proc, String> {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(args)
-        .env("TESSERA_SERVER_LOG", "warn")
-        .env_remove("TESSERA_SERVER_MASTER_KEY")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let Some(Ok(first)) = lines.next() else {
-        let out = child.wait_with_output().unwrap();
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    };
-    let url = first
-        .strip_prefix("tessera-server listening on ")
-        .unwrap()
-        .to_owned();
-    let second = lines.next().unwrap().unwrap();
-    let token = if second.starts_with("First admin token") {
-        Some(lines.next().unwrap().unwrap())
-    } else {
-        None
-    };
-    // Drain stderr so the process never blocks on a full pipe.
-    if let Some(mut err) = child.stderr.take() {
-        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    }
-    Ok(Proc { child, url, token })
+/// Starts this build's binary on 127.0.0.1 (a free port) with `args` (`--database …` and so
+/// on) and waits until it listens; [`StartError::Exited`] with its stderr when it stops instead.
+pub fn spawn_server<S: AsRef<OsStr>>(args: &[S]) -> Result<ServerProcess, StartError> {
+    ServerProcess::spawn(
+        ServerProcess::command(BIN)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args),
+    )
 }
 
 /// `POST url+path` with a bearer token and a JSON body: the status and the JSON answer.

@@ -2,8 +2,6 @@
 //! (docs/protocol.md, "Requester and device network"): a real device on 127.0.0.1, requesters
 //! named by a trusted proxy's `X-Forwarded-For` (QR login) or by the relying party (push).
 
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -11,35 +9,32 @@ use serde_json::{json, Value};
 use tessera_client::{EnrollOptions, VirtualDevice};
 use tessera_core::device::wire::PushContext;
 use tessera_core::device::{Decision, DeviceNetwork};
+use tessera_server::testing::InProcess;
 
-use super::{config_in, TestClock, T0};
+use super::{config_in, t0_clock};
 
 struct Setup {
     url: String,
     admin: String,
     http: reqwest::Client,
     device: VirtualDevice,
+    // Before `_tmp`: the server stops before its directory goes.
+    _server: InProcess,
     _tmp: tempfile::TempDir,
-    _task: tokio::task::JoinHandle<()>,
 }
 
 /// A server whose device origin is its real address, trusting 127.0.0.0/8 as a proxy, with
 /// alice and one enrolled device (connecting from 127.0.0.1, without `X-Forwarded-For`).
 async fn setup() -> Setup {
     let tmp = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = config_in(tmp.path());
-    config.device.origin = url.clone();
+    let mut config = config_in(tmp.path()).unwrap();
     config.http.trusted_proxies = vec!["127.0.0.0/8".into()];
-    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
-    let (state, first) = tessera_server::open(config, clock.clone()).unwrap();
-    let task = tokio::spawn(async move {
-        tessera_server::run(listener, state, std::future::pending())
-            .await
-            .unwrap();
-    });
-    let admin = first.unwrap();
+    let clock = t0_clock();
+    // On loopback `bind` names the device origin by the address listened on: the enrollment
+    // link leads the device to this server.
+    let server = InProcess::start(config, clock.clone()).await.unwrap();
+    let url = server.url.clone();
+    let admin = server.first_admin.clone().unwrap();
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{url}/api/v2/users"))
@@ -75,8 +70,8 @@ async fn setup() -> Setup {
         admin,
         http,
         device,
+        _server: server,
         _tmp: tmp,
-        _task: task,
     }
 }
 

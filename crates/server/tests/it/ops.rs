@@ -2,15 +2,14 @@
 //! SQLite file, or PostgreSQL when the suite runs on it).
 
 use std::process::Command;
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera_core::device::wire::PushState;
+use tessera_core::Clock;
 use tessera_server::device::store::PushRecord;
 
-use super::{config_in, pg_execute, sqlite_config_in, Server, TestClock, T0};
+use super::{config_in, pg_execute, sqlite_config_in, t0_clock, Server, T0};
 
 async fn get(s: &Server, path: &str) -> reqwest::Response {
     s.client
@@ -64,8 +63,8 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 #[tokio::test]
 async fn healthz_and_readyz_follow_the_database_schema() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = config_in(tmp.path());
-    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
+    let config = config_in(tmp.path()).unwrap();
+    let clock = t0_clock();
     let s = Server::start_in(config.clone(), clock, None).await;
     let r = get(&s, "/healthz").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -100,12 +99,13 @@ async fn healthz_and_readyz_follow_the_database_schema() {
 #[tokio::test]
 async fn metrics_count_requests_by_route_template_and_time_validations() {
     let tmp = tempfile::tempdir().unwrap();
-    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
-    let (state, first) = tessera_server::open(config_in(tmp.path()), clock.clone()).unwrap();
-    let s = Server::serve(state.clone(), clock, first.unwrap(), tmp.path().to_owned()).await;
+    let clock = t0_clock();
+    let (state, first) =
+        tessera_server::open(config_in(tmp.path()).unwrap(), clock.clone()).unwrap();
+    let s = Server::serve(state.clone(), clock, first.unwrap()).await;
     let id = s.create_user("mia", Some("correct horse battery")).await;
     let (_, secret) = super::enrolled(&s, &id).await;
-    let right = super::oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let right = super::oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     let mut refused = None;
     for wrong in ["000000", "999999", "555555"]
         .iter()
@@ -202,13 +202,8 @@ async fn metrics_count_requests_by_route_template_and_time_validations() {
 
 #[tokio::test]
 async fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
-    let open = |dir: &std::path::Path| {
-        tessera_server::open(
-            sqlite_config_in(dir),
-            Arc::new(TestClock(AtomicU64::new(T0))),
-        )
-        .map(|_| ())
-    };
+    let open =
+        |dir: &std::path::Path| tessera_server::open(sqlite_config_in(dir), t0_clock()).map(|_| ());
     // One numbering for every table (the device tables' own went away in step 2–5).
     let tmp = tempfile::tempdir().unwrap();
     open(tmp.path()).unwrap();
@@ -222,13 +217,11 @@ async fn a_database_a_newer_server_migrated_is_refused_and_left_alone() {
     assert_eq!(sqlite3(&db, "PRAGMA user_version;").trim(), "999");
 
     // The same on PostgreSQL, when the suite runs on it.
-    let config = config_in(tmp.path());
+    let config = config_in(tmp.path()).unwrap();
     let Some(url) = config.database.url.clone() else {
         return;
     };
-    let open = || {
-        tessera_server::open(config.clone(), Arc::new(TestClock(AtomicU64::new(T0)))).map(|_| ())
-    };
+    let open = || tessera_server::open(config.clone(), t0_clock()).map(|_| ());
     open().unwrap();
     set_recorded_version(&config, 999).await;
     let before = super::pg_dump_text(&url).await;

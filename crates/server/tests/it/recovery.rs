@@ -2,6 +2,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tessera_core::Clock;
 
 use super::{enrolled, error_code, Server};
 
@@ -31,7 +32,7 @@ async fn recovery_code_is_single_use_and_replaced() {
     let a = s.admin_enroll(&id).await;
     let code = a["recovery_codes"][0].as_str().unwrap().to_owned();
     assert_eq!(code.len(), 24);
-    let (st, v) = s.admin_json(Method::POST, &format!("/api/v2/users/{id}/otp-verification"), Some(json!({"otp": super::oathtool(a["secret"].as_str().unwrap(), "SHA1", 6, 30, s.clock.get())}))).await;
+    let (st, v) = s.admin_json(Method::POST, &format!("/api/v2/users/{id}/otp-verification"), Some(json!({"otp": super::oathtool(a["secret"].as_str().unwrap(), "SHA1", 6, 30, s.clock.now_unix())}))).await;
     assert_eq!(st, StatusCode::OK, "{v}");
 
     let mfa = mfa_token(&s, "gus").await;

@@ -8,19 +8,19 @@ use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::{Clock, SystemClock};
 
-use super::{
-    fresh_pg_database, oathtool, post_json, spawn_server, user_with_totp, Proc, BIN, PG_ENV,
-};
+use tessera_server::testing::{ServerProcess, StartError};
+
+use super::{fresh_pg_database, oathtool, post_json, spawn_server, user_with_totp, BIN, PG_ENV};
 
 /// The `--database` value for this run: a SQLite file in `dir`, or a new PostgreSQL database.
 fn database(dir: &Path) -> String {
     match std::env::var(PG_ENV) {
-        Ok(admin) => fresh_pg_database(&admin),
+        Ok(admin) => fresh_pg_database(&admin).unwrap(),
         Err(_) => dir.join("db.sqlite").display().to_string(),
     }
 }
 
-fn serve(db: &str, key: &Path) -> Result<Proc, String> {
+fn serve(db: &str, key: &Path) -> Result<ServerProcess, StartError> {
     spawn_server(&[
         std::ffi::OsStr::new("--database"),
         db.as_ref(),
@@ -45,7 +45,14 @@ fn ok(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-async fn verify(c: &Client, p: &Proc, token: &str, id: &str, secret: &str, at: u64) -> StatusCode {
+async fn verify(
+    c: &Client,
+    p: &ServerProcess,
+    token: &str,
+    id: &str,
+    secret: &str,
+    at: u64,
+) -> StatusCode {
     let code = oathtool(secret, "SHA1", 6, 30, at);
     post_json(
         c,
@@ -64,7 +71,7 @@ async fn a_rotated_key_opens_every_secret_and_the_old_one_no_longer_does() {
     let db = database(tmp.path());
     let (old_key, new_key) = (tmp.path().join("old.key"), tmp.path().join("new.key"));
     let p = serve(&db, &old_key).unwrap();
-    let token = p.token.clone().unwrap();
+    let token = p.first_admin.clone().unwrap();
     let c = Client::new();
     let (id, secret) = user_with_totp(&c, &p.url, &token, "rhea").await;
     let now = SystemClock.now_unix();
@@ -91,7 +98,9 @@ async fn a_rotated_key_opens_every_secret_and_the_old_one_no_longer_does() {
     );
 
     // The old key no longer opens the database's sealed data: refused at start, by name.
-    let err = serve(&db, &old_key).err().expect("the old key is refused");
+    let err = serve(&db, &old_key)
+        .expect_err("the old key is refused")
+        .to_string();
     assert!(err.contains("master key"), "{err}");
     // The new one opens everything: the secret sealed before the rotation verifies.
     let p = serve(&db, &new_key).unwrap();
@@ -130,11 +139,11 @@ async fn a_postgres_dump_restores_the_state_it_was_taken_in() {
         return; // the SQLite backup has its own test (binary.rs); this one is pg_dump's
     };
     let tmp = tempfile::tempdir().unwrap();
-    let db = fresh_pg_database(&admin_url);
+    let db = fresh_pg_database(&admin_url).unwrap();
     let key = tmp.path().join("master.key");
     let dump = tmp.path().join("tessera.dump");
     let p = serve(&db, &key).unwrap();
-    let token = p.token.clone().unwrap();
+    let token = p.first_admin.clone().unwrap();
     let c = Client::new();
     let (id, secret) = user_with_totp(&c, &p.url, &token, "before").await;
 

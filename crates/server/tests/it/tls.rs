@@ -4,12 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 
 use reqwest::StatusCode;
 
-use super::{config_in, Server, TestClock, T0};
+use super::{config_in, t0_clock, Server};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -85,16 +83,14 @@ pub(super) fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 async fn serves_https_that_curl_and_rustls_verify() {
     let tmp = tempfile::tempdir().unwrap();
     let (ca, cert, key) = certificates(tmp.path());
-    let mut config = config_in(tmp.path());
+    let mut config = config_in(tmp.path()).unwrap();
     config.http.tls_cert = Some(cert.clone());
     config.http.tls_key = Some(key);
-    let clock = Arc::new(TestClock(AtomicU64::new(T0)));
-    let (state, first) = tessera_server::open(config, clock.clone()).unwrap();
-    let s = Server::serve(state, clock, first.unwrap(), tmp.path().to_owned()).await;
-    let https = s.url.replace("http://", "https://");
+    let s = Server::start_in(config, t0_clock(), None).await;
+    let https = s.url.clone();
+    assert!(https.starts_with("https://"), "{https}");
 
     // curl (OpenSSL) verifies the chain against the certificate and speaks HTTP/2 by ALPN.
-    // (tokio's Command: a blocking wait here would stall the server on this runtime.)
     let out = tokio::process::Command::new("curl")
         .args(["--silent", "--show-error", "--fail", "--http2"])
         .arg("--cacert")
@@ -132,7 +128,7 @@ async fn serves_https_that_curl_and_rustls_verify() {
         .await
         .is_err());
     assert!(reqwest::Client::new()
-        .get(format!("{}/healthz", s.url))
+        .get(format!("{}/healthz", https.replace("https://", "http://")))
         .send()
         .await
         .is_err());
@@ -162,11 +158,10 @@ async fn unusable_certificates_stop_the_server_naming_the_setting() {
         (Some(cert.clone()), Some(other_key), "does not fit"),
     ];
     for (tls_cert, tls_key, want) in cases {
-        let mut config = config_in(tmp.path());
+        let mut config = config_in(tmp.path()).unwrap();
         config.http.tls_cert = tls_cert;
         config.http.tls_key = tls_key;
-        let (state, _) =
-            tessera_server::open(config, Arc::new(TestClock(AtomicU64::new(T0)))).unwrap();
+        let (state, _) = tessera_server::open(config, t0_clock()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let err = tessera_server::run(listener, state, std::future::pending())
             .await
@@ -179,7 +174,7 @@ async fn unusable_certificates_stop_the_server_naming_the_setting() {
         );
     }
     // One without the other is refused with the configuration.
-    let mut config = config_in(tmp.path());
+    let mut config = config_in(tmp.path()).unwrap();
     config.http.tls_cert = Some(cert);
     let msg = config.validate().unwrap_err().to_string();
     assert!(msg.contains("http.tls_cert"), "{msg}");

@@ -5,6 +5,7 @@ use std::process::Command;
 use base64::Engine;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
+use tessera_core::Clock;
 
 use super::{enrolled, error_code, oathtool, uri_param, Server};
 
@@ -74,7 +75,7 @@ async fn enrollment_gives_secret_uri_and_qr_codes_and_stays_inactive() {
         (st, error_code(&v).as_str()),
         (StatusCode::FORBIDDEN, "invalid_grant")
     );
-    let code = oathtool(secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(secret, "SHA1", 6, 30, s.clock.now_unix());
     let (st, v) = s.verify(&id, &code).await;
     assert_eq!(
         st,
@@ -124,7 +125,7 @@ async fn every_algorithm_and_length_verifies_against_oathtool() {
             uri_param(a["barcode_uri"].as_str().unwrap(), "algorithm"),
             alg
         );
-        let code = oathtool(secret, alg, digits, period, s.clock.get());
+        let code = oathtool(secret, alg, digits, period, s.clock.now_unix());
         assert_eq!(code.len(), usize::from(digits));
         let (st, v) = s.verify(&id, &code).await;
         assert_eq!(st, StatusCode::OK, "{alg}/{digits}: {v}");
@@ -136,7 +137,7 @@ async fn a_code_verifies_once_and_only_once() {
     let s = Server::start().await;
     let id = s.create_user("frank", None).await;
     let (_, secret) = enrolled(&s, &id).await; // uses the code of step T0/30
-    let now = s.clock.get();
+    let now = s.clock.now_unix();
     let code = oathtool(&secret, "SHA1", 6, 30, now);
     let (st, v) = s.verify(&id, &code).await;
     assert_eq!(
@@ -146,7 +147,7 @@ async fn a_code_verifies_once_and_only_once() {
     );
     // Next step: a fresh code works once; the previous step's code (within skew) stays refused.
     s.clock.advance(30);
-    let next = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let next = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     assert_eq!(s.verify(&id, &next).await.0, StatusCode::OK);
     assert_eq!(s.verify(&id, &next).await.0, StatusCode::FORBIDDEN);
     assert_eq!(
@@ -162,7 +163,7 @@ async fn skew_window_is_plus_minus_n_periods() {
     let id = s.create_user("gina", None).await;
     let (_, secret) = enrolled(&s, &id).await;
     s.clock.advance(300);
-    let now = s.clock.get();
+    let now = s.clock.now_unix();
     assert_eq!(
         s.verify(&id, &oathtool(&secret, "SHA1", 6, 30, now - 60))
             .await
@@ -196,7 +197,7 @@ async fn skew_window_is_plus_minus_n_periods() {
     let id = z.create_user("hal", None).await;
     let (_, secret) = enrolled(&z, &id).await;
     z.clock.advance(300);
-    let now = z.clock.get();
+    let now = z.clock.now_unix();
     assert_eq!(
         z.verify(&id, &oathtool(&secret, "SHA1", 6, 30, now - 30))
             .await
@@ -216,7 +217,7 @@ async fn one_time_use_can_be_turned_off() {
     let s = Server::start_with(|c| c.totp.one_time_use = false).await;
     let id = s.create_user("ivan", None).await;
     let (_, secret) = enrolled(&s, &id).await;
-    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.get());
+    let code = oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix());
     assert_eq!(s.verify(&id, &code).await.0, StatusCode::OK);
     assert_eq!(s.verify(&id, &code).await.0, StatusCode::OK);
 }
@@ -267,17 +268,15 @@ async fn enrollments_are_capped_and_the_template_is_used() {
 #[tokio::test]
 async fn secrets_are_sealed_at_rest() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = super::config_in(tmp.path());
-    let clock = std::sync::Arc::new(super::TestClock(std::sync::atomic::AtomicU64::new(
-        super::T0,
-    )));
+    let config = super::config_in(tmp.path()).unwrap();
+    let clock = super::t0_clock();
     let s = Server::start_in(config.clone(), clock, None).await;
     let id = s.create_user("ken", None).await;
     let (a, secret) = enrolled(&s, &id).await;
     let raw = data_encoding::BASE32_NOPAD
         .decode(secret.as_bytes())
         .unwrap();
-    s.stop().await;
+    s.stop();
     let dir = tmp.path();
     let mut private = vec!["master.key"];
     if let Some(url) = &config.database.url {
