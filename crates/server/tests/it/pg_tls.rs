@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -15,7 +13,7 @@ use tessera_server::config::DatabaseConfig;
 use tessera_server::store::pg::{self, Pg, PoolOptions};
 
 use super::faults::{dbname, psql};
-use super::{config_in, Server, TestClock, BIN, PG_ENV, T0};
+use super::{config_in, t0_clock, Server, BIN, PG_ENV};
 
 /// The CA of the test cluster's certificate (scripts/pg-cluster.sh).
 const CA_ENV: &str = "TESSERA_TEST_PG_CA";
@@ -223,9 +221,9 @@ fn verify_full_refuses_a_host_name_the_certificate_does_not_name() {
 
 fn open(url: String) -> Result<(), String> {
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = config_in(tmp.path());
+    let mut config = config_in(tmp.path()).unwrap();
     config.database = DatabaseConfig::postgres(url);
-    tessera_server::open(config, Arc::new(TestClock(AtomicU64::new(T0))))
+    tessera_server::open(config, t0_clock())
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
@@ -235,7 +233,7 @@ fn an_unknown_sslmode_is_refused_naming_it() {
     let Some(c) = cluster() else { return };
     let url = with_password(&with_query(&c.admin, "sslmode=verify_full"));
     // By the configuration check, before anything connects...
-    let mut config = config_in(tempfile::tempdir().unwrap().path());
+    let mut config = config_in(tempfile::tempdir().unwrap().path()).unwrap();
     config.database = DatabaseConfig::postgres(url.clone());
     let e = config.validate().unwrap_err().to_string();
     assert!(
@@ -284,9 +282,9 @@ async fn a_server_on_a_tls_url_serves_and_every_connection_is_encrypted() {
     let Some(c) = cluster() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let db = c.fresh();
-    let mut config = config_in(tmp.path());
+    let mut config = config_in(tmp.path()).unwrap();
     config.database = DatabaseConfig::postgres(db.clone());
-    let s = Server::start_in(config, Arc::new(TestClock(AtomicU64::new(T0))), None).await;
+    let s = Server::start_in(config, t0_clock(), None).await;
     let id = s.create_user("over-tls", None).await;
     assert!(!id.is_empty());
     assert_eq!(
