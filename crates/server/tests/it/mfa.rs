@@ -338,7 +338,7 @@ async fn password_only_token_cannot_change_factors_once_enrolled() {
 }
 
 #[tokio::test]
-async fn oob_grant_is_an_extension_point() {
+async fn an_unknown_oob_code_or_mfa_token_is_an_invalid_grant() {
     let s = Server::start().await;
     org_user(&s, "eli").await;
     let mfa = mfa_token(&s, "eli").await;
@@ -449,101 +449,54 @@ async fn an_approved_push_completes_the_oob_grant_once() {
     let gil = org_user(&s, "gil").await;
     let hal = org_user(&s, "hal").await;
     let now = s.clock.now_unix();
-    let grant = |mfa: String, tx: &str| {
-        json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-oob", "mfa_token": mfa,
-               "oob_code": tx, "binding_code": "42"})
+    // The mfa-oob grant with `tx` as the oob_code: status, error code and body.
+    let oob = |mfa: &str, tx: &str| {
+        let body = json!({"grant_type": "http://auth0.com/oauth/grant-type/mfa-oob",
+                          "mfa_token": mfa, "oob_code": tx, "binding_code": "42"});
+        let s = &s;
+        async move {
+            let (st, v) = s.json(Method::POST, "/oauth/token", None, Some(body)).await;
+            let code = v["error"].as_str().unwrap_or_default().to_owned();
+            (st, code, v)
+        }
     };
     let mfa = mfa_token(&s, "gil").await;
     insert_push(&state, "tx_pending", &gil, now);
-    let (st, v) = s
-        .json(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some(grant(mfa.clone(), "tx_pending")),
-        )
-        .await;
+    let (st, code, _) = oob(&mfa, "tx_pending").await;
     assert_eq!(
-        (st, error_code(&v).as_str()),
+        (st, code.as_str()),
         (StatusCode::BAD_REQUEST, "authorization_pending"),
         "the user has not decided yet: poll again"
     );
     decide(&state, "tx_pending", PushState::Denied, now);
-    let (st, v) = s
-        .json(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some(grant(mfa.clone(), "tx_pending")),
-        )
-        .await;
-    assert_eq!(
-        (st, error_code(&v).as_str()),
-        (StatusCode::FORBIDDEN, "invalid_grant"),
-        "denied"
-    );
     insert_push(&state, "tx_hal", &hal, now);
     decide(&state, "tx_hal", PushState::Approved, now);
-    let (st, v) = s
-        .json(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some(grant(mfa.clone(), "tx_hal")),
-        )
-        .await;
-    assert_eq!(
-        (st, error_code(&v).as_str()),
-        (StatusCode::FORBIDDEN, "invalid_grant"),
-        "another user's approval"
-    );
-    let (st, v) = s
-        .json(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some(grant(mfa.clone(), "tx_unknown")),
-        )
-        .await;
-    assert_eq!(
-        (st, error_code(&v).as_str()),
-        (StatusCode::FORBIDDEN, "invalid_grant")
-    );
+    for (tx, why) in [
+        ("tx_pending", "denied"),
+        ("tx_hal", "another user's approval"),
+        ("tx_unknown", "no such push"),
+    ] {
+        let (st, code, _) = oob(&mfa, tx).await;
+        assert_eq!(
+            (st, code.as_str()),
+            (StatusCode::FORBIDDEN, "invalid_grant"),
+            "{why}"
+        );
+    }
     insert_push(&state, "tx_ok", &gil, now);
     decide(&state, "tx_ok", PushState::Approved, now);
-    let (st, v) = s
-        .json(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some(grant(mfa.clone(), "tx_ok")),
-        )
-        .await;
+    let (st, _, v) = oob(&mfa, "tx_ok").await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let (st, _) = s
         .json(Method::GET, "/api/v2/me", v["access_token"].as_str(), None)
         .await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = s
-        .json(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some(grant(mfa, "tx_ok")),
-        )
-        .await;
+    let (st, _, _) = oob(&mfa, "tx_ok").await;
     assert_eq!(st, StatusCode::FORBIDDEN, "the mfa_token is spent");
     let again = mfa_token(&s, "gil").await;
-    let (st, v) = s
-        .json(
-            Method::POST,
-            "/oauth/token",
-            None,
-            Some(grant(again, "tx_ok")),
-        )
-        .await;
+    let (st, code, _) = oob(&again, "tx_ok").await;
     assert_eq!(
-        (st, error_code(&v).as_str()),
+        (st, code.as_str()),
         (StatusCode::FORBIDDEN, "invalid_grant"),
         "an approval completes one sign-in only"
     );
