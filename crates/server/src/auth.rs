@@ -25,6 +25,9 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     // The sign-in policy: read it (and dry-run it), replace it.
     "read:policies",
     "update:policies",
+    // Applications (OpenID Connect clients): read them; register, change, remove, new secrets.
+    "read:applications",
+    "manage:applications",
     // The device factor: start pushes and read their outcome (a relying party).
     "push:create",
     // The device factor: enrollment offers, users' devices.

@@ -64,13 +64,14 @@ pub struct UserPatch {
     pub mfa_prompt_skipped: Option<bool>,
 }
 
-/// Groups as stored: one name per line (names have no control characters).
-pub fn groups_to_column(groups: &[String]) -> String {
+/// A list as stored (groups, redirect URIs): one item per line (items have no control
+/// characters).
+pub fn lines_to_column(groups: &[String]) -> String {
     groups.join("\n")
 }
 
-/// Groups from their stored form.
-pub fn groups_from_column(column: &str) -> Vec<String> {
+/// A list from its stored form.
+pub fn lines_from_column(column: &str) -> Vec<String> {
     column
         .split('\n')
         .filter(|g| !g.is_empty())
@@ -282,4 +283,63 @@ pub enum VerifyOutcome {
     Rejected,
     /// Not evaluated: the factor is in a delay or locked.
     Locked,
+}
+
+/// How an application proves itself at the token endpoint.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientKind {
+    /// A browser or native app: no secret, PKCE only.
+    Public,
+    /// A server-side app: a client secret (stored as its SHA-256) and PKCE.
+    Confidential,
+}
+
+impl ClientKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::Public => "public",
+            ClientKind::Confidential => "confidential",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(ClientKind::Public),
+            "confidential" => Some(ClientKind::Confidential),
+            _ => None,
+        }
+    }
+}
+
+/// An application that signs its users in through Tessera (an OpenID Connect client); its id
+/// is what sign-in policy rules name in `when.applications`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Application {
+    /// `app_…`
+    pub client_id: String,
+    /// Shown on the sign-in pages.
+    pub name: String,
+    /// Public or confidential.
+    #[serde(rename = "type")]
+    pub kind: ClientKind,
+    /// Where the sign-in may return to (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+}
+
+/// A change to an application; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New redirect URIs.
+    pub redirect_uris: Option<Vec<String>>,
+    /// A new client secret's SHA-256 (the old secret stops working at once).
+    pub secret_hash: Option<[u8; 32]>,
 }

@@ -1,6 +1,7 @@
 //! HTTP routes. One file per API area; handlers parse, call one domain function and map errors.
 
 pub mod admin;
+pub mod applications;
 pub mod logs;
 pub mod me;
 pub mod mfa;
@@ -76,6 +77,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/tokens", post(tokens::create).get(tokens::list))
         .route("/api/v2/tokens/{id}", delete(tokens::revoke))
         .route("/api/v2/logs", get(logs::list))
+        .route(
+            "/api/v2/applications",
+            post(applications::create).get(applications::list),
+        )
+        .route(
+            "/api/v2/applications/{client_id}",
+            get(applications::get)
+                .patch(applications::update)
+                .delete(applications::remove),
+        )
+        .route(
+            "/api/v2/applications/{client_id}/secret-rotation",
+            post(applications::rotate_secret),
+        )
         .route(
             "/api/v2/policies/sign-in",
             get(policies::get).put(policies::put),

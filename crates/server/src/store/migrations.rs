@@ -225,6 +225,19 @@ CREATE TABLE policy_versions(
 ALTER TABLE users ADD COLUMN user_groups TEXT NOT NULL DEFAULT '';
 "#,
     },
+    Step {
+        what: "applications (OpenID Connect clients): redirect URIs, hashed secrets",
+        sqlite: r#"
+CREATE TABLE applications(
+  client_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, secret_hash BLOB,
+  redirect_uris TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+"#,
+        postgres: r#"
+CREATE TABLE applications(
+  client_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, secret_hash BYTEA,
+  redirect_uris TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

@@ -13,8 +13,8 @@ pub mod sqlite;
 use crate::config::LockoutConfig;
 use crate::error::Result;
 use crate::model::{
-    AuditEvent, Authenticator, Factor, FailureRow, NewUser, Organization, OtpParams, TokenRecord,
-    User, UserPatch, VerifyOutcome,
+    Application, ApplicationPatch, AuditEvent, Authenticator, Factor, FailureRow, NewUser,
+    Organization, OtpParams, TokenRecord, User, UserPatch, VerifyOutcome,
 };
 
 /// Checks a code against one OTP authenticator; returns the matched time step. Called inside the
@@ -150,6 +150,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PolicyVersion>;
     /// Every version, newest first.
     fn policy_versions(&self) -> Result<Vec<PolicyVersion>>;
+
+    /// Registers an application (with its secret's SHA-256 when confidential); audited.
+    fn create_application(&self, app: Application, secret_hash: Option<[u8; 32]>) -> Result<()>;
+    /// Every application, by name.
+    fn applications(&self) -> Result<Vec<Application>>;
+    /// One application.
+    fn application(&self, client_id: &str) -> Result<Option<Application>>;
+    /// Changes an application; `None` when it does not exist. Audited.
+    fn update_application(
+        &self,
+        client_id: &str,
+        patch: ApplicationPatch,
+        now: u64,
+    ) -> Result<Option<Application>>;
+    /// Removes an application; whether it existed. Audited.
+    fn delete_application(&self, client_id: &str, now: u64) -> Result<bool>;
 
     // ---- tokens
     /// Stores a token record with the SHA-256 of its secret.

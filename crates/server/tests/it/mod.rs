@@ -2,6 +2,7 @@
 //! (in this process on an ephemeral port with a clock the test moves, or the binary itself).
 
 mod admin;
+mod applications;
 mod binary;
 mod faults;
 mod hardening;

@@ -19,6 +19,7 @@
 //! [`factors`] (authenticators and recovery codes), [`verify`] (checks, failure counters)
 //! and [`audit`].
 
+mod applications;
 mod audit;
 mod factors;
 mod policies;
@@ -38,8 +39,8 @@ use super::Pg;
 use crate::config::LockoutConfig;
 use crate::error::{Error, Result};
 use crate::model::{
-    AuditEvent, Authenticator, Factor, FailureRow, NewUser, Organization, TokenRecord, User,
-    UserPatch, VerifyOutcome,
+    Application, ApplicationPatch, AuditEvent, Authenticator, Factor, FailureRow, NewUser,
+    Organization, TokenRecord, User, UserPatch, VerifyOutcome,
 };
 use crate::store::{
     AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, PolicyVersion, Store, StoreStatus,
@@ -316,6 +317,39 @@ impl Store for PgStore {
 
     fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
         self.pg.call(|c| async move { policies::list(&c).await })
+    }
+
+    fn create_application(&self, app: Application, secret_hash: Option<[u8; 32]>) -> Result<()> {
+        self.pg
+            .call(move |mut c| async move { applications::create(&mut c, &app, secret_hash).await })
+    }
+
+    fn applications(&self) -> Result<Vec<Application>> {
+        self.pg
+            .call(|c| async move { applications::list(&c).await })
+    }
+
+    fn application(&self, client_id: &str) -> Result<Option<Application>> {
+        let id = client_id.to_owned();
+        self.pg
+            .call(move |c| async move { applications::get(&c, &id).await })
+    }
+
+    fn update_application(
+        &self,
+        client_id: &str,
+        patch: ApplicationPatch,
+        now: u64,
+    ) -> Result<Option<Application>> {
+        let id = client_id.to_owned();
+        self.pg
+            .call(move |mut c| async move { applications::update(&mut c, &id, patch, now).await })
+    }
+
+    fn delete_application(&self, client_id: &str, now: u64) -> Result<bool> {
+        let id = client_id.to_owned();
+        self.pg
+            .call(move |mut c| async move { applications::delete(&mut c, &id, now).await })
     }
 
     fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()> {

@@ -13,6 +13,7 @@
 //! connections and the [`Store`] impl, whose methods hand each area's function to the writer
 //! or to a reader.
 
+mod applications;
 mod audit;
 mod factors;
 mod policies;
@@ -35,8 +36,8 @@ use crate::config::{LockoutConfig, StorageConfig};
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
 use crate::model::{
-    AuditEvent, Authenticator, Factor, FailureRow, NewUser, Organization, TokenRecord, User,
-    UserPatch, VerifyOutcome,
+    Application, ApplicationPatch, AuditEvent, Authenticator, Factor, FailureRow, NewUser,
+    Organization, TokenRecord, User, UserPatch, VerifyOutcome,
 };
 
 type Reply = Box<dyn FnOnce(bool) + Send>;
@@ -445,6 +446,33 @@ impl Store for SqliteStore {
 
     fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
         self.read(policies::list)
+    }
+
+    fn create_application(&self, app: Application, secret_hash: Option<[u8; 32]>) -> Result<()> {
+        self.write(move |c| applications::create(c, &app, secret_hash))
+    }
+
+    fn applications(&self) -> Result<Vec<Application>> {
+        self.read(applications::list)
+    }
+
+    fn application(&self, client_id: &str) -> Result<Option<Application>> {
+        self.read(|c| applications::get(c, client_id))
+    }
+
+    fn update_application(
+        &self,
+        client_id: &str,
+        patch: ApplicationPatch,
+        now: u64,
+    ) -> Result<Option<Application>> {
+        let id = client_id.to_owned();
+        self.write(move |c| applications::update(c, &id, patch, now))
+    }
+
+    fn delete_application(&self, client_id: &str, now: u64) -> Result<bool> {
+        let id = client_id.to_owned();
+        self.write(move |c| applications::delete(c, &id, now))
     }
 
     fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()> {

@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::{audit_tx, is_unique_violation, page_bounds};
 use crate::error::{Error, Result};
-use crate::model::{groups_from_column, groups_to_column, NewUser, Organization, User, UserPatch};
+use crate::model::{lines_from_column, lines_to_column, NewUser, Organization, User, UserPatch};
 
 fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Option<String>)> {
     let id: String = r.get("id")?;
@@ -17,7 +17,7 @@ fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Opti
             email: r.get("email")?,
             phone: r.get("phone")?,
             organizations,
-            groups: groups_from_column(&r.get::<_, String>("user_groups")?),
+            groups: lines_from_column(&r.get::<_, String>("user_groups")?),
             mfa_prompt_skipped: r.get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
             created_at: r.get("created_at")?,
@@ -77,7 +77,7 @@ pub(super) fn create_user(c: &Connection, id: &str, user: NewUser, now: u64) -> 
             user.phone,
             user.password_hash,
             now,
-            groups_to_column(&user.groups)
+            lines_to_column(&user.groups)
         ],
     )
     .map_err(|e| {
@@ -163,7 +163,7 @@ pub(super) fn update_user(
     if let Some(groups) = &patch.groups {
         c.execute(
             "UPDATE users SET user_groups=?2 WHERE id=?1",
-            params![id, groups_to_column(groups)],
+            params![id, lines_to_column(groups)],
         )?;
     }
     c.execute(

@@ -5,7 +5,7 @@ use tokio_postgres::Row;
 
 use super::{audit_tx, conflict, int, page_bounds, uint};
 use crate::error::{Error, Result};
-use crate::model::{groups_from_column, groups_to_column, NewUser, Organization, User, UserPatch};
+use crate::model::{lines_from_column, lines_to_column, NewUser, Organization, User, UserPatch};
 
 const USERNAME_TAKEN: &str = "`username` is already taken";
 const ORG_NAME_TAKEN: &str = "`name` is already taken";
@@ -27,7 +27,7 @@ fn user_from_row(r: &Row) -> Result<(User, Option<String>)> {
             email: r.try_get("email")?,
             phone: r.try_get("phone")?,
             organizations: r.try_get("orgs")?,
-            groups: groups_from_column(r.try_get("user_groups")?),
+            groups: lines_from_column(r.try_get("user_groups")?),
             mfa_prompt_skipped: r.try_get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
             created_at: uint(r.try_get("created_at")?),
@@ -141,7 +141,7 @@ pub(super) async fn create_user(
             &user.phone,
             &user.password_hash,
             &int(now),
-            &groups_to_column(&user.groups),
+            &lines_to_column(&user.groups),
         ],
     )
     .await
@@ -201,7 +201,7 @@ pub(super) async fn update_user(
     if let Some(groups) = &patch.groups {
         tx.execute(
             "UPDATE users SET user_groups = $2 WHERE id = $1",
-            &[&id, &groups_to_column(groups)],
+            &[&id, &lines_to_column(groups)],
         )
         .await?;
     }
