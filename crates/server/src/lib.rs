@@ -17,9 +17,11 @@ pub mod factors;
 pub mod lockout;
 pub mod metrics;
 pub mod model;
+pub mod oidc;
 pub mod password;
 pub mod policy;
 pub mod recovery;
+pub mod signin;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
