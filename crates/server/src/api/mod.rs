@@ -111,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v2/me/logto-configs", patch(me::mfa_configs))
         .merge(crate::device::routes())
+        .merge(crate::signin::routes())
+        .merge(crate::oidc::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))

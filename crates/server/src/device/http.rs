@@ -5,7 +5,7 @@
 //! |---|---|
 //! | device (signed requests) | `/device/v1/enroll/{begin,finish}`, `/device/v1/events` (SSE), `/device/v1/challenges`, `/device/v1/challenges/{tx}/answer`, `/device/v1/qr-login/{lsi}[/answer]`, `/device/v1/device` |
 //! | relying party / admin (bearer token) | `/api/v1/push`, `/api/v1/push/{tx}?wait=N`, `/device/v1/enroll/offers`, `/api/v1/users/{user}/devices`, `/api/v1/devices/{id}` (their events are in the one audit log, `/api/v2/logs`) |
-//! | browser (DSI cookie) | `/qr-login/sessions`, `/qr-login/sessions/{lsi}[?wait=N]`, `/qr-login/sessions/{lsi}/redeem`, `/signin` |
+//! | browser (DSI cookie) | `/qr-login/sessions`, `/qr-login/sessions/{lsi}[?wait=N]`, `/qr-login/sessions/{lsi}/redeem` |
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,9 +32,7 @@ use crate::api::QueryParams;
 use crate::auth::Caller;
 use crate::client_ip::TrustedProxies;
 use crate::device::store::{DeviceRecord, QrState};
-use crate::device::{
-    enrollment, network, push, qr_login, request_auth, resolve_user, signin, username,
-};
+use crate::device::{enrollment, network, push, qr_login, request_auth, resolve_user, username};
 use crate::error::{Error, Result};
 use crate::AppState;
 
@@ -65,7 +63,6 @@ pub fn routes() -> Router<AppState> {
         .route("/qr-login/sessions", post(qr_create))
         .route("/qr-login/sessions/{lsi}", get(qr_status))
         .route("/qr-login/sessions/{lsi}/redeem", post(qr_redeem))
-        .merge(signin::routes())
 }
 
 /// Who is asking, as far as the request tells: IP and user agent.

@@ -17,7 +17,6 @@ pub mod network;
 pub mod push;
 pub mod qr_login;
 pub mod request_auth;
-pub mod signin;
 pub mod store;
 
 use std::sync::Arc;
@@ -253,7 +252,6 @@ pub struct DeviceFactor {
     store: Arc<dyn DeviceStore>,
     identity: Identity,
     hub: events::Hub,
-    signin: signin::Sessions,
 }
 
 impl std::fmt::Debug for DeviceFactor {
@@ -277,7 +275,6 @@ impl DeviceFactor {
             store,
             identity,
             hub: events::Hub::default(),
-            signin: signin::Sessions::default(),
         })
     }
 }
@@ -312,10 +309,6 @@ impl AppState {
 
     pub(crate) fn hub(&self) -> &events::Hub {
         &self.device_factor().hub
-    }
-
-    pub(crate) fn signin(&self) -> &signin::Sessions {
-        &self.device_factor().signin
     }
 }
 

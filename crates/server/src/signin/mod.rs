@@ -2,10 +2,18 @@
 //! the JSON flow API, the global session, and the pages at `/signin`.
 
 use axum::http::{HeaderMap, HeaderValue};
+use axum::Router;
 
 use crate::error::{Error, Result};
 use crate::policy::Satisfied;
 use crate::AppState;
+
+pub mod pages;
+
+/// The sign-in routes: the flow API and the hosted pages.
+pub fn routes() -> Router<AppState> {
+    Router::new().merge(pages::routes())
+}
 
 /// A finished sign-in, as the OpenID Connect provider turns it into an authorization code.
 #[derive(Debug, Clone)]

@@ -14,7 +14,9 @@ use super::Server;
 const ROUTER_SOURCES: &[&str] = &[
     "src/api/mod.rs",
     "src/device/http.rs",
-    "src/device/signin.rs",
+    "src/signin/api.rs",
+    "src/signin/pages.rs",
+    "src/oidc/mod.rs",
 ];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
