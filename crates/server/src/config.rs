@@ -46,6 +46,27 @@ pub struct Config {
     pub http: HttpConfig,
     /// The device factor (push, QR login, sign-in page).
     pub device: crate::device::DeviceConfig,
+    /// The hosted sign-in (docs/signin.md).
+    pub signin: SigninConfig,
+}
+
+/// The hosted sign-in: how long a flow and a global session live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SigninConfig {
+    /// Minutes a sign-in flow may take, 1–60.
+    pub flow_minutes: u32,
+    /// Hours a global session lives after its last sign-in, 1–8760.
+    pub session_hours: u32,
+}
+
+impl Default for SigninConfig {
+    fn default() -> Self {
+        SigninConfig {
+            flow_minutes: 15,
+            session_hours: 12,
+        }
+    }
 }
 
 /// TOTP policy (IBM-7). Algorithm, digits and period apply to new enrollments only: each
@@ -297,6 +318,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             http: HttpConfig::default(),
             device: crate::device::DeviceConfig::default(),
+            signin: SigninConfig::default(),
         }
     }
 }
@@ -508,6 +530,12 @@ impl Config {
             ));
         }
         self.device.validate()?;
+        if !(1..=60).contains(&self.signin.flow_minutes) {
+            return Err(bad("signin.flow_minutes", "must be 1–60"));
+        }
+        if !(1..=8760).contains(&self.signin.session_hours) {
+            return Err(bad("signin.session_hours", "must be 1–8760"));
+        }
         Ok(())
     }
 

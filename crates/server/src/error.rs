@@ -59,6 +59,9 @@ pub enum Error {
     /// Too many failed attempts: the factor is delayed or locked.
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
+    /// A sign-in flow cannot be used (docs/signin.md).
+    #[error("{0}")]
+    Flow(FlowError),
     /// The configuration is invalid; the message names the setting.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -83,6 +86,29 @@ pub enum Error {
     /// Any other internal failure (details logged, never sent).
     #[error("internal error")]
     Internal(String),
+}
+
+/// Why a sign-in flow refused a request: each its own code, and nothing else happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FlowError {
+    /// No such flow (a guessed or mistyped id).
+    #[error("no such sign-in: start again")]
+    NotFound,
+    /// Its time is up.
+    #[error("this sign-in has expired: start again")]
+    Expired,
+    /// It was started in another browser.
+    #[error("this sign-in was started in another browser: start again here")]
+    OtherBrowser,
+    /// It is over (signed in or refused).
+    #[error("this sign-in is finished and cannot be used again")]
+    Finished,
+    /// The request does not fit the step (names what the flow expects).
+    #[error("this sign-in is at the `{0}` step")]
+    WrongStep(&'static str),
+    /// Wrong identifier, password or code (the same for unknown users).
+    #[error("wrong credentials")]
+    InvalidCredentials,
 }
 
 /// What a 503 tells the client to wait, seconds (`Retry-After`).
@@ -129,6 +155,14 @@ impl Error {
             Error::MfaRequired(_) => (StatusCode::FORBIDDEN, "mfa_required"),
             Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::Flow(f) => match f {
+                FlowError::NotFound => (StatusCode::NOT_FOUND, "flow_not_found"),
+                FlowError::Expired => (StatusCode::GONE, "flow_expired"),
+                FlowError::OtherBrowser => (StatusCode::FORBIDDEN, "flow_other_browser"),
+                FlowError::Finished => (StatusCode::CONFLICT, "flow_finished"),
+                FlowError::WrongStep(_) => (StatusCode::CONFLICT, "wrong_step"),
+                FlowError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            },
             Error::Rejected => (StatusCode::FORBIDDEN, "rejected"),
             Error::BadCredentials => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::Expired => (StatusCode::GONE, "expired"),

@@ -33,6 +33,9 @@ pub struct AuthenticatorView {
     pub active: bool,
     /// Unix seconds.
     pub created_at: u64,
+    /// Unix seconds of its last use in a sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<u64>,
 }
 
 /// Masks all but the first characters: `alice@example.com` → `ali**************`.
@@ -58,6 +61,7 @@ impl From<Authenticator> for AuthenticatorView {
             },
             active: a.active,
             created_at: a.created_at,
+            last_used_at: a.last_used_at,
         }
     }
 }
@@ -142,6 +146,7 @@ pub async fn enroll_otp(state: &AppState, user: &User) -> Result<AssociateRespon
             oob_channel: None,
             pair_id: None,
             created_at: state.now(),
+            last_used_at: None,
         },
         params: OtpParams {
             algorithm,

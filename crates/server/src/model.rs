@@ -22,6 +22,12 @@ pub struct User {
     pub mfa_prompt_skipped: bool,
     /// Whether a password (primary factor) is set.
     pub has_password: bool,
+    /// Successful sign-ins through the hosted sign-in.
+    #[serde(default)]
+    pub sign_ins: u64,
+    /// Unix seconds of the last one.
+    #[serde(default)]
+    pub last_sign_in_at: Option<u64>,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -144,6 +150,8 @@ pub struct Authenticator {
     pub pair_id: Option<String>,
     /// Unix seconds.
     pub created_at: u64,
+    /// Unix seconds of its last successful use in a sign-in (LG-7, OK-7).
+    pub last_used_at: Option<u64>,
 }
 
 /// TOTP parameters of one enrollment (fixed at enrollment: later policy changes don't apply).
@@ -342,4 +350,74 @@ pub struct ApplicationPatch {
     pub redirect_uris: Option<Vec<String>>,
     /// A new client secret's SHA-256 (the old secret stops working at once).
     pub secret_hash: Option<[u8; 32]>,
+}
+
+/// A sign-in flow as stored (docs/signin.md): the flow itself is a JSON document owned by
+/// `crate::signin`; the store keeps it under the SHA-256 of its id, bound to the SHA-256 of the
+/// browser cookie that started it, with a revision for compare-and-swap updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowRecord {
+    /// SHA-256 of the flow id.
+    pub id_hash: [u8; 32],
+    /// SHA-256 of the `tessera_browser` cookie that started it.
+    pub browser_hash: [u8; 32],
+    /// The flow, JSON.
+    pub document: String,
+    /// 1 when created, +1 per update.
+    pub revision: u64,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// A global sign-in session (the `tessera_session` cookie; only its SHA-256 is stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    /// `ses_…` (public: shown to the user and admins, the ID token's `sid`).
+    pub id: String,
+    /// Whose.
+    pub user_id: String,
+    /// The methods satisfied and when, JSON (owned by `crate::signin`).
+    #[serde(skip)]
+    pub methods: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds of the last sign-in through it.
+    pub updated_at: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// Unix seconds, when ended (sign-out or revocation).
+    pub revoked_at: Option<u64>,
+    /// The browser's user agent when it was created (for the user's list of sessions).
+    pub user_agent: String,
+    /// The client address when it was created.
+    pub ip: String,
+}
+
+/// A browser a user signed in from (the `tessera_browser` cookie's SHA-256): a known device
+/// (OK-8), remembered for second factors when the user asked (A0-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrowserRecord {
+    /// Unix seconds of the last sign-in from it.
+    pub last_sign_in_at: u64,
+    /// Unix seconds when "remember this browser" was ticked, if it was.
+    pub remembered_at: Option<u64>,
+}
+
+/// What a finished sign-in writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct SignInRecord {
+    /// The user.
+    pub user_id: String,
+    /// The authenticators used (their `last_used_at` becomes `now`).
+    pub authenticator_ids: Vec<String>,
+    /// The browser.
+    pub browser_hash: [u8; 32],
+    /// Remember the browser for second factors (A0-7).
+    pub remember: bool,
+    /// Audit detail (methods, application; nothing secret).
+    pub detail: String,
+    /// Unix seconds.
+    pub now: u64,
 }

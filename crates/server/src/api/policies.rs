@@ -212,7 +212,7 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
                 user_verification,
                 ..Traits::INTERACTION
             },
-            last_used_at: None,
+            last_used_at: a.last_used_at,
         });
     }
     Ok(UserFacts {
@@ -224,9 +224,7 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
         verified_email: false,
         verified_phone: false,
         created_at: user.created_at,
-        // Until sign-ins are counted (the hosted sign-in flow), a user counts as having
-        // signed in before.
-        sign_ins: 1,
+        sign_ins: u32::try_from(user.sign_ins).unwrap_or(u32::MAX),
         prompt_skipped: user.mfa_prompt_skipped,
     })
 }

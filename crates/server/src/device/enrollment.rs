@@ -189,6 +189,7 @@ fn paired_authenticators(state: &AppState, device: &DeviceRecord, now: u64) -> R
             oob_channel: Some("push".into()),
             pair_id: Some(device.id.clone()),
             created_at: now,
+            last_used_at: None,
         },
         now,
     )?;
@@ -215,6 +216,7 @@ fn paired_authenticators(state: &AppState, device: &DeviceRecord, now: u64) -> R
                 oob_channel: None,
                 pair_id: Some(device.id.clone()),
                 created_at: now,
+                last_used_at: None,
             },
             params: OtpParams {
                 algorithm,

@@ -134,7 +134,7 @@ pub struct ChainPlan {
 }
 
 /// Why set-up is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EnrollReason {
     /// MFA is required and the user has no factor (LG-2, LG-5, IBM-1, LG-11).

@@ -4,15 +4,17 @@
 use axum::http::{HeaderMap, HeaderValue};
 use axum::Router;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::policy::Satisfied;
 use crate::AppState;
 
+pub mod api;
+pub mod flow;
 pub mod pages;
 
 /// The sign-in routes: the flow API and the hosted pages.
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(pages::routes())
+    Router::new().merge(api::routes()).merge(pages::routes())
 }
 
 /// A finished sign-in, as the OpenID Connect provider turns it into an authorization code.
@@ -35,6 +37,9 @@ pub struct Started {
     pub flow_id: String,
     /// A `Set-Cookie` for the browser cookie when the browser had none.
     pub set_cookie: Option<HeaderValue>,
+    /// When the global session already satisfies the policy (single sign-on), the flow is
+    /// done at once and this is where to send the browser (the relying party's redirect).
+    pub redirect_to: Option<String>,
 }
 
 /// What an OpenID Connect authorization request asks of the flow.
@@ -57,6 +62,5 @@ pub async fn start_flow(
     headers: &HeaderMap,
     request: FlowRequest,
 ) -> Result<Started> {
-    let _ = (state, headers, request);
-    Err(Error::Internal("the sign-in flow is being built".into()))
+    api::start_flow(state, headers, request).await
 }

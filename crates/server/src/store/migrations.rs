@@ -238,6 +238,45 @@ CREATE TABLE applications(
   redirect_uris TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
 "#,
     },
+    Step {
+        what: "the hosted sign-in: flows, global sessions, known browsers; sign-in counts and last use",
+        sqlite: r#"
+ALTER TABLE users ADD COLUMN sign_ins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN last_sign_in_at INTEGER;
+ALTER TABLE authenticators ADD COLUMN last_used_at INTEGER;
+CREATE TABLE signin_flows(
+  id_hash BLOB PRIMARY KEY, browser_hash BLOB NOT NULL, document TEXT NOT NULL,
+  revision INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX signin_flows_expiry ON signin_flows(expires_at);
+CREATE TABLE sessions(
+  id TEXT PRIMARY KEY, id_hash BLOB NOT NULL UNIQUE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, methods TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+  revoked_at INTEGER, user_agent TEXT NOT NULL, ip TEXT NOT NULL);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE browsers(
+  browser_hash BLOB NOT NULL, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  last_sign_in_at INTEGER NOT NULL, remembered_at INTEGER, PRIMARY KEY(browser_hash, user_id));
+"#,
+        postgres: r#"
+ALTER TABLE users ADD COLUMN sign_ins BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN last_sign_in_at BIGINT;
+ALTER TABLE authenticators ADD COLUMN last_used_at BIGINT;
+CREATE TABLE signin_flows(
+  id_hash BYTEA PRIMARY KEY, browser_hash BYTEA NOT NULL, document TEXT NOT NULL,
+  revision BIGINT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX signin_flows_expiry ON signin_flows(expires_at);
+CREATE TABLE sessions(
+  id TEXT PRIMARY KEY, id_hash BYTEA NOT NULL UNIQUE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE, methods TEXT NOT NULL,
+  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+  revoked_at BIGINT, user_agent TEXT NOT NULL, ip TEXT NOT NULL);
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE TABLE browsers(
+  browser_hash BYTEA NOT NULL, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  last_sign_in_at BIGINT NOT NULL, remembered_at BIGINT, PRIMARY KEY(browser_hash, user_id));
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

@@ -13,8 +13,9 @@ pub mod sqlite;
 use crate::config::LockoutConfig;
 use crate::error::Result;
 use crate::model::{
-    Application, ApplicationPatch, AuditEvent, Authenticator, Factor, FailureRow, NewUser,
-    Organization, OtpParams, TokenRecord, User, UserPatch, VerifyOutcome,
+    Application, ApplicationPatch, AuditEvent, Authenticator, BrowserRecord, Factor, FailureRow,
+    FlowRecord, NewUser, Organization, OtpParams, SessionRecord, SignInRecord, TokenRecord, User,
+    UserPatch, VerifyOutcome,
 };
 
 /// Checks a code against one OTP authenticator; returns the matched time step. Called inside the
@@ -166,6 +167,29 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Application>>;
     /// Removes an application; whether it existed. Audited.
     fn delete_application(&self, client_id: &str, now: u64) -> Result<bool>;
+
+    // ---- the hosted sign-in (docs/signin.md)
+    /// Stores a new flow (and drops flows that expired over an hour before it was created).
+    fn insert_flow(&self, flow: FlowRecord) -> Result<()>;
+    /// The flow stored under `id_hash`.
+    fn flow(&self, id_hash: [u8; 32]) -> Result<Option<FlowRecord>>;
+    /// Replaces a flow's document if its revision is still `revision` (and bumps it); whether
+    /// it was (a concurrent change wins otherwise).
+    fn update_flow(&self, id_hash: [u8; 32], revision: u64, document: &str) -> Result<bool>;
+    /// Inserts a global session under the SHA-256 of its cookie, or, when a session with its
+    /// id exists, replaces its methods, `updated_at` and `expires_at`.
+    fn save_session(&self, hash: [u8; 32], session: SessionRecord) -> Result<()>;
+    /// The session whose cookie hashes to `hash` (ended and expired ones included).
+    fn session(&self, hash: [u8; 32]) -> Result<Option<SessionRecord>>;
+    /// A user's sessions that are neither ended nor expired at `now`, newest first.
+    fn sessions_of(&self, user_id: &str, now: u64) -> Result<Vec<SessionRecord>>;
+    /// Ends one session of a user (`id`) or all of them; how many were live. Audited.
+    fn end_sessions(&self, user_id: &str, id: Option<&str>, now: u64) -> Result<usize>;
+    /// What is known of a browser for a user.
+    fn browser(&self, hash: [u8; 32], user_id: &str) -> Result<Option<BrowserRecord>>;
+    /// A finished sign-in: the user's count and time, each authenticator's last use, the
+    /// browser (remembered when asked) and the audit event, in one transaction.
+    fn record_sign_in(&self, sign_in: SignInRecord) -> Result<()>;
 
     // ---- tokens
     /// Stores a token record with the SHA-256 of its secret.

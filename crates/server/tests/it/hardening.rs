@@ -7,16 +7,20 @@ use tessera_core::Clock;
 
 use super::{config_in, error_code, sqlite_config_in, t0_clock, Server};
 
-/// `/signin/api/password` as a browser calls it.
+/// The hosted sign-in's password step as a browser takes it (a fresh browser each time).
 async fn signin_password(s: &Server, username: &str, password: &str) -> StatusCode {
-    s.call(
-        Method::POST,
-        "/signin/api/password",
-        None,
-        Some(json!({"username": username, "password": password})),
+    let mut b = super::signin_flow::Browser::new(s);
+    let f = b.start(None).await;
+    let f = b
+        .ok(&f, "identifier", json!({ "identifier": username }))
+        .await;
+    b.step(
+        &f,
+        "verify",
+        json!({"method": "password", "password": password}),
     )
     .await
-    .status()
+    .0
 }
 
 #[tokio::test]
@@ -345,34 +349,32 @@ async fn the_device_factor_scopes_can_be_issued_and_are_enforced() {
     );
 }
 
-/// Signs in on the sample page's password step; returns its session cookie.
-async fn signin_session(s: &Server, username: &str, password: &str) -> String {
-    let r = s
-        .call(
-            Method::POST,
-            "/signin/api/password",
-            None,
-            Some(json!({"username": username, "password": password})),
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let cookie = r
-        .headers()
-        .get(reqwest::header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .expect("the password step sets the session cookie");
-    cookie.split(';').next().unwrap().to_owned()
+/// A browser past the hosted sign-in's password step (at the second factor), and its flow.
+async fn signin_session<'s>(
+    s: &'s Server,
+    username: &str,
+    password: &str,
+) -> (super::signin_flow::Browser<'s>, Value) {
+    let mut b = super::signin_flow::Browser::new(s);
+    let f = b.password(None, username, password).await;
+    assert_eq!(f["step"], "verify", "{f}");
+    (b, f)
 }
 
-async fn signin_code(s: &Server, cookie: &str, code: &str) -> StatusCode {
-    s.client
-        .post(format!("{}/signin/api/code", s.url))
-        .header(reqwest::header::COOKIE, cookie)
-        .json(&json!({ "code": code }))
-        .send()
+/// A code typed at the second factor: digits are a TOTP code, anything else a backup code.
+async fn signin_code(
+    b: &mut super::signin_flow::Browser<'_>,
+    flow: &Value,
+    code: &str,
+) -> StatusCode {
+    let method = if code.bytes().all(|c| c.is_ascii_digit()) {
+        "totp"
+    } else {
+        "recovery_code"
+    };
+    b.step(flow, "verify", json!({"method": method, "code": code}))
         .await
-        .unwrap()
-        .status()
+        .0
 }
 
 #[tokio::test]
@@ -383,7 +385,7 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
     let id = s.create_user("rui", Some("correct horse battery")).await;
     let (assoc, secret) = super::enrolled(&s, &id).await;
     let recovery = assoc["recovery_codes"][0].as_str().unwrap().to_owned();
-    let cookie = signin_session(&s, "rui", "correct horse battery").await;
+    let (mut b, flow) = signin_session(&s, "rui", "correct horse battery").await;
 
     let wrong_otp = if super::oathtool(&secret, "SHA1", 6, 30, s.clock.now_unix()) == "000000" {
         "111111"
@@ -391,7 +393,7 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
         "000000"
     };
     assert_eq!(
-        signin_code(&s, &cookie, wrong_otp).await,
+        signin_code(&mut b, &flow, wrong_otp).await,
         StatusCode::UNAUTHORIZED
     );
     let fails = s.events(&id, "verify_fail").await;
@@ -403,7 +405,7 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
     assert_eq!(fails[0]["detail"], "otp", "{fails:?}");
 
     assert_eq!(
-        signin_code(&s, &cookie, "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01").await,
+        signin_code(&mut b, &flow, "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01").await,
         StatusCode::UNAUTHORIZED
     );
     let fails = s.events(&id, "verify_fail").await;
@@ -415,7 +417,7 @@ async fn one_wrong_code_on_the_sign_in_page_counts_one_failure() {
 
     // A recovery code typed in lower case with dashes every four characters still works.
     let typed = super::as_typed(&recovery);
-    assert_eq!(signin_code(&s, &cookie, &typed).await, StatusCode::OK);
+    assert_eq!(signin_code(&mut b, &flow, &typed).await, StatusCode::OK);
 }
 
 #[tokio::test]

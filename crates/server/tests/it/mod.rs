@@ -16,6 +16,7 @@ mod policies;
 mod recovery;
 mod restart;
 mod rotate;
+mod signin_flow;
 mod tls;
 mod totp;
 mod users;

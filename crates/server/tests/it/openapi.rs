@@ -15,8 +15,6 @@ const ROUTER_SOURCES: &[&str] = &[
     "src/api/mod.rs",
     "src/device/http.rs",
     "src/signin/api.rs",
-    "src/signin/pages.rs",
-    "src/oidc/mod.rs",
 ];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];

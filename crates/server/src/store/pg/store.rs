@@ -23,6 +23,7 @@ mod applications;
 mod audit;
 mod factors;
 mod policies;
+mod signin;
 mod tokens;
 mod users;
 mod verify;
@@ -39,8 +40,9 @@ use super::Pg;
 use crate::config::LockoutConfig;
 use crate::error::{Error, Result};
 use crate::model::{
-    Application, ApplicationPatch, AuditEvent, Authenticator, Factor, FailureRow, NewUser,
-    Organization, TokenRecord, User, UserPatch, VerifyOutcome,
+    Application, ApplicationPatch, AuditEvent, Authenticator, BrowserRecord, Factor, FailureRow,
+    FlowRecord, NewUser, Organization, SessionRecord, SignInRecord, TokenRecord, User, UserPatch,
+    VerifyOutcome,
 };
 use crate::store::{
     AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, PolicyVersion, Store, StoreStatus,
@@ -317,6 +319,57 @@ impl Store for PgStore {
 
     fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
         self.pg.call(|c| async move { policies::list(&c).await })
+    }
+
+    fn insert_flow(&self, flow: FlowRecord) -> Result<()> {
+        self.pg
+            .call(move |mut c| async move { signin::insert_flow(&mut c, &flow).await })
+    }
+
+    fn flow(&self, id_hash: [u8; 32]) -> Result<Option<FlowRecord>> {
+        self.pg
+            .call(move |c| async move { signin::flow(&c, id_hash).await })
+    }
+
+    fn update_flow(&self, id_hash: [u8; 32], revision: u64, document: &str) -> Result<bool> {
+        let document = document.to_owned();
+        self.pg.call(
+            move |c| async move { signin::update_flow(&c, id_hash, revision, &document).await },
+        )
+    }
+
+    fn save_session(&self, hash: [u8; 32], session: SessionRecord) -> Result<()> {
+        self.pg
+            .call(move |mut c| async move { signin::save_session(&mut c, hash, &session).await })
+    }
+
+    fn session(&self, hash: [u8; 32]) -> Result<Option<SessionRecord>> {
+        self.pg
+            .call(move |c| async move { signin::session(&c, hash).await })
+    }
+
+    fn sessions_of(&self, user_id: &str, now: u64) -> Result<Vec<SessionRecord>> {
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { signin::sessions_of(&c, &user_id, now).await })
+    }
+
+    fn end_sessions(&self, user_id: &str, id: Option<&str>, now: u64) -> Result<usize> {
+        let (user_id, id) = (user_id.to_owned(), id.map(str::to_owned));
+        self.pg.call(move |mut c| async move {
+            signin::end_sessions(&mut c, &user_id, id.as_deref(), now).await
+        })
+    }
+
+    fn browser(&self, hash: [u8; 32], user_id: &str) -> Result<Option<BrowserRecord>> {
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { signin::browser(&c, hash, &user_id).await })
+    }
+
+    fn record_sign_in(&self, sign_in: SignInRecord) -> Result<()> {
+        self.pg
+            .call(move |mut c| async move { signin::record_sign_in(&mut c, &sign_in).await })
     }
 
     fn create_application(&self, app: Application, secret_hash: Option<[u8; 32]>) -> Result<()> {

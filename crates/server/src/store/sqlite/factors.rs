@@ -18,6 +18,7 @@ pub(super) fn auth_from_row(r: &Row<'_>) -> rusqlite::Result<Authenticator> {
         oob_channel: r.get("oob_channel")?,
         pair_id: r.get("pair_id")?,
         created_at: r.get("created_at")?,
+        last_used_at: r.get("last_used_at")?,
     })
 }
 
@@ -62,6 +63,7 @@ pub(super) fn insert_recovery(
             oob_channel: None,
             pair_id: None,
             created_at: now,
+            last_used_at: None,
         },
     )?;
     let mut st = conn

@@ -17,6 +17,7 @@ mod applications;
 mod audit;
 mod factors;
 mod policies;
+mod signin;
 mod tokens;
 mod users;
 mod verify;
@@ -36,8 +37,9 @@ use crate::config::{LockoutConfig, StorageConfig};
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
 use crate::model::{
-    Application, ApplicationPatch, AuditEvent, Authenticator, Factor, FailureRow, NewUser,
-    Organization, TokenRecord, User, UserPatch, VerifyOutcome,
+    Application, ApplicationPatch, AuditEvent, Authenticator, BrowserRecord, Factor, FailureRow,
+    FlowRecord, NewUser, Organization, SessionRecord, SignInRecord, TokenRecord, User, UserPatch,
+    VerifyOutcome,
 };
 
 type Reply = Box<dyn FnOnce(bool) + Send>;
@@ -446,6 +448,44 @@ impl Store for SqliteStore {
 
     fn policy_versions(&self) -> Result<Vec<PolicyVersion>> {
         self.read(policies::list)
+    }
+
+    fn insert_flow(&self, flow: FlowRecord) -> Result<()> {
+        self.write(move |c| signin::insert_flow(c, &flow))
+    }
+
+    fn flow(&self, id_hash: [u8; 32]) -> Result<Option<FlowRecord>> {
+        self.read(|c| signin::flow(c, id_hash))
+    }
+
+    fn update_flow(&self, id_hash: [u8; 32], revision: u64, document: &str) -> Result<bool> {
+        let document = document.to_owned();
+        self.write(move |c| signin::update_flow(c, id_hash, revision, &document))
+    }
+
+    fn save_session(&self, hash: [u8; 32], session: SessionRecord) -> Result<()> {
+        self.write(move |c| signin::save_session(c, hash, &session))
+    }
+
+    fn session(&self, hash: [u8; 32]) -> Result<Option<SessionRecord>> {
+        self.read(|c| signin::session(c, hash))
+    }
+
+    fn sessions_of(&self, user_id: &str, now: u64) -> Result<Vec<SessionRecord>> {
+        self.read(|c| signin::sessions_of(c, user_id, now))
+    }
+
+    fn end_sessions(&self, user_id: &str, id: Option<&str>, now: u64) -> Result<usize> {
+        let (user_id, id) = (user_id.to_owned(), id.map(str::to_owned));
+        self.write(move |c| signin::end_sessions(c, &user_id, id.as_deref(), now))
+    }
+
+    fn browser(&self, hash: [u8; 32], user_id: &str) -> Result<Option<BrowserRecord>> {
+        self.read(|c| signin::browser(c, hash, user_id))
+    }
+
+    fn record_sign_in(&self, sign_in: SignInRecord) -> Result<()> {
+        self.write(move |c| signin::record_sign_in(c, &sign_in))
     }
 
     fn create_application(&self, app: Application, secret_hash: Option<[u8; 32]>) -> Result<()> {

@@ -42,6 +42,7 @@ fn auth(user: &str, id: &str, kind: AuthenticatorKind, pair: Option<&str>) -> Au
         oob_channel: None,
         pair_id: pair.map(Into::into),
         created_at: 1,
+        last_used_at: None,
     }
 }
 

@@ -20,6 +20,8 @@ fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Opti
             groups: lines_from_column(&r.get::<_, String>("user_groups")?),
             mfa_prompt_skipped: r.get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
+            sign_ins: r.get("sign_ins")?,
+            last_sign_in_at: r.get("last_sign_in_at")?,
             created_at: r.get("created_at")?,
             updated_at: r.get("updated_at")?,
         },

@@ -25,6 +25,7 @@ pub(super) fn auth_from_row(r: &Row) -> Result<Authenticator> {
         oob_channel: r.try_get("oob_channel")?,
         pair_id: r.try_get("pair_id")?,
         created_at: uint(r.try_get("created_at")?),
+        last_used_at: r.try_get::<_, Option<i64>>("last_used_at")?.map(uint),
     })
 }
 
@@ -77,6 +78,7 @@ pub(super) async fn insert_recovery(
             oob_channel: None,
             pair_id: None,
             created_at: now,
+            last_used_at: None,
         },
     )
     .await?;

@@ -13,7 +13,8 @@ const ORG_NAME_TAKEN: &str = "`name` is already taken";
 /// A user's columns with their organizations (byte order, as SQLite sorts them), so one
 /// statement reads a user whole.
 const USER_SELECT: &str = "SELECT u.id, u.username, u.email, u.phone, u.password_hash,
-       u.mfa_prompt_skipped, u.created_at, u.updated_at, u.user_groups,
+       u.mfa_prompt_skipped, u.created_at, u.updated_at, u.user_groups, u.sign_ins,
+       u.last_sign_in_at,
        ARRAY(SELECT m.org_id FROM memberships m WHERE m.user_id = u.id
              ORDER BY m.org_id COLLATE \"C\") AS orgs
   FROM users u";
@@ -30,6 +31,8 @@ fn user_from_row(r: &Row) -> Result<(User, Option<String>)> {
             groups: lines_from_column(r.try_get("user_groups")?),
             mfa_prompt_skipped: r.try_get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
+            sign_ins: uint(r.try_get("sign_ins")?),
+            last_sign_in_at: r.try_get::<_, Option<i64>>("last_sign_in_at")?.map(uint),
             created_at: uint(r.try_get("created_at")?),
             updated_at: uint(r.try_get("updated_at")?),
         },
