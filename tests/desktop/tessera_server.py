@@ -1,4 +1,4 @@
-"""tessera-server (the real binary) and a browser of its /signin page, over HTTP."""
+"""tessera-server (the real binary) and a browser of its hosted sign-in (the flow API), over HTTP."""
 
 import http.cookiejar
 import json
@@ -115,21 +115,39 @@ class Browser:
         return self.server.call(method, path, body, opener=self.opener, timeout=timeout)
 
     def password(self, user, pw):
-        st, v = self.call("POST", "/signin/api/password", {"username": user, "password": pw})
-        assert st == 200, f"/signin/api/password: {st} {v}"
+        """Starts a hosted sign-in flow and passes its identifier and password steps."""
+        st, v = self.call("POST", "/signin/api/flows", {})
+        assert st == 201, f"/signin/api/flows: {st} {v}"
+        self.flow = v["flow_id"]
+        self.view = self._step("identifier", {"identifier": user})
+        self.view = self._step("verify", {"method": "password", "password": pw})
+        self.shown = None
+
+    def _step(self, what, body):
+        st, v = self.call("POST", f"/signin/api/flows/{self.flow}/{what}", body)
+        assert st == 200, f"/signin/api/flows/…/{what}: {st} {v}"
+        return v
 
     def push(self):
-        """Starts a push; the number the sign-in page shows."""
-        st, v = self.call("POST", "/signin/api/push")
-        assert st == 200, f"/signin/api/push: {st} {v}"
-        n = int(v["number"])
+        """The number the sign-in page shows for its push: the one the flow sent on its own
+        after the password (the device is the user's only factor), then a new one each time."""
+        v = self.view
+        if not (v.get("push") and v["push"]["state"] == "pending" and self.shown != v["push"]["number"]):
+            v = self.view = self._step("choose", {"method": "push"})
+        assert v["step"] == "verify" and v["method"] == "push", f"the flow is at its push: {v}"
+        n = int(v["push"]["number"])
         assert 10 <= n <= 99, f"the number to type is two digits: {v}"
+        self.shown = n
         return n
 
     def push_state(self, wait=0):
-        st, v = self.call("GET", f"/signin/api/push?wait={wait}", timeout=wait + 15)
-        assert st == 200, f"/signin/api/push: {st} {v}"
-        return v
+        """{"state": …} of the flow's push: `approved` once the flow is signed in."""
+        st, v = self.call("GET", f"/signin/api/flows/{self.flow}/push?wait={wait}", timeout=wait + 15)
+        assert st == 200, f"/signin/api/flows/…/push: {st} {v}"
+        self.view = v
+        if v["step"] == "done":
+            return {"state": "approved", "username": v["user"]["username"]}
+        return {"state": v["push"]["state"] if v.get("push") else "none", "view": v}
 
     def qr_session(self):
         st, v = self.call("POST", "/qr-login/sessions")
