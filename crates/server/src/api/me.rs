@@ -21,6 +21,8 @@ pub struct Me {
     pub user: User,
     /// MFA status.
     pub mfa: MfaStatus,
+    /// The security score and what would raise it (LG-9).
+    pub security: crate::signin::flow::Security,
 }
 
 /// Current MFA status (LG-8).
@@ -51,6 +53,10 @@ pub async fn profile(State(state): State<AppState>, caller: Caller) -> Result<Js
     let org = state.db(move |s| s.org_requires_mfa(&id)).await?;
     let required = state.config().mfa.required || org;
     let skipped = user.mfa_prompt_skipped;
+    let uid = user.user_id.clone();
+    let facts = state
+        .blocking(move |s| super::policies::user_facts(s, &uid))
+        .await?;
     Ok(Json(Me {
         user,
         mfa: MfaStatus {
@@ -58,6 +64,7 @@ pub async fn profile(State(state): State<AppState>, caller: Caller) -> Result<Js
             required,
             skipped,
         },
+        security: crate::signin::flow::security(&facts),
     }))
 }
 

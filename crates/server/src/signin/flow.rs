@@ -413,15 +413,15 @@ pub fn chain_for(decision: &Decision, method: Method) -> Option<usize> {
 
 /// The security score (LG-9): 0–100, rising with each kind of protection, and what would
 /// raise it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Security {
     /// 0–100.
     pub score: u8,
     /// `weak` (< 50), `fair` (< 80) or `strong`.
-    pub level: &'static str,
+    pub level: String,
     /// What to add, most valuable first: `add_second_factor`, `add_recovery_codes`,
     /// `add_another_factor`, `add_phishing_resistant_factor`.
-    pub suggestions: Vec<&'static str>,
+    pub suggestions: Vec<String>,
 }
 
 /// The security score of a user's factors.
@@ -470,8 +470,9 @@ pub fn security(user: &UserFacts) -> Security {
             0..=49 => "weak",
             50..=79 => "fair",
             _ => "strong",
-        },
-        suggestions,
+        }
+        .to_owned(),
+        suggestions: suggestions.into_iter().map(str::to_owned).collect(),
     }
 }
 
@@ -499,13 +500,13 @@ mod tests {
             ..UserFacts::default()
         };
         let s0 = security(&user);
-        assert_eq!((s0.score, s0.level), (20, "weak"));
+        assert_eq!((s0.score, s0.level.as_str()), (20, "weak"));
         assert_eq!(s0.suggestions[0], "add_second_factor");
         user.enrolled.push(enrolled("totp|a", Method::Totp, None));
         user.enrolled
             .push(enrolled("recovery-code|a", Method::RecoveryCode, None));
         let s1 = security(&user);
-        assert_eq!((s1.score, s1.level), (75, "fair"));
+        assert_eq!((s1.score, s1.level.as_str()), (75, "fair"));
         // A device's push key and its paired TOTP count once.
         user.enrolled
             .push(enrolled("push|d", Method::Push, Some("d")));
@@ -515,7 +516,7 @@ mod tests {
         uv.traits.user_verification = true;
         user.enrolled.push(uv);
         let s2 = security(&user);
-        assert_eq!((s2.score, s2.level), (100, "strong"));
+        assert_eq!((s2.score, s2.level.as_str()), (100, "strong"));
         assert!(s2.suggestions.is_empty());
     }
 

@@ -79,6 +79,9 @@ async fn skipped_prompt_state_reset_by_admin_and_self() {
         me["mfa"],
         json!({"enrolled": false, "required": false, "skipped": true})
     );
+    // LG-9: the security score, low without a second factor, and what would raise it.
+    assert_eq!(me["security"]["score"], 20, "{me}");
+    assert_eq!(me["security"]["suggestions"][0], "add_second_factor");
     let (st, v) = s
         .admin_json(
             Method::PATCH,
@@ -201,6 +204,10 @@ async fn self_service_bind_confirm_regenerate_unbind() {
     assert_eq!(v["recovery_code"].as_str().unwrap().len(), 24);
     let (_, me) = s.json(Method::GET, "/api/v2/me", Some(&strong), None).await;
     assert_eq!(me["mfa"]["enrolled"], true);
+    assert!(
+        me["security"]["score"].as_u64().unwrap() >= 60,
+        "it rises with MFA: {me}"
+    );
     let (st, _) = s
         .json(
             Method::DELETE,
