@@ -614,3 +614,258 @@ async fn a_flow_refuses_guessed_expired_foreign_and_finished_use_with_one_error_
         (StatusCode::GONE, "flow_expired".into())
     );
 }
+
+#[tokio::test]
+async fn lg11_after_an_admin_removes_factors_the_flow_follows_both_branches() {
+    let s = Server::start().await;
+    set_policy(&s, json!({"global": {"mfa": {"mode": "required"}}})).await;
+    // None left, MFA required: in with the password alone, then set-up at once, no skipping.
+    let (id, _, _) = with_totp(&s, "ria").await;
+    let (st, _) = s
+        .admin_json(
+            Method::DELETE,
+            &format!("/api/v2/users/{id}/authentication-methods"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let mut b = Browser::new(&s);
+    let f = b.password(None, "ria", PW).await;
+    assert_eq!(
+        (f["step"].as_str(), f["enroll"]["reason"].as_str()),
+        (Some("enroll"), Some("required")),
+        "{f}"
+    );
+    assert_eq!(f["enroll"]["skippable"], false);
+
+    // Backup codes left: the backup code first, then a new primary factor — skippable only
+    // when MFA is not required.
+    set_policy(
+        &s,
+        json!({"global": {"mfa": {"mode": "optional", "prompt": "never"}}}),
+    )
+    .await;
+    let (id, _, codes) = with_totp(&s, "sam").await;
+    let (_, factors) = s
+        .admin_json(
+            Method::GET,
+            &format!("/api/v2/users/{id}/authentication-methods"),
+            None,
+        )
+        .await;
+    let totp = factors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["authenticator_type"] == "otp")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, _) = s
+        .admin_json(
+            Method::DELETE,
+            &format!(
+                "/api/v2/users/{id}/authentication-methods/{}",
+                urlencode(&totp)
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let mut b = Browser::new(&s);
+    let f = b.password(None, "sam", PW).await;
+    assert_eq!(
+        (f["step"].as_str(), f["method"].as_str()),
+        (Some("verify"), Some("recovery_code")),
+        "{f}"
+    );
+    assert_eq!(f["offer"], json!(["recovery_code"]));
+    let f = b
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "recovery_code", "code": codes[0]}),
+        )
+        .await;
+    assert_eq!(f["step"], "recovery_codes", "{f}");
+    let f = b.ok(&f, "recovery-codes/saved", json!({})).await;
+    assert_eq!(
+        (f["step"].as_str(), f["enroll"]["reason"].as_str()),
+        (Some("enroll"), Some("only_recovery_codes")),
+        "{f}"
+    );
+    assert_eq!(f["enroll"]["skippable"], true);
+    assert_eq!(b.ok(&f, "skip", json!({})).await["step"], "done");
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('|', "%7C")
+}
+
+#[tokio::test]
+async fn ibm4_a_minimum_of_distinct_factors_with_a_grace_period() {
+    let s = Server::start().await;
+    set_policy(
+        &s,
+        json!({"global": {"mfa": {"mode": "optional", "prompt": "never"},
+        "min_enrollments": {"count": 2, "grace_days": 7}}}),
+    )
+    .await;
+    let (_, secret, _) = with_totp(&s, "tai").await;
+    s.clock.advance(30);
+    let mut b = Browser::new(&s);
+    let f = b.password(None, "tai", PW).await;
+    let f = b
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "totp", "code": totp_now(&s, &secret)}),
+        )
+        .await;
+    assert_eq!(
+        (f["step"].as_str(), f["enroll"]["reason"].as_str()),
+        (Some("enroll"), Some("min_enrollments")),
+        "{f}"
+    );
+    assert_eq!(f["enroll"]["skippable"], true, "within the grace period");
+    assert_eq!(b.ok(&f, "skip", json!({})).await["step"], "done");
+    // After it: the second factor must be set up now.
+    s.clock.advance(8 * 86_400);
+    let mut b = Browser::new(&s);
+    let f = b.password(None, "tai", PW).await;
+    let f = b
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "totp", "code": totp_now(&s, &secret)}),
+        )
+        .await;
+    assert_eq!(f["enroll"]["skippable"], false, "{f}");
+    let (st, _) = b.step(&f, "skip", json!({})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let f = b.ok(&f, "enroll", json!({"method": "totp"})).await;
+    let second = f["enroll"]["totp"]["secret"].as_str().unwrap().to_owned();
+    // A code of the first authenticator does not confirm the second.
+    s.clock.advance(30);
+    let (st, _) = b
+        .step(&f, "enroll/confirm", json!({"code": totp_now(&s, &secret)}))
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let done = b
+        .ok(&f, "enroll/confirm", json!({"code": totp_now(&s, &second)}))
+        .await;
+    assert_eq!(done["step"], "done", "two distinct factors now: {done}");
+}
+
+#[tokio::test]
+async fn ok1_ok3_ok4_the_first_method_chosen_selects_the_chain() {
+    let s = Server::start().await;
+    let app = create_app(&s, "Chains").await;
+    set_policy(
+        &s,
+        json!({"rules": [{"name": "chains", "when": {"applications": [app]},
+        "then": {"mfa": {"mode": "required"}, "chains": [
+            {"steps": [{"any_of": [{"method": "password"}]},
+                       {"any_of": [{"method": "totp"}, {"method": "recovery_code"}]}]},
+            {"steps": [{"any_of": [{"method": "totp"}]}, {"any_of": [{"method": "password"}]}]}
+        ]}}]}),
+    )
+    .await;
+    let (_, secret, codes) = with_totp(&s, "uma").await;
+    let mut b = Browser::new(&s);
+    // First sign-in on this browser (password first: OK-8), then OK-4: a backup code
+    // satisfies the step that also takes TOTP.
+    let f = b.password(Some(&app), "uma", PW).await;
+    assert_eq!(f["offer"], json!(["totp", "recovery_code"]), "{f}");
+    let f = b
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "recovery_code", "code": codes[0]}),
+        )
+        .await;
+    let f = b.ok(&f, "recovery-codes/saved", json!({})).await;
+    assert_eq!(f["step"], "done", "{f}");
+    b.call(
+        Method::POST,
+        "/signin/api/session/sign-out",
+        Some(json!({})),
+    )
+    .await;
+    // A known browser is offered the first method of every chain (OK-3)…
+    let f = b.start(Some(&app)).await;
+    let f = b.ok(&f, "identifier", json!({"identifier": "uma"})).await;
+    let offer: Vec<String> = f["offer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        offer.contains(&"password".to_owned()) && offer.contains(&"totp".to_owned()),
+        "{f}"
+    );
+    // …and TOTP first selects the second chain: the password follows (OK-1's order).
+    s.clock.advance(30);
+    let f = b
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "totp", "code": totp_now(&s, &secret)}),
+        )
+        .await;
+    assert_eq!(
+        (f["step"].as_str(), f["offer"].clone()),
+        (Some("verify"), json!(["password"])),
+        "{f}"
+    );
+    let done = b
+        .ok(&f, "verify", json!({"method": "password", "password": PW}))
+        .await;
+    assert_eq!(done["step"], "done", "{done}");
+}
+
+#[tokio::test]
+async fn a0_7_a_remembered_browser_skips_the_second_factor_until_the_days_pass() {
+    let s = Server::start().await;
+    set_policy(
+        &s,
+        json!({"global": {"mfa": {"mode": "optional", "prompt": "never"},
+        "remember_browser_days": 30}}),
+    )
+    .await;
+    let (_, secret, _) = with_totp(&s, "val").await;
+    s.clock.advance(30);
+    let mut b = Browser::new(&s);
+    let f = b.password(None, "val", PW).await;
+    assert_eq!(f["remember_browser"]["offered"], true, "{f}");
+    let done = b
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "totp", "code": totp_now(&s, &secret), "remember_browser": true}),
+        )
+        .await;
+    assert_eq!(done["step"], "done");
+    b.call(
+        Method::POST,
+        "/signin/api/session/sign-out",
+        Some(json!({})),
+    )
+    .await;
+    // The password still, the second factor not.
+    assert_eq!(b.password(None, "val", PW).await["step"], "done");
+    // Another browser is not remembered.
+    let mut other = Browser::new(&s);
+    assert_eq!(other.password(None, "val", PW).await["step"], "verify");
+    // After the days, the second factor is asked again.
+    b.call(
+        Method::POST,
+        "/signin/api/session/sign-out",
+        Some(json!({})),
+    )
+    .await;
+    s.clock.advance(31 * 86_400);
+    assert_eq!(b.password(None, "val", PW).await["step"], "verify");
+}
