@@ -643,6 +643,7 @@ fn start(
         oidc: request.oidc,
         max_age: request.max_age,
         prompt_login: request.prompt_login,
+        mfa_audience: request.mfa_audience,
         ..Flow::default()
     };
     // A global session identifies the user (unless `prompt=login`).

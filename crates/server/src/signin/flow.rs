@@ -84,6 +84,8 @@ pub struct Flow {
     pub max_age: Option<u64>,
     /// `prompt=login`: the global session is not counted.
     pub prompt_login: bool,
+    /// The MFA API's audience is requested (A0-7).
+    pub mfa_audience: bool,
     /// "Not you?": the global session's user was set aside.
     pub ignore_session: bool,
     /// What the user typed.
@@ -297,7 +299,7 @@ pub fn decide(state: &AppState, flow: &Flow, facts: &Facts) -> Decision {
         proven: flow.proofs.iter().map(Proof::satisfied).collect(),
         chain: flow.chain,
         registering: false,
-        mfa_audience: false,
+        mfa_audience: flow.mfa_audience,
         remembered_at: facts.browser.and_then(|b| b.remembered_at),
         policy_since: facts.policy_since,
         mfa_required_globally: state.config().mfa.required,

@@ -54,6 +54,8 @@ pub struct FlowRequest {
     pub max_age: Option<u64>,
     /// `prompt=login`: the global session is not counted.
     pub prompt_login: bool,
+    /// The MFA API's audience is requested: a remembered browser does not count (A0-7).
+    pub mfa_audience: bool,
 }
 
 /// Starts a flow for the browser of `headers`.
