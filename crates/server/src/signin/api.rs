@@ -657,6 +657,7 @@ fn start(
             id_hash: digest(&id),
             id,
             revision: 1,
+            stored: flow.clone(),
             flow,
         },
         around: Surroundings {

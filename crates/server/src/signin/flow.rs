@@ -143,6 +143,8 @@ pub struct Loaded {
     pub revision: u64,
     /// The document.
     pub flow: Flow,
+    /// The document as stored (unchanged flows are not written back).
+    pub stored: Flow,
 }
 
 /// The SHA-256 of a cookie or id.
@@ -185,6 +187,7 @@ pub fn load(state: &AppState, id: &str, browser: Option<[u8; 32]>) -> Result<Loa
         id_hash,
         id: id.to_owned(),
         revision: record.revision,
+        stored: flow.clone(),
         flow,
     })
 }
@@ -207,6 +210,9 @@ pub fn insert(state: &AppState, flow: &Flow, browser: [u8; 32]) -> Result<String
 
 /// Writes `loaded.flow` back if nobody changed it meanwhile.
 pub fn save(state: &AppState, loaded: &mut Loaded) -> Result<()> {
+    if loaded.flow == loaded.stored {
+        return Ok(());
+    }
     let document = serde_json::to_string(&loaded.flow)
         .map_err(|e| Error::Internal(format!("flow document: {e}")))?;
     if !state
@@ -218,6 +224,7 @@ pub fn save(state: &AppState, loaded: &mut Loaded) -> Result<()> {
         ));
     }
     loaded.revision += 1;
+    loaded.stored = loaded.flow.clone();
     Ok(())
 }
 
