@@ -36,7 +36,8 @@ pub struct MfaStatus {
     pub skipped: bool,
 }
 
-fn me(caller: &Caller) -> Result<String> {
+/// The user of a self-service call: only a user's access token will do.
+pub(crate) fn me(caller: &Caller) -> Result<String> {
     if caller.0.kind != TokenKind::Access {
         return Err(Error::AccessDenied(
             "self-service needs the user's access token".into(),

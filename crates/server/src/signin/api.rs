@@ -18,7 +18,7 @@ use crate::crypto::random_id;
 use crate::device::http::{cookie, push_outcome, Requester, Wait};
 use crate::device::{push, random_token};
 use crate::error::{Error, FlowError, Result};
-use crate::model::{SessionRecord, SignInRecord, TokenKind, VerifyOutcome};
+use crate::model::{SessionRecord, SignInRecord, VerifyOutcome};
 use crate::policy::evaluate::EnrollReason;
 use crate::policy::{Method, Traits};
 use crate::store::OnSuccess;
@@ -1393,21 +1393,12 @@ async fn end_user_session(
     }
 }
 
-fn me(caller: &Caller) -> Result<String> {
-    if caller.0.kind != TokenKind::Access {
-        return Err(Error::AccessDenied(
-            "self-service needs the user's access token".into(),
-        ));
-    }
-    caller.user_id().map(str::to_owned)
-}
-
 /// `GET /api/v2/me/sessions`.
 async fn my_sessions(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<SessionView>>> {
-    let uid = me(&caller)?;
+    let uid = crate::api::me::me(&caller)?;
     let now = state.now();
     let list = state.db(move |s| s.sessions_of(&uid, now)).await?;
     Ok(Json(list.iter().map(session_view).collect()))
@@ -1419,7 +1410,7 @@ async fn end_my_session(
     caller: Caller,
     Path(sid): Path<String>,
 ) -> Result<StatusCode> {
-    let uid = me(&caller)?;
+    let uid = crate::api::me::me(&caller)?;
     let now = state.now();
     match state
         .db(move |s| s.end_sessions(&uid, Some(&sid), now))
