@@ -4,10 +4,28 @@
 //! `tessera_server::testing` — the production wiring, as the `tessera-server` binary does, never
 //! a test double of it.
 
+pub mod browser;
 pub mod instances;
 pub mod server;
 
 pub use server::{code, Browser, Rp, Server, START};
+
+/// The 6-digit SHA-1 TOTP code of `secret_b32` (30-second steps) at unix time `at`, from
+/// `oathtool` (Debian's `oathtool`): an implementation independent of the server's.
+pub fn oathtool(secret_b32: &str, at: u64) -> anyhow::Result<String> {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp=sha1", "-d", "6", "-s", "30s", "--now"])
+        .arg(format!("@{at}"))
+        .args(["-b", secret_b32])
+        .output()
+        .map_err(|e| anyhow::anyhow!("oathtool (apt-get install oathtool): {e}"))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "oathtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
 
 /// Helpers of the benches: positional arguments and percentiles.
 pub mod bench {

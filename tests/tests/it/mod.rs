@@ -1,6 +1,7 @@
 mod cli;
 mod cli_device;
 mod enroll;
+mod hosted_signin;
 mod instances;
 mod mfa_oob;
 mod push;

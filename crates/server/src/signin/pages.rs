@@ -1,11 +1,158 @@
 //! The hosted sign-in pages at `/signin`: static HTML, CSS and JavaScript (no inline script)
-//! over the JSON flow API (docs/signin.md).
+//! over the JSON flow API (docs/signin.md). The three files are embedded in the binary
+//! (`assets/`); the page keeps no state of its own on the server: everything it shows comes from
+//! the flow view.
+//!
+//! Every answer carries a Content-Security-Policy that allows scripts, styles and connections to
+//! this origin only, images from it or `data:` (the TOTP QR code, drawn as an `<img>` from the
+//! API's SVG), no plugins, no framing (`frame-ancestors 'none'` and `X-Frame-Options: DENY`)
+//! and Trusted Types with no policy, so no string can ever reach an HTML sink. The HTML is
+//! `no-store`: it is the same for everyone, but a shared cache has no business with a sign-in
+//! page.
 
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
 
 use crate::AppState;
 
+const HTML: &str = include_str!("assets/signin.html");
+const SCRIPT: &str = include_str!("assets/signin.js");
+const STYLE: &str = include_str!("assets/signin.css");
+
+/// The pages' Content-Security-Policy.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+    form-action 'self'; frame-ancestors 'none'; \
+    require-trusted-types-for 'script'; trusted-types 'none'";
+
 /// The pages' routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/signin", get(page))
+        .route("/signin/assets/signin.js", get(script))
+        .route("/signin/assets/signin.css", get(style))
+}
+
+async fn page() -> Response {
+    serve(HTML, "text/html; charset=utf-8", "no-store")
+}
+
+// Assets are revalidated rather than cached for long: their URLs carry no version, and a page
+// served by a newer binary must not run an older script.
+async fn script() -> Response {
+    serve(SCRIPT, "text/javascript; charset=utf-8", "no-cache")
+}
+
+async fn style() -> Response {
+    serve(STYLE, "text/css; charset=utf-8", "no-cache")
+}
+
+fn serve(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
+    let headers: [(HeaderName, HeaderValue); 8] = [
+        (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (CACHE_CONTROL, HeaderValue::from_static(cache)),
+        (CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
+        (X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+        (
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
+    ];
+    (headers, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header<'r>(r: &'r Response, name: &str) -> &'r str {
+        r.headers()
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is set"))
+            .to_str()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_answer_carries_the_security_headers() {
+        for (r, kind, cache) in [
+            (page().await, "text/html", "no-store"),
+            (script().await, "text/javascript", "no-cache"),
+            (style().await, "text/css", "no-cache"),
+        ] {
+            assert!(header(&r, "content-type").starts_with(kind));
+            assert_eq!(header(&r, "cache-control"), cache);
+            let csp = header(&r, "content-security-policy");
+            assert!(csp.starts_with("default-src 'self';"), "{csp}");
+            assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+            assert!(!csp.contains("unsafe-"), "no inline script or style: {csp}");
+            assert_eq!(header(&r, "x-frame-options"), "DENY");
+            assert_eq!(header(&r, "referrer-policy"), "no-referrer");
+            assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+        }
+    }
+
+    /// The CSP forbids inline script and style: the HTML must not need them, or the page
+    /// would break silently in the browser.
+    #[test]
+    fn the_html_has_no_inline_script_style_or_handler() {
+        let lower = HTML.to_lowercase();
+        assert!(!lower.contains("<style"), "no <style> element");
+        assert!(!lower.contains(" style="), "no style attribute");
+        for (i, _) in lower.match_indices("<script") {
+            let tag = &lower[i..i + lower[i..].find('>').unwrap()];
+            assert!(tag.contains(" src="), "every script is external: {tag}");
+        }
+        let handler = lower
+            .split(|c: char| c.is_whitespace())
+            .find(|w| w.starts_with("on") && w.contains('='));
+        assert_eq!(handler, None, "no inline event handler attribute");
+    }
+
+    /// Every id the script looks up is in the HTML (a renamed element would otherwise fail at
+    /// run time only), and the HTML's header comment lists it for the tests.
+    #[test]
+    fn every_id_the_script_uses_is_in_the_html() {
+        let (comment, body) = HTML.split_once("-->").unwrap();
+        for (i, _) in SCRIPT.match_indices("$(\"") {
+            let rest = &SCRIPT[i + 3..];
+            let id = &rest[..rest.find('"').unwrap()];
+            if id.ends_with('-') {
+                continue; // a prefix (`step-` + name): the steps are checked below
+            }
+            assert!(
+                body.contains(&format!("id=\"{id}\"")),
+                "#{id} is used by signin.js but not in signin.html"
+            );
+            assert!(
+                comment.contains(id) || id.starts_with("step-") || id.ends_with("-title"),
+                "#{id} is documented in the HTML's header comment"
+            );
+        }
+        for step in [
+            "loading",
+            "identifier",
+            "verify",
+            "enroll",
+            "recovery-codes",
+            "done",
+            "signed-out",
+            "denied",
+            "expired",
+        ] {
+            assert!(body.contains(&format!("id=\"step-{step}\"")), "{step}");
+        }
+    }
 }

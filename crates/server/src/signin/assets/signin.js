@@ -1,0 +1,480 @@
+// Tessera's hosted sign-in: renders the flow view of the JSON flow API (docs/signin.md) step by
+// step. Plain JavaScript, no build step, no inline handlers: the page's Content-Security-Policy
+// allows scripts and styles from this origin only and no HTML sinks (Trusted Types), so every
+// text goes in through textContent and the QR code's SVG through an <img> data: URL.
+"use strict";
+
+(() => {
+  const API = "/signin/api";
+  const STEPS = ["loading", "identifier", "verify", "enroll", "recovery-codes", "done",
+    "signed-out", "denied", "expired"];
+  const LABELS = {
+    password: "Password",
+    push: "A request to your Tessera app",
+    totp: "A code from your authenticator app",
+    recovery_code: "A backup code",
+    passkey: "A passkey",
+    qr_login: "A QR code for the Tessera app",
+    email: "A code sent by email",
+    sms: "A code sent by text message",
+    voice: "A code read out by phone call",
+  };
+  const ENROLL_LABELS = { totp: "Authenticator app (TOTP)" };
+  const REASONS = {
+    required: "Two-step verification is required for this account. Set up a second step to continue.",
+    only_recovery_codes: "You signed in with a backup code and have no other second step left. Set up a new one.",
+    prompt: "Protect your account: besides your password, ask for a code from your phone when you sign in.",
+    min_enrollments: "Add another way to verify it's you, so that losing one device does not lock you out.",
+  };
+  // Errors that end the flow: only a new one helps.
+  const FLOW_OVER = ["flow_expired", "flow_not_found", "flow_other_browser", "flow_finished"];
+
+  const $ = (id) => document.getElementById(id);
+  let view = null;
+  let clientId = null;
+  let pushAutoSent = null; // the flow whose push this page asked for without a click
+  const poll = { key: null, abort: null };
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.error_description) || ("The server answered " + status + "."));
+      this.status = status;
+      this.code = (body && body.error) || "";
+    }
+  }
+
+  async function api(method, path, body) {
+    const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    if (poll.abort && method === "GET" && path.includes("/push?")) init.signal = poll.abort.signal;
+    let r;
+    try {
+      r = await fetch(API + path, init);
+    } catch (e) {
+      if (e.name === "AbortError") throw e;
+      throw new ApiError(0, { error: "network", error_description: "The server cannot be reached. Check your connection and try again." });
+    }
+    let data = null;
+    if (r.status !== 204) {
+      try { data = await r.json(); } catch (_) { data = null; }
+    }
+    if (!r.ok) throw new ApiError(r.status, data);
+    return data;
+  }
+
+  const flowPath = (suffix) => "/flows/" + encodeURIComponent(view.flow_id) + suffix;
+
+  function error(text) { $("error").textContent = text || ""; }
+
+  function show(step) {
+    for (const s of STEPS) $("step-" + s).hidden = s !== step;
+  }
+
+  // Moves focus to the first field of the step shown, else its heading, for keyboard and
+  // screen-reader users.
+  function focusStep(step) {
+    const section = $("step-" + step);
+    const field = [...section.querySelectorAll("input:not([type=checkbox]):not(:disabled)")]
+      .find((f) => f.offsetParent !== null);
+    const target = field || section.querySelector("h1");
+    if (target) target.focus();
+  }
+
+  // Runs an action with every button of the page disabled; an error goes to the alert line.
+  async function act(fn) {
+    const buttons = [...document.querySelectorAll("main button:not(:disabled)")];
+    buttons.forEach((b) => { b.disabled = true; });
+    document.body.setAttribute("aria-busy", "true");
+    try {
+      await fn();
+    } catch (e) {
+      fail(e);
+    } finally {
+      document.body.removeAttribute("aria-busy");
+      buttons.forEach((b) => { if (b.isConnected) b.disabled = false; });
+      syncSaved();
+    }
+  }
+
+  function fail(e) {
+    if (e && e.name === "AbortError") return;
+    if (e instanceof ApiError && FLOW_OVER.includes(e.code)) {
+      stopPoll();
+      $("expired-message").textContent = e.message;
+      show("expired");
+      focusStep("expired");
+      error("");
+      return;
+    }
+    error(e instanceof Error ? e.message : String(e));
+    if (e instanceof ApiError && e.code === "wrong_step" && view) {
+      // The flow moved on elsewhere (another tab): show where it is now, keeping the message.
+      api("GET", flowPath("")).then((v) => render(v, true)).catch(() => {});
+    }
+  }
+
+  // A call on the current flow whose answer is the next view.
+  async function step(method, suffix, body) {
+    const v = await api(method, flowPath(suffix), body);
+    render(v);
+  }
+
+  async function startFlow() {
+    const v = await api("POST", "/flows", clientId ? { client_id: clientId } : {});
+    const q = new URLSearchParams({ flow: v.flow_id });
+    if (clientId) q.set("client_id", clientId);
+    history.replaceState(null, "", "?" + q.toString());
+    render(v);
+  }
+
+  function render(v, keepError) {
+    const previous = view;
+    view = v;
+    if (!keepError) error("");
+    if (!(v.step === "verify" && v.method === "push" && v.push)) stopPoll();
+    const app = v.application;
+    $("app").hidden = !app;
+    $("app").textContent = app ? "to continue to " + (app.name || app.client_id) : "";
+    if (app && app.client_id) clientId = app.client_id;
+    // The same screen as before (a re-render after a poll or an error): keep the focus.
+    const settingUp = (x) => Boolean(x && x.enroll && x.enroll.totp);
+    const same = Boolean(previous) && previous.flow_id === v.flow_id &&
+      previous.step === v.step && previous.method === v.method &&
+      settingUp(previous) === settingUp(v);
+    switch (v.step) {
+      case "identifier": renderIdentifier(v); break;
+      case "verify": renderVerify(v); break;
+      case "enroll": renderEnroll(v, same); break;
+      case "recovery_codes": renderRecoveryCodes(v); break;
+      case "done": renderDone(v); break;
+      case "denied": renderDenied(v); break;
+      default:
+        error("This page does not know the step “" + v.step + "”.");
+        return;
+    }
+    const shown = v.step === "recovery_codes" ? "recovery-codes" : v.step;
+    show(shown);
+    if (!same || v.step === "identifier") focusStep(shown);
+  }
+
+  function renderIdentifier(v) {
+    $("identifier").value = v.identifier || $("identifier").value || "";
+  }
+
+  function renderVerify(v) {
+    const offer = v.offer || [];
+    const method = v.method || offer[0];
+    $("step-verify").dataset.detail = method || "";
+    $("verify-who").textContent = v.identifier || "";
+    $("password-panel").hidden = method !== "password";
+    $("code-panel").hidden = method !== "totp" && method !== "recovery_code";
+    $("push-panel").hidden = method !== "push";
+    const supported = ["password", "totp", "recovery_code", "push"].includes(method);
+    $("unsupported-panel").hidden = supported;
+    if (!supported) {
+      $("unsupported-method").textContent = (LABELS[method] || method) +
+        " cannot be used on this page. Verify another way.";
+    }
+    if (method === "password") {
+      $("password-username").value = v.identifier || "";
+      $("password").value = "";
+    } else if (method === "totp" || method === "recovery_code") {
+      const totp = method === "totp";
+      $("code-label").textContent = totp ? "Code from your authenticator app" : "Backup code";
+      $("code-hint").textContent = totp ? "" : "One of the codes you saved when you set up two-step verification.";
+      $("code").inputMode = totp ? "numeric" : "text";
+      $("code").value = "";
+    } else if (method === "push") {
+      renderPush(v);
+    }
+    const remember = v.remember_browser && v.remember_browser.offered && method !== "push";
+    $("remember-row").hidden = !remember;
+    // "Verify another way": every other method offered now.
+    const others = offer.filter((m) => m !== method);
+    fillChoices($("other-ways-list"), others, "choose-", LABELS, (m) => step("POST", "/choose", { method: m }));
+    $("other-ways").hidden = others.length === 0;
+    $("other-ways").setAttribute("aria-expanded", "false");
+    $("other-ways-list").hidden = true;
+  }
+
+  function renderPush(v) {
+    const p = v.push;
+    $("push-resend").hidden = true;
+    if (!p) {
+      $("push-number").textContent = "";
+      // The first offered method is used directly: ask for the push once; after that (it
+      // expired or was refused) the user asks again with a click.
+      if (pushAutoSent !== v.flow_id) {
+        pushAutoSent = v.flow_id;
+        $("push-status").textContent = "Sending a request to your Tessera app…";
+        act(() => step("POST", "/choose", { method: "push" }));
+      } else {
+        $("push-status").textContent = "No request is waiting.";
+        $("push-resend").hidden = false;
+      }
+      return;
+    }
+    pushAutoSent = v.flow_id;
+    $("push-number").textContent = String(p.number);
+    const state = p.state || "pending";
+    if (state === "pending") {
+      $("push-status").textContent = "Waiting for your approval…";
+      startPoll(v);
+    } else {
+      stopPoll();
+      $("push-status").textContent = state === "denied"
+        ? "The request was refused on your device."
+        : "The request " + state.replace(/_/g, " ") + ".";
+      $("push-resend").hidden = false;
+    }
+  }
+
+  // One long-poll loop per push: it ends when the view changes, another method is chosen or
+  // the page leaves the step.
+  function pushKey(v) {
+    return v && v.step === "verify" && v.method === "push" && v.push &&
+      (v.push.state || "pending") === "pending"
+      ? v.flow_id + ":" + v.push.number + ":" + v.push.expires_at : null;
+  }
+
+  function stopPoll() {
+    if (poll.abort) poll.abort.abort();
+    poll.abort = null;
+    poll.key = null;
+  }
+
+  function startPoll(v) {
+    const key = pushKey(v);
+    if (!key || poll.key === key) return;
+    stopPoll();
+    poll.key = key;
+    const controller = new AbortController();
+    poll.abort = controller;
+    (async () => {
+      let failures = 0;
+      while (!controller.signal.aborted) {
+        let next;
+        try {
+          next = await api("GET", flowPath("/push?wait=25"));
+          failures = 0;
+        } catch (e) {
+          if (controller.signal.aborted) return;
+          if (e instanceof ApiError && e.status === 0 && failures < 5) {
+            failures += 1;
+            await new Promise((ok) => setTimeout(ok, 1000 * failures));
+            continue;
+          }
+          poll.key = null;
+          fail(e);
+          return;
+        }
+        if (controller.signal.aborted) return;
+        if (pushKey(next) === key) { view = next; continue; }
+        poll.key = null;
+        poll.abort = null;
+        render(next);
+        return;
+      }
+    })();
+  }
+
+  function fillChoices(list, methods, prefix, labels, onPick) {
+    list.replaceChildren(...methods.map((m) => {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.id = prefix + m;
+      b.dataset.method = m;
+      b.textContent = labels[m] || m;
+      b.addEventListener("click", () => act(() => onPick(m)));
+      li.append(b);
+      return li;
+    }));
+  }
+
+  function renderEnroll(v, same) {
+    const e = v.enroll || {};
+    $("enroll-reason").textContent = REASONS[e.reason] || REASONS.prompt;
+    $("enroll-skip").hidden = !e.skippable;
+    const methods = (e.methods || []).filter((m) => ENROLL_LABELS[m]);
+    const totp = e.totp;
+    $("step-enroll").dataset.detail = totp ? "totp" : "choose";
+    $("enroll-choose").hidden = Boolean(totp);
+    $("enroll-totp").hidden = !totp;
+    $("enroll-other-ways").hidden = !totp || methods.length < 2;
+    fillChoices($("enroll-methods"), methods, "enroll-method-", ENROLL_LABELS,
+      (m) => step("POST", "/enroll", { method: m }));
+    if (methods.length === 0) {
+      $("enroll-reason").textContent += " None of the methods allowed can be set up on this page.";
+    }
+    if (totp) {
+      $("totp-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(totp.qr_svg || "");
+      $("totp-secret").dataset.secret = totp.secret;
+      $("totp-secret").textContent = (totp.secret || "").replace(/(.{4})(?=.)/g, "$1 ");
+      $("totp-uri").href = /^otpauth:\/\//.test(totp.otpauth_uri || "") ? totp.otpauth_uri : "#";
+      if (!same) $("totp-code").value = "";
+    }
+  }
+
+  function renderRecoveryCodes(v) {
+    const codes = v.recovery_codes || [];
+    $("recovery-codes-list").replaceChildren(...codes.map((c) => {
+      const li = document.createElement("li");
+      li.textContent = c;
+      return li;
+    }));
+    $("recovery-codes-saved").checked = false;
+    syncSaved();
+  }
+
+  function syncSaved() {
+    $("recovery-codes-continue").disabled = !$("recovery-codes-saved").checked;
+  }
+
+  function download() {
+    const codes = (view && view.recovery_codes) || [];
+    const who = (view && view.identifier) || "";
+    const text = "Tessera backup codes" + (who ? " for " + who : "") + "\n" +
+      "Each code works once. Keep them somewhere safe.\n\n" + codes.join("\n") + "\n";
+    const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "tessera-backup-codes.txt";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  function renderDone(v) {
+    $("done-user").textContent = (v.user && v.user.username) || v.identifier || "";
+    renderSecurity(v.security);
+    const to = safeRedirect(v.redirect_to);
+    $("done-redirect").hidden = !to;
+    $("sign-out").hidden = Boolean(to);
+    if (to) window.location.assign(to);
+  }
+
+  // Only http(s) URLs are followed: never a javascript: or data: one.
+  function safeRedirect(to) {
+    if (!to) return null;
+    try {
+      const u = new URL(to, window.location.href);
+      return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function renderSecurity(s) {
+    $("security").hidden = s === null || s === undefined;
+    if ($("security").hidden) return;
+    const score = typeof s === "number" ? s : Number(s.score);
+    const max = (s && Number(s.max)) || 100;
+    $("security-meter").max = max;
+    $("security-meter").high = max * 0.8;
+    $("security-meter").low = max * 0.5;
+    $("security-meter").optimum = max;
+    $("security-meter").value = Number.isFinite(score) ? score : 0;
+    $("security-score").textContent = (Number.isFinite(score) ? score : "?") + " / " + max;
+    const list = (s && s.suggestions) || [];
+    $("security-suggestions").replaceChildren(...list.map((x) => {
+      const li = document.createElement("li");
+      li.textContent = typeof x === "string" ? x
+        : (x.text || x.message || x.title || x.description || x.id || "");
+      return li;
+    }));
+  }
+
+  function renderDenied(v) {
+    $("denied-message").textContent = (v.denied && v.denied.message) ||
+      "You cannot sign in right now. Contact your administrator if this persists.";
+  }
+
+  function on(id, type, fn) { $(id).addEventListener(type, fn); }
+  function onSubmit(id, fn) {
+    on(id, "submit", (ev) => { ev.preventDefault(); act(fn); });
+  }
+  const remembered = () => (!$("remember-row").hidden ? { remember_browser: $("remember").checked } : {});
+
+  onSubmit("identifier-form", async () => {
+    const identifier = $("identifier").value.trim();
+    if (!identifier) throw new Error("Enter your username or email.");
+    await step("POST", "/identifier", { identifier });
+  });
+  onSubmit("password-form", async () => {
+    const password = $("password").value;
+    if (!password) throw new Error("Enter your password.");
+    try {
+      await step("POST", "/verify", { method: "password", password, ...remembered() });
+    } catch (e) {
+      $("password").value = "";
+      $("password").focus();
+      throw e;
+    }
+  });
+  onSubmit("code-form", async () => {
+    const code = $("code").value.trim();
+    if (!code) throw new Error("Enter the code.");
+    try {
+      await step("POST", "/verify", { method: view.method, code, ...remembered() });
+    } catch (e) {
+      $("code").select();
+      throw e;
+    }
+  });
+  onSubmit("totp-form", async () => {
+    const code = $("totp-code").value.replace(/\s+/g, "");
+    if (!code) throw new Error("Enter the code your app shows.");
+    await step("POST", "/enroll/confirm", { code });
+  });
+  on("other-ways", "click", () => {
+    const list = $("other-ways-list");
+    list.hidden = !list.hidden;
+    $("other-ways").setAttribute("aria-expanded", String(!list.hidden));
+    const first = list.querySelector("button");
+    if (!list.hidden && first) first.focus();
+  });
+  on("push-resend", "click", () => act(() => step("POST", "/choose", { method: "push" })));
+  on("back", "click", () => act(() => step("POST", "/back", {})));
+  on("enroll-back", "click", () => act(() => step("POST", "/back", {})));
+  on("enroll-skip", "click", () => act(() => step("POST", "/skip", {})));
+  on("enroll-other-ways", "click", () => {
+    $("step-enroll").dataset.detail = "choose";
+    $("enroll-totp").hidden = true;
+    $("enroll-choose").hidden = false;
+    $("enroll-other-ways").hidden = true;
+    const first = $("enroll-methods").querySelector("button");
+    if (first) first.focus();
+  });
+  on("recovery-codes-download", "click", download);
+  on("recovery-codes-saved", "change", syncSaved);
+  on("recovery-codes-continue", "click", () => act(async () => {
+    if (!$("recovery-codes-saved").checked) throw new Error("Confirm that you have saved the codes first.");
+    await step("POST", "/recovery-codes/saved", {});
+  }));
+  on("sign-out", "click", () => act(async () => {
+    await api("POST", "/session/sign-out", {});
+    view = null;
+    show("signed-out");
+    focusStep("signed-out");
+  }));
+  for (const id of ["signin-again", "denied-restart", "start-again"]) {
+    on(id, "click", () => act(startFlow));
+  }
+
+  async function boot() {
+    const params = new URLSearchParams(window.location.search);
+    clientId = params.get("client_id");
+    const flow = params.get("flow");
+    if (flow) {
+      render(await api("GET", "/flows/" + encodeURIComponent(flow)));
+    } else {
+      await startFlow();
+    }
+  }
+  act(boot);
+})();

@@ -1,0 +1,354 @@
+//! Real Chromium for the tests of the hosted pages: Debian's `chromium` driven by `chromedriver`
+//! through the fantoccini WebDriver client.
+//!
+//! One chromedriver serves the whole test binary ([`driver`]): it starts at the first use and
+//! stops when the binary exits (a shell watching its standard input kills it then, so no driver
+//! outlives the tests, whatever way they end). Each test gets its own headless browser with a
+//! fresh profile and download directory ([`with_page`]), closed whether or not the test passes.
+//!
+//! Without chromedriver or chromium, [`with_page`] prints `SKIPPED: …` and returns without
+//! running the test body, except in CI, where it fails (`tessera_core::testing::prerequisite`).
+//! Once both are installed, any driver, session or page failure fails the test with its error.
+
+use std::future::Future;
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::FutureExt as _;
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+
+/// The longest wait for chromedriver to listen, and for anything to appear on a page.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The environment variable that makes [`Page::screenshot`] write its files (unset in CI, so
+/// test runs never rewrite the committed screenshots).
+pub const SCREENSHOTS_ENV: &str = "TESSERA_SCREENSHOTS";
+
+/// The browser window: a phone-sized width the page must fit without scrolling sideways.
+const WINDOW: (u32, u32) = (420, 900);
+
+/// A program on `PATH`.
+pub fn on_path(bin: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|p| p.join(bin))
+        .find(|p| p.is_file())
+}
+
+/// The test binary's chromedriver.
+#[derive(Debug)]
+pub struct Driver {
+    url: String,
+    chromium: PathBuf,
+    // The watching shell: its standard input closes when this process exits, and it then
+    // kills chromedriver. Kept (never written) for that.
+    _watch: Mutex<(Child, ChildStdin)>,
+}
+
+/// The test binary's chromedriver, started at the first call; `None` (after printing why)
+/// when chromedriver or chromium is not installed outside CI.
+pub fn driver() -> Result<Option<&'static Driver>> {
+    static DRIVER: OnceLock<std::result::Result<Option<Driver>, String>> = OnceLock::new();
+    match DRIVER.get_or_init(|| start_driver().map_err(|e| format!("{e:#}"))) {
+        Ok(d) => Ok(d.as_ref()),
+        Err(e) => Err(anyhow!("chromedriver: {e}")),
+    }
+}
+
+fn start_driver() -> Result<Option<Driver>> {
+    let driver_bin = on_path("chromedriver");
+    let chromium = on_path("chromium").or_else(|| on_path("chromium-browser"));
+    let missing: Vec<&str> = [
+        ("chromedriver", driver_bin.is_some()),
+        ("chromium", chromium.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, found)| !found)
+    .map(|(name, _)| name)
+    .collect();
+    let (Some(driver_bin), Some(chromium)) = (driver_bin, chromium) else {
+        tessera_core::testing::prerequisite(
+            false,
+            &format!(
+                "{} (apt-get install chromium chromium-driver)",
+                missing.join(" and ")
+            ),
+        );
+        return Ok(None);
+    };
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    // `cat` returns when this process's end of the pipe closes (the test binary exited), and
+    // the shell then stops chromedriver.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#""$0" --port="$1" >/dev/null 2>&1 & pid=$!; cat >/dev/null; kill "$pid""#)
+        .arg(&driver_bin)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", driver_bin.display()))?;
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow!("the watching shell's stdin"))?;
+    let deadline = Instant::now() + WAIT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("chromedriver did not listen on port {port} within {WAIT:?}");
+        }
+        std::thread::sleep(POLL);
+    }
+    Ok(Some(Driver {
+        url: format!("http://127.0.0.1:{port}"),
+        chromium,
+        _watch: Mutex::new((child, stdin)),
+    }))
+}
+
+impl Driver {
+    /// A headless Chromium with a fresh profile and download directory.
+    pub async fn session(&self) -> Result<Session> {
+        let profile = tempfile::tempdir()?;
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir(&downloads)?;
+        let caps = json!({"goog:chromeOptions": {
+            "binary": self.chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-extensions", "--password-store=basic",
+                format!("--window-size={},{}", WINDOW.0, WINDOW.1),
+                format!("--user-data-dir={}", profile.path().join("profile").display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads,
+                "download.prompt_for_download": false,
+                "credentials_enable_service": false,
+            },
+        }});
+        let Value::Object(caps) = caps else {
+            bail!("capabilities are a JSON object")
+        };
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .with_context(|| format!("a WebDriver session with {}", self.chromium.display()))?;
+        Ok(Session {
+            page: Page { client, downloads },
+            _profile: profile,
+        })
+    }
+}
+
+/// One browser; its profile is removed when it is dropped.
+#[derive(Debug)]
+pub struct Session {
+    /// Its page.
+    pub page: Page,
+    _profile: tempfile::TempDir,
+}
+
+/// Runs `body` with a page of a new headless browser, and closes the browser whether or not
+/// the body passes (a failure is then re-raised). Returns without running it when the browser is
+/// missing outside CI.
+#[allow(
+    clippy::panic,
+    reason = "failing the calling test is this helper's job"
+)]
+pub async fn with_page<F, Fut>(body: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(driver) = driver().unwrap_or_else(|e| panic!("{e:#}")) else {
+        return;
+    };
+    let session = driver.session().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let checked = AssertUnwindSafe(body(session.page.clone()))
+        .catch_unwind()
+        .await;
+    let closed = session.page.client.clone().close().await;
+    if let Err(panic) = checked {
+        std::panic::resume_unwind(panic);
+    }
+    closed.unwrap_or_else(|e| panic!("closing the browser: {e}"));
+}
+
+/// A browser's page, with waits that say what the page showed when they time out.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The WebDriver client, for what the helpers do not cover.
+    pub client: Client,
+    downloads: PathBuf,
+}
+
+impl Page {
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) -> Result<()> {
+        self.client
+            .goto(url)
+            .await
+            .with_context(|| format!("opening {url}"))
+    }
+
+    /// Runs `script` (a function body; `arguments[i]` are `args`) and returns its value.
+    pub async fn js(&self, script: &str, args: Vec<Value>) -> Result<Value> {
+        Ok(self.client.execute(script, args).await?)
+    }
+
+    /// Waits until `script` returns something other than `null`, `false` or `undefined`, and
+    /// returns it. `what` names the wait in the error.
+    pub async fn wait_js(&self, what: &str, script: &str, args: Vec<Value>) -> Result<Value> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.js(script, args.clone()).await? {
+                Value::Null | Value::Bool(false) => {}
+                v => return Ok(v),
+            }
+            if Instant::now() > deadline {
+                return Err(self.timeout(what).await);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The element matching `css` once it is displayed.
+    pub async fn wait_for(&self, css: &str) -> Result<Element> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                if e.is_displayed().await.unwrap_or(false) {
+                    return Ok(e);
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(self.timeout(&format!("`{css}` displayed")).await);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Clicks the element matching `css` once it is displayed and enabled.
+    pub async fn click(&self, css: &str) -> Result<()> {
+        let e = self.wait_for(css).await?;
+        let deadline = Instant::now() + WAIT;
+        while !e.is_enabled().await? {
+            if Instant::now() > deadline {
+                return Err(self.timeout(&format!("`{css}` enabled")).await);
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        e.click().await.with_context(|| format!("clicking `{css}`"))
+    }
+
+    /// Replaces the text of the field matching `css`.
+    pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
+        let e = self.wait_for(css).await?;
+        e.clear().await?;
+        e.send_keys(text)
+            .await
+            .with_context(|| format!("typing into `{css}`"))
+    }
+
+    /// The text of the element matching `css`, once it is displayed.
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.wait_for(css).await?.text().await?)
+    }
+
+    /// Waits until the element matching `css` shows a non-empty text, and returns it.
+    pub async fn wait_text(&self, css: &str) -> Result<String> {
+        let v = self
+            .wait_js(
+                &format!("text in `{css}`"),
+                "const e = document.querySelector(arguments[0]);
+                 const t = e && e.offsetParent !== null ? e.innerText.trim() : '';
+                 return t || null;",
+                vec![json!(css)],
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// An attribute of the element matching `css` (displayed or not).
+    pub async fn attr(&self, css: &str, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .client
+            .find(Locator::Css(css))
+            .await?
+            .attr(name)
+            .await?)
+    }
+
+    /// The page's visible text.
+    pub async fn visible_text(&self) -> Result<String> {
+        let v = self
+            .js(
+                "return document.body ? document.body.innerText : '';",
+                vec![],
+            )
+            .await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// A wait that timed out, with what the page shows.
+    async fn timeout(&self, what: &str) -> anyhow::Error {
+        let url = self
+            .client
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let text = self.visible_text().await.unwrap_or_default();
+        let text: String = text.chars().take(1500).collect();
+        anyhow!("waited {WAIT:?} for {what} on {url}; the page shows:\n{text}")
+    }
+
+    /// Saves a screenshot of the page as `docs/screenshots/<name>.png` when
+    /// [`SCREENSHOTS_ENV`] is set; otherwise does nothing.
+    pub async fn screenshot(&self, name: &str) -> Result<()> {
+        if std::env::var_os(SCREENSHOTS_ENV).is_none() {
+            return Ok(());
+        }
+        // Let fonts and the focus ring settle.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let png = self.client.screenshot().await?;
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        let file = dir.join(format!("{name}.png"));
+        std::fs::File::create(&file)
+            .and_then(|mut f| f.write_all(&png))
+            .with_context(|| format!("writing {}", file.display()))
+    }
+
+    /// Waits for a finished download named `name` and returns its text.
+    pub async fn download(&self, name: &str) -> Result<String> {
+        let file = self.downloads.join(name);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // Chromium writes `<name>.crdownload` first and renames it when done.
+            if file.is_file() {
+                return Ok(std::fs::read_to_string(&file)?);
+            }
+            if Instant::now() > deadline {
+                let present: Vec<String> = std::fs::read_dir(&self.downloads)?
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                bail!("no download {name} within {WAIT:?}; the directory holds {present:?}");
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
