@@ -10,6 +10,28 @@ pub mod server;
 
 pub use server::{code, Browser, Rp, Server, START};
 
+/// Removes `dir` once this test binary has exited, however it ends: for what a `static`
+/// holds for the whole binary (statics are never dropped). A shell waits for its standard input
+/// — a pipe this process holds — to close, then removes the directory.
+pub fn remove_at_exit(dir: &std::path::Path) -> anyhow::Result<()> {
+    static HELD: std::sync::Mutex<Vec<(std::process::Child, std::process::ChildStdin)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"cat >/dev/null; rm -rf -- "$0""#)
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .spawn()?;
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the shell's stdin"))?;
+    HELD.lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .push((child, stdin));
+    Ok(())
+}
+
 /// The 6-digit SHA-1 TOTP code of `secret_b32` (30-second steps) at unix time `at`, from
 /// `oathtool` (Debian's `oathtool`): an implementation independent of the server's.
 pub fn oathtool(secret_b32: &str, at: u64) -> anyhow::Result<String> {

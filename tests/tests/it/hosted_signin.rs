@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{anyhow, ensure, Context as _, Result};
 use reqwest::Method;
 use serde_json::{json, Value};
-use tessera_client::VirtualDevice;
+use tessera_client::{EnrollOptions, VirtualDevice};
 use tessera_core::Clock as _;
 use tessera_e2e::browser::{on_path, with_page, Page};
 use tessera_e2e::{oathtool, Server, START};
@@ -79,6 +79,16 @@ pub(super) fn hosted() -> &'static Hosted {
                 .unwrap();
             let made = rt.block_on(async {
                 let server = Server::bare(&[]).await?;
+                // The server lives as long as the binary: its files go when the binary does.
+                if let Some(dir) = server
+                    .config
+                    .database
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.parent())
+                {
+                    tessera_e2e::remove_at_exit(dir)?;
+                }
                 let mut apps = HashMap::new();
                 let mut rules = Vec::new();
                 for (scenario, then) in SCENARIOS {
@@ -320,14 +330,6 @@ impl Pages {
         self.page.click("#identifier-submit").await.unwrap();
     }
 
-    /// Types the identifier if the page asks for it (a sign-in with a global session may know
-    /// the user already).
-    pub(super) async fn identify_if_asked(&self, name: &str) {
-        if self.step().await == "identifier" {
-            self.identify(name).await;
-        }
-    }
-
     /// Types the password (the page must ask for it).
     pub(super) async fn password(&self, password: &str) {
         self.at("verify:password").await;
@@ -396,7 +398,8 @@ impl Pages {
     }
 
     /// Chooses TOTP set-up, reads the secret the page shows, types its code at `now`; the secret.
-    pub(super) async fn enroll_totp(&self, now: u64) -> String {
+    /// `screenshot`: the name of the set-up's screenshot ([`Page::screenshot`]).
+    pub(super) async fn enroll_totp(&self, now: u64, screenshot: Option<&str>) -> String {
         self.at("enroll:choose").await;
         self.page.click("#enroll-method-totp").await.unwrap();
         self.at("enroll:totp").await;
@@ -411,22 +414,21 @@ impl Pages {
             .page
             .js(
                 "const i = document.getElementById('totp-qr');
-                 return [i.src.slice(0, 26), i.complete && i.naturalWidth > 0];",
+                 return [i.src.startsWith('data:image/svg+xml;'), i.complete && i.naturalWidth > 0];",
                 vec![],
             )
             .await
             .unwrap();
-        assert_eq!(
-            qr,
-            json!(["data:image/svg+xml;charset=", true]),
-            "the QR image loads"
-        );
+        assert_eq!(qr, json!([true, true]), "the QR image loads");
         let shown = self.page.text("#totp-secret").await.unwrap();
         assert_eq!(
             shown.replace(' ', ""),
             secret,
             "the key shown is the secret"
         );
+        if let Some(name) = screenshot {
+            self.page.screenshot(name).await.unwrap();
+        }
         self.page
             .fill("#totp-code", &oathtool(&secret, now).unwrap())
             .await
@@ -531,8 +533,7 @@ async fn lg2_required_mfa_forces_totp_set_up_then_backup_codes() {
         );
         let app = p.page.text("#app").await.unwrap();
         assert!(app.contains("Payroll (LG-2)"), "{app}");
-        let secret = p.enroll_totp(START).await;
-        p.page.screenshot("signin-enroll-totp").await.unwrap();
+        let secret = p.enroll_totp(START, Some("signin-enroll-totp")).await;
         p.save_codes().await;
         p.page.screenshot("signin-recovery-codes").await.unwrap();
         p.codes_saved().await;
@@ -632,12 +633,11 @@ async fn lg4_reset_skip_brings_the_prompt_back() {
 }
 
 /// LG-5: a member of an organization that requires MFA is forced to set it up (no Skip), on
-/// the account pages (no application).
+/// the account pages (no application) — here with the Tessera app: the page shows the
+/// enrollment QR code and link, the device enrolls with it, and the page goes on to that
+/// device's first push.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lg5_organization_requiring_mfa_forces_its_member() {
-    if !oathtool_ready() {
-        return;
-    }
     with_page(|page| async move {
         let h = hosted();
         h.run(|s| async move { s.user_requiring_mfa("lg5-dan", PASSWORD).await })
@@ -653,9 +653,28 @@ async fn lg5_organization_requiring_mfa_forces_its_member() {
             !p.shows("#app").await,
             "the account pages name no application"
         );
-        p.enroll_totp(START).await;
-        p.save_codes().await;
-        p.codes_saved().await;
+        p.page.click("#enroll-method-push").await.unwrap();
+        p.at("enroll:push").await;
+        let link = p
+            .page
+            .attr("#device-link", "data-link")
+            .await
+            .unwrap()
+            .expect("the enrollment link is on the page");
+        assert!(link.starts_with("tessera://enroll?"), "{link}");
+        let device = h
+            .run(move |s| async move {
+                let options = EnrollOptions {
+                    device_name: "laptop".into(),
+                    platform: "test".into(),
+                    ..EnrollOptions::default()
+                };
+                Ok(VirtualDevice::enroll_with(&link, &options, s.clock.clone()).await?)
+            })
+            .await;
+        device.connect().await;
+        let (number, c) = p.push(&device).await;
+        device.approve(&c, number).await.unwrap();
         assert_eq!(p.signed_in().await, "lg5-dan");
     })
     .await;
@@ -795,11 +814,10 @@ async fn lg11_removed_factors_force_set_up_or_a_backup_code_then_a_prompt() {
         );
         assert!(!p.shows("#other-ways").await);
         p.code(&code).await;
-        if p.step().await == "recovery-codes" {
-            // The set was used up and replaced: the new one is shown once.
-            p.save_codes().await;
-            p.codes_saved().await;
-        }
+        // The set (one code: `recovery_codes.count`) was used up and replaced: the new one is
+        // shown once.
+        p.save_codes().await;
+        p.codes_saved().await;
         p.at("enroll:choose").await;
         assert!(
             p.shows("#enroll-skip").await,
@@ -811,8 +829,10 @@ async fn lg11_removed_factors_force_set_up_or_a_backup_code_then_a_prompt() {
     .await;
 }
 
-/// OK-1/OK-3/OK-4: two chains — password then (TOTP or push), or push then password. The first
-/// method of each is offered; the one chosen selects the chain and its order.
+/// OK-1/OK-3/OK-4: two chains — password then (TOTP or push), or push then password. In a
+/// browser the user never signed in from, the password comes first whatever the chains (OK-8);
+/// from a known one, the first method of each chain is offered and the one chosen selects the
+/// chain and its order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ok1_two_chains_the_first_choice_selects_the_chain() {
     if !oathtool_ready() {
@@ -830,24 +850,17 @@ async fn ok1_two_chains_the_first_choice_selects_the_chain() {
         let p = Pages::new(page, h.origin());
         let app = Some(h.app("OK-1"));
 
-        // Chain 0: the password, then any of TOTP and push (OK-4).
+        // An unknown browser: the password only (OK-8), which selects chain 0; then any of
+        // TOTP and push (OK-4).
         p.open(app).await;
         p.identify("ok1-hal").await;
-        let step = p.step().await;
-        assert!(step.starts_with("verify:"), "{step}");
-        let mut first = p.offered().await;
-        first.sort();
+        p.at("verify:password").await;
         assert_eq!(
-            first,
-            ["password", "push"],
-            "the first method of each chain (OK-3)"
+            p.offered().await,
+            ["password"],
+            "an unknown browser: the password first"
         );
-        if step == "verify:push" {
-            p.push(&device).await;
-        }
-        p.choose("password").await;
-        p.page.fill("#password", PASSWORD).await.unwrap();
-        p.page.click("#password-submit").await.unwrap();
+        p.password(PASSWORD).await;
         let step = p.step().await;
         if step == "verify:push" {
             p.push(&device).await;
@@ -864,12 +877,29 @@ async fn ok1_two_chains_the_first_choice_selects_the_chain() {
         p.signed_in().await;
         p.sign_out().await;
 
-        // Chain 1: the push first, then the password.
+        // The browser is known now: the first method of each chain (OK-3). The push selects
+        // chain 1, which goes on with the password (OK-1).
         p.open(app).await;
         p.identify("ok1-hal").await;
-        p.step().await;
-        p.choose("push").await;
-        let (number, c) = p.push(&device).await;
+        let sent = if p.step().await == "verify:push" {
+            Some(p.push(&device).await)
+        } else {
+            None
+        };
+        let mut first = p.offered().await;
+        first.sort();
+        assert_eq!(
+            first,
+            ["password", "push"],
+            "the first method of each chain"
+        );
+        let (number, c) = match sent {
+            Some(sent) => sent,
+            None => {
+                p.choose("push").await;
+                p.push(&device).await
+            }
+        };
         device.approve(&c, number).await.unwrap();
         p.at("verify:password").await;
         assert_eq!(
@@ -987,7 +1017,8 @@ async fn ok5_ok6_reauthentication_window_skips_then_asks_again() {
 
         s.clock.advance(60);
         p.open(Some(&apps[1])).await;
-        p.identify_if_asked("ok5-kit").await;
+        let first = p.step().await;
+        assert_ne!(first, "identifier", "the global session names the user");
         p.at("verify:totp").await; // OK-6: the password is not asked again
         p.code(&oathtool(&t.secret, s.clock.now_unix()).unwrap())
             .await;
@@ -995,7 +1026,8 @@ async fn ok5_ok6_reauthentication_window_skips_then_asks_again() {
 
         s.clock.advance(60);
         p.open(Some(&apps[1])).await;
-        p.identify_if_asked("ok5-kit").await;
+        let first = p.step().await;
+        assert_ne!(first, "identifier", "the global session names the user");
         assert_eq!(
             p.signed_in().await,
             "ok5-kit",
@@ -1004,7 +1036,8 @@ async fn ok5_ok6_reauthentication_window_skips_then_asks_again() {
 
         s.clock.advance(11 * 60);
         p.open(Some(&apps[1])).await;
-        p.identify_if_asked("ok5-kit").await;
+        let first = p.step().await;
+        assert_ne!(first, "identifier", "the global session names the user");
         p.password(PASSWORD).await; // OK-5: after the window, from the start
         p.at("verify:totp").await;
         p.code(&oathtool(&t.secret, s.clock.now_unix()).unwrap())
@@ -1066,11 +1099,8 @@ async fn ibm4_min_enrollments_skippable_in_grace_then_required() {
             !p.shows("#enroll-skip").await,
             "after the grace period: required"
         );
-        p.enroll_totp(s.clock.now_unix()).await;
-        if p.step().await == "recovery-codes" {
-            p.save_codes().await;
-            p.codes_saved().await;
-        }
+        p.enroll_totp(s.clock.now_unix(), None).await;
+        // The user has backup codes already: no new set to show.
         assert_eq!(p.signed_in().await, "ibm4-lu");
     })
     .await;

@@ -19,7 +19,17 @@
     sms: "A code sent by text message",
     voice: "A code read out by phone call",
   };
-  const ENROLL_LABELS = { totp: "Authenticator app (TOTP)" };
+  const ENROLL_LABELS = {
+    totp: "An authenticator app (a 6-digit code)",
+    push: "The Tessera app (approve a request)",
+  };
+  const SUGGESTIONS = {
+    add_second_factor: "Add a second step: an authenticator app or the Tessera app.",
+    add_recovery_codes: "Create backup codes, in case you lose your device.",
+    add_another_factor: "Add another way to verify, so that one lost device does not lock you out.",
+    add_phishing_resistant_factor: "Add a passkey, or the Tessera app with a fingerprint or PIN: they resist phishing.",
+  };
+  const LEVELS = { weak: "(weak)", fair: "(fair)", strong: "(strong)" };
   const REASONS = {
     required: "Two-step verification is required for this account. Set up a second step to continue.",
     only_recovery_codes: "You signed in with a backup code and have no other second step left. Set up a new one.",
@@ -34,6 +44,7 @@
   let clientId = null;
   let pushAutoSent = null; // the flow whose push this page asked for without a click
   const poll = { key: null, abort: null };
+  let deviceWatch = null; // the timer looking for the Tessera app's enrollment
 
   class ApiError extends Error {
     constructor(status, body) {
@@ -135,12 +146,13 @@
     view = v;
     if (!keepError) error("");
     if (!(v.step === "verify" && v.method === "push" && v.push)) stopPoll();
+    if (!(v.step === "enroll" && v.enroll && v.enroll.push)) stopDeviceWatch();
     const app = v.application;
     $("app").hidden = !app;
     $("app").textContent = app ? "to continue to " + (app.name || app.client_id) : "";
     if (app && app.client_id) clientId = app.client_id;
     // The same screen as before (a re-render after a poll or an error): keep the focus.
-    const settingUp = (x) => Boolean(x && x.enroll && x.enroll.totp);
+    const settingUp = (x) => (x && x.enroll && (x.enroll.totp ? "totp" : x.enroll.push ? "push" : "")) || "";
     const same = Boolean(previous) && previous.flow_id === v.flow_id &&
       previous.step === v.step && previous.method === v.method &&
       settingUp(previous) === settingUp(v);
@@ -301,10 +313,12 @@
     $("enroll-skip").hidden = !e.skippable;
     const methods = (e.methods || []).filter((m) => ENROLL_LABELS[m]);
     const totp = e.totp;
-    $("step-enroll").dataset.detail = totp ? "totp" : "choose";
-    $("enroll-choose").hidden = Boolean(totp);
+    const device = e.push;
+    $("step-enroll").dataset.detail = totp ? "totp" : device ? "push" : "choose";
+    $("enroll-choose").hidden = Boolean(totp || device);
     $("enroll-totp").hidden = !totp;
-    $("enroll-other-ways").hidden = !totp || methods.length < 2;
+    $("enroll-device").hidden = !device;
+    $("enroll-other-ways").hidden = !(totp || device) || methods.length < 2;
     fillChoices($("enroll-methods"), methods, "enroll-method-", ENROLL_LABELS,
       (m) => step("POST", "/enroll", { method: m }));
     if (methods.length === 0) {
@@ -317,6 +331,35 @@
       $("totp-uri").href = /^otpauth:\/\//.test(totp.otpauth_uri || "") ? totp.otpauth_uri : "#";
       if (!same) $("totp-code").value = "";
     }
+    if (device) {
+      $("device-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(device.qr_svg || "");
+      const link = /^tessera:\/\//.test(device.link || "") ? device.link : "";
+      $("device-link").dataset.link = link;
+      $("device-link").href = link || "#";
+      $("device-status").textContent = "Waiting for the Tessera app…";
+      watchDevice(v.flow_id);
+    }
+  }
+
+  // The Tessera app enrolls over its own channel: look at the flow every two seconds until it
+  // moves on (the new device is then asked to approve a push).
+  function watchDevice(flowId) {
+    if (deviceWatch) return;
+    deviceWatch = setInterval(async () => {
+      if (!view || view.flow_id !== flowId || document.body.getAttribute("aria-busy")) return;
+      try {
+        const v = await api("GET", flowPath(""));
+        if (v.step !== "enroll") render(v);
+      } catch (e) {
+        stopDeviceWatch();
+        fail(e);
+      }
+    }, 2000);
+  }
+
+  function stopDeviceWatch() {
+    if (deviceWatch) clearInterval(deviceWatch);
+    deviceWatch = null;
   }
 
   function renderRecoveryCodes(v) {
@@ -380,11 +423,12 @@
     $("security-meter").optimum = max;
     $("security-meter").value = Number.isFinite(score) ? score : 0;
     $("security-score").textContent = (Number.isFinite(score) ? score : "?") + " / " + max;
+    $("security-level").textContent = LEVELS[s && s.level] || "";
     const list = (s && s.suggestions) || [];
-    $("security-suggestions").replaceChildren(...list.map((x) => {
+    $("security-suggestions").replaceChildren(...list.map((code) => {
       const li = document.createElement("li");
-      li.textContent = typeof x === "string" ? x
-        : (x.text || x.message || x.title || x.description || x.id || "");
+      li.dataset.code = code;
+      li.textContent = SUGGESTIONS[code] || code;
       return li;
     }));
   }
@@ -443,8 +487,10 @@
   on("enroll-back", "click", () => act(() => step("POST", "/back", {})));
   on("enroll-skip", "click", () => act(() => step("POST", "/skip", {})));
   on("enroll-other-ways", "click", () => {
+    stopDeviceWatch();
     $("step-enroll").dataset.detail = "choose";
     $("enroll-totp").hidden = true;
+    $("enroll-device").hidden = true;
     $("enroll-choose").hidden = false;
     $("enroll-other-ways").hidden = true;
     const first = $("enroll-methods").querySelector("button");
