@@ -56,17 +56,24 @@ pub struct Driver {
     _watch: Mutex<(Child, ChildStdin)>,
 }
 
-/// The test binary's chromedriver, started at the first call; `None` (after printing why)
-/// when chromedriver or chromium is not installed outside CI.
-pub fn driver() -> Result<Option<&'static Driver>> {
-    static DRIVER: OnceLock<std::result::Result<Option<Driver>, String>> = OnceLock::new();
+/// What stops the browser tests from running here: the programs missing, named with how to
+/// install them.
+#[derive(Debug, Clone)]
+pub struct Missing(pub String);
+
+/// The test binary's chromedriver, started at the first call; `Ok(Err(Missing))` when
+/// chromedriver or chromium is not installed.
+pub fn driver() -> Result<std::result::Result<&'static Driver, Missing>> {
+    type Started = std::result::Result<std::result::Result<Driver, Missing>, String>;
+    static DRIVER: OnceLock<Started> = OnceLock::new();
     match DRIVER.get_or_init(|| start_driver().map_err(|e| format!("{e:#}"))) {
-        Ok(d) => Ok(d.as_ref()),
+        Ok(Ok(d)) => Ok(Ok(d)),
+        Ok(Err(missing)) => Ok(Err(missing.clone())),
         Err(e) => Err(anyhow!("chromedriver: {e}")),
     }
 }
 
-fn start_driver() -> Result<Option<Driver>> {
+fn start_driver() -> Result<std::result::Result<Driver, Missing>> {
     let driver_bin = on_path("chromedriver");
     let chromium = on_path("chromium").or_else(|| on_path("chromium-browser"));
     let missing: Vec<&str> = [
@@ -78,14 +85,10 @@ fn start_driver() -> Result<Option<Driver>> {
     .map(|(name, _)| name)
     .collect();
     let (Some(driver_bin), Some(chromium)) = (driver_bin, chromium) else {
-        tessera_core::testing::prerequisite(
-            false,
-            &format!(
-                "{} (apt-get install chromium chromium-driver)",
-                missing.join(" and ")
-            ),
-        );
-        return Ok(None);
+        return Ok(Err(Missing(format!(
+            "{} (apt-get install chromium chromium-driver)",
+            missing.join(" and ")
+        ))));
     };
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     // `cat` returns when this process's end of the pipe closes (the test binary exited), and
@@ -110,7 +113,7 @@ fn start_driver() -> Result<Option<Driver>> {
         }
         std::thread::sleep(POLL);
     }
-    Ok(Some(Driver {
+    Ok(Ok(Driver {
         url: format!("http://127.0.0.1:{port}"),
         chromium,
         _watch: Mutex::new((child, stdin)),
@@ -173,8 +176,13 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(driver) = driver().unwrap_or_else(|e| panic!("{e:#}")) else {
-        return;
+    let driver = match driver().unwrap_or_else(|e| panic!("{e:#}")) {
+        Ok(driver) => driver,
+        Err(Missing(what)) => {
+            // Prints `SKIPPED: …` (every test says so), or fails the test in CI.
+            tessera_core::testing::prerequisite(false, &what);
+            return;
+        }
     };
     let session = driver.session().await.unwrap_or_else(|e| panic!("{e:#}"));
     let checked = AssertUnwindSafe(body(session.page.clone()))

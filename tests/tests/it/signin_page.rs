@@ -1,7 +1,7 @@
 //! The hosted sign-in page in real Chromium (Debian's `chromium`, driven by `chromedriver`
 //! through fantoccini, `tessera_e2e::browser`): identifier → password → the push with the
-//! number shown → the virtual device approves with that number → signed in; and the TOTP path
-//! through "verify another way", a wrong code first. The page's look at 360 px, and the
+//! number shown (refused on the device, then sent again) → the virtual device approves with that
+//! number → signed in; and the TOTP path through "verify another way", a wrong code first. The page's look at 360 px, and the
 //! screenshots of docs/screenshots/signin-*.png (`TESSERA_SCREENSHOTS=1`).
 //!
 //! Without chromedriver or chromium the tests print `SKIPPED: …` and pass, except in CI, where
@@ -39,9 +39,17 @@ async fn sign_in_page_in_chromium_password_then_push() {
         p.password(PASSWORD).await;
 
         // The device's push is offered first (no method used yet): the page shows the number.
-        let (number, c) = p.push(&device).await;
+        let (_, c) = p.push(&device).await;
         assert!(!c.context.application.is_empty(), "{:?}", c.context);
         p.page.screenshot("signin-push").await.unwrap();
+
+        // Refused on the device: the page says so and offers a new request.
+        device.deny(&c).await.unwrap();
+        p.page.wait_for("#push-resend").await.unwrap();
+        let status = p.page.text("#push-status").await.unwrap();
+        assert!(status.contains("refused"), "{status}");
+        p.page.click("#push-resend").await.unwrap();
+        let (number, c) = p.push(&device).await;
         device.approve(&c, number).await.unwrap();
         assert_eq!(p.signed_in().await, "page-dana");
         p.page.screenshot("signin-done").await.unwrap();
