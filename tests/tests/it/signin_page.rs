@@ -35,8 +35,16 @@ async fn sign_in_page_in_chromium_password_then_push() {
             .unwrap();
         assert_eq!(focused, json!("identifier"), "the first field has the focus");
         p.page.screenshot("signin-identifier").await.unwrap();
-        p.identify("page-dana").await;
-        p.password(PASSWORD).await;
+        // By keyboard: the focused field, then Enter submits (WebDriver's Enter key).
+        let focused = p.page.client.active_element().await.unwrap();
+        focused.send_keys("page-dana\u{E007}").await.unwrap();
+        p.at("verify:password").await;
+        let focused = p.page.client.active_element().await.unwrap();
+        assert_eq!(focused.attr("id").await.unwrap().as_deref(), Some("password"));
+        focused
+            .send_keys(&format!("{PASSWORD}\u{E007}"))
+            .await
+            .unwrap();
 
         // The device's push is offered first (no method used yet): the page shows the number.
         let (_, c) = p.push(&device).await;
