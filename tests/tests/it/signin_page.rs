@@ -26,6 +26,21 @@ async fn sign_in_page_in_chromium_password_then_push() {
         device.connect().await;
         let p = Pages::new(page, h.origin());
 
+        // What the server sends with the page (the real router, not only the handler).
+        let r = reqwest::get(format!("{}/signin", h.origin())).await.unwrap();
+        let header = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(header("content-security-policy").contains("script-src 'self'"));
+        assert!(!header("content-security-policy").contains("unsafe-inline"));
+        assert_eq!(header("cache-control"), "no-store");
+        assert_eq!(header("x-frame-options"), "DENY");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+
         p.open(None).await;
         p.at("identifier").await;
         let focused = p
