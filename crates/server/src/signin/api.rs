@@ -765,6 +765,9 @@ async fn identifier(
 pub struct ChooseBody {
     /// One of the view's `offer`.
     method: Method,
+    /// "Remember this browser" (where offered), for a method proven without a code (push).
+    #[serde(default)]
+    remember_browser: bool,
 }
 
 async fn choose(
@@ -786,6 +789,9 @@ async fn choose(
             st => return Err(Error::Flow(FlowError::WrongStep(step_name(&st)))),
         }
         ctx.loaded.flow.method = Some(body.method);
+        if body.remember_browser && body.method.is_second_factor() {
+            ctx.loaded.flow.remember = true;
+        }
         if body.method == Method::Push {
             // Choosing push again sends a new one.
             send_push(s, ctx)?;
@@ -1058,6 +1064,25 @@ async fn enroll(
     match method {
         Method::Totp => {
             let user = crate::factors::user(&state, &user_id).await?;
+            // A set-up started again (a reload, a lost QR) replaces the one pending in this
+            // flow, so restarts do not use up the enrollment cap.
+            let (h3, id3, who3, uid) = (headers.clone(), id.clone(), who.clone(), user_id.clone());
+            state
+                .blocking(move |s| {
+                    let ctx = open(s, &h3, &id3, who3)?;
+                    if let Some(pending) = ctx.loaded.flow.enrolling {
+                        let still_pending = s
+                            .store()
+                            .list_authenticators(&uid)?
+                            .iter()
+                            .any(|a| a.id == pending && !a.active);
+                        if still_pending {
+                            s.store().delete_authenticator(&uid, &pending, s.now())?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
             let setup = crate::factors::enroll_otp(&state, &user).await?;
             let created_codes = setup.recovery_codes.is_some();
             run(&state, headers, id, who, move |_, ctx| {
@@ -1184,9 +1209,10 @@ async fn codes_saved(
     who: Requester,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    run(&state, headers, id, who, |_, ctx| {
+    run(&state, headers, id, who, |s, ctx| {
         if !ctx.loaded.flow.codes_unconfirmed {
-            return Err(Error::Flow(FlowError::WrongStep("not recovery_codes")));
+            let st = current_stage(s, ctx)?;
+            return Err(Error::Flow(FlowError::WrongStep(step_name(&st))));
         }
         ctx.loaded.flow.codes_unconfirmed = false;
         Ok(Extras::default())

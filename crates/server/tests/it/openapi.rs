@@ -11,7 +11,12 @@ use serde_json::Value;
 use super::Server;
 
 /// The files whose `.route(…)` calls make up `tessera_server::router` (each merged into it).
-const ROUTER_SOURCES: &[&str] = &["src/api/mod.rs", "src/device/http.rs", "src/signin/api.rs"];
+const ROUTER_SOURCES: &[&str] = &[
+    "src/api/mod.rs",
+    "src/device/http.rs",
+    "src/signin/api.rs",
+    "src/signin/pages.rs",
+];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 
