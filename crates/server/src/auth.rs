@@ -28,6 +28,8 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     // Applications (OpenID Connect clients): read them; register, change, remove, new secrets.
     "read:applications",
     "manage:applications",
+    // The OpenID Connect provider's signing keys: rotate now.
+    "manage:keys",
     // The device factor: start pushes and read their outcome (a relying party).
     "push:create",
     // The device factor: enrollment offers, users' devices.

@@ -46,6 +46,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The device factor (push, QR login, sign-in page).
     pub device: crate::device::DeviceConfig,
+    /// The OpenID Connect provider (signing-key rotation, ID-token lifetime).
+    pub oidc: crate::oidc::OidcConfig,
     /// The hosted sign-in (docs/signin.md).
     pub signin: SigninConfig,
 }
@@ -319,6 +321,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             device: crate::device::DeviceConfig::default(),
             signin: SigninConfig::default(),
+            oidc: crate::oidc::OidcConfig::default(),
         }
     }
 }
@@ -536,6 +539,7 @@ impl Config {
         if !(1..=8760).contains(&self.signin.session_hours) {
             return Err(bad("signin.session_hours", "must be 1–8760"));
         }
+        self.oidc.validate()?;
         Ok(())
     }
 
@@ -621,6 +625,19 @@ mod tests {
         assert!(e.to_string().contains("`log`"), "{e}");
         let e = Config::load(Some("[lockout]\nmax_failures = 101\n"), Vec::new()).unwrap_err();
         assert!(e.to_string().contains("lockout.max_failures"), "{e}");
+        let e = Config::load(Some("[oidc]\nkey_rotation_days = 0\n"), Vec::new()).unwrap_err();
+        assert!(e.to_string().contains("oidc.key_rotation_days"), "{e}");
+        let e = Config::load(
+            None,
+            vec![("TESSERA_SERVER_OIDC__ID_TOKEN_TTL_SECS".into(), "5".into())],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("oidc.id_token_ttl_secs"), "{e}");
+        let e = Config::load(Some("[oidc]\nissuer = \"x\"\n"), Vec::new()).unwrap_err();
+        assert!(
+            e.to_string().contains("issuer"),
+            "unknown keys are named: {e}"
+        );
     }
 
     #[test]

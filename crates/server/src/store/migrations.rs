@@ -277,6 +277,39 @@ CREATE TABLE browsers(
   last_sign_in_at BIGINT NOT NULL, remembered_at BIGINT, PRIMARY KEY(browser_hash, user_id));
 "#,
     },
+    Step {
+        what: "the OpenID Connect provider: signing keys (sealed; one current), authorization codes (hashed, single use)",
+        sqlite: r#"
+CREATE TABLE oidc_signing_keys(
+  kid TEXT PRIMARY KEY, alg TEXT NOT NULL, private_sealed BLOB NOT NULL, public_jwk TEXT NOT NULL,
+  created_at INTEGER NOT NULL, retire_at INTEGER);
+CREATE UNIQUE INDEX oidc_signing_keys_current ON oidc_signing_keys((retire_at IS NULL))
+  WHERE retire_at IS NULL;
+CREATE TABLE oidc_codes(
+  code_hash BLOB PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES applications(client_id) ON DELETE CASCADE,
+  redirect_uri TEXT NOT NULL, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  scope TEXT NOT NULL, nonce TEXT, code_challenge TEXT NOT NULL, auth_time INTEGER NOT NULL,
+  amr TEXT NOT NULL, acr TEXT NOT NULL, session_id TEXT NOT NULL, created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, used_at INTEGER, access_token_id TEXT);
+CREATE INDEX oidc_codes_expires ON oidc_codes(expires_at);
+"#,
+        postgres: r#"
+CREATE TABLE oidc_signing_keys(
+  kid TEXT PRIMARY KEY, alg TEXT NOT NULL, private_sealed BYTEA NOT NULL, public_jwk TEXT NOT NULL,
+  created_at BIGINT NOT NULL, retire_at BIGINT);
+CREATE UNIQUE INDEX oidc_signing_keys_current ON oidc_signing_keys((retire_at IS NULL))
+  WHERE retire_at IS NULL;
+CREATE TABLE oidc_codes(
+  code_hash BYTEA PRIMARY KEY,
+  client_id TEXT NOT NULL REFERENCES applications(client_id) ON DELETE CASCADE,
+  redirect_uri TEXT NOT NULL, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  scope TEXT NOT NULL, nonce TEXT, code_challenge TEXT NOT NULL, auth_time BIGINT NOT NULL,
+  amr TEXT NOT NULL, acr TEXT NOT NULL, session_id TEXT NOT NULL, created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL, used_at BIGINT, access_token_id TEXT);
+CREATE INDEX oidc_codes_expires ON oidc_codes(expires_at);
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

@@ -61,6 +61,137 @@ pub fn stale_policy(current: u64, expected: u64) -> crate::Error {
     ))
 }
 
+/// A signing key of the OpenID Connect provider, as stored: the private key sealed under the
+/// master key (context [`signing_key_context`]), the public half as a JWK.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeyRow {
+    /// Key id (`kid`), random.
+    pub kid: String,
+    /// JOSE algorithm (`ES256`).
+    pub alg: String,
+    /// The PKCS#8 private key, sealed.
+    pub private_sealed: Vec<u8>,
+    /// The public JWK, JSON.
+    pub public_jwk: String,
+    /// When it was made (and became the current key), unix seconds.
+    pub created_at: u64,
+    /// `None` while it is the current key; else when it leaves the JWKS (every token it signed
+    /// has expired by then), unix seconds.
+    pub retire_at: Option<u64>,
+}
+
+impl std::fmt::Debug for SigningKeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRow")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("created_at", &self.created_at)
+            .field("retire_at", &self.retire_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sealing context of a signing key: bound to its kid, so a sealed key cannot be moved to
+/// another row.
+pub fn signing_key_context(kid: &str) -> Vec<u8> {
+    format!("tessera-server/oidc-signing-key/{kid}").into_bytes()
+}
+
+/// When [`Store::rotate_signing_key`] makes its new key the current one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// Only if the current key is still this one (`None`: there is no current key yet). The
+    /// automatic rotation: several instances that find the key due at once make one new key.
+    IfCurrentIs(Option<String>),
+    /// Whatever the current key is (the management API's "rotate now").
+    Now,
+}
+
+/// An authorization code's grant, as stored under the code's SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    /// The application it was issued to.
+    pub client_id: String,
+    /// The redirect URI of the request (the token request must repeat it).
+    pub redirect_uri: String,
+    /// The user.
+    pub user_id: String,
+    /// Granted scopes, space-separated.
+    pub scope: String,
+    /// The request's `nonce`, for the ID token.
+    pub nonce: Option<String>,
+    /// PKCE: BASE64URL(SHA-256(code_verifier)).
+    pub code_challenge: String,
+    /// When the user last authenticated actively, unix seconds.
+    pub auth_time: u64,
+    /// `amr` values.
+    pub amr: Vec<String>,
+    /// `acr` value.
+    pub acr: String,
+    /// The sign-in session (`sid`).
+    pub session_id: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds; the code is refused from then on.
+    pub expires_at: u64,
+}
+
+/// What a token request brings to redeem a code: checked against the stored grant in the
+/// redeeming transaction.
+#[derive(Debug, Clone)]
+pub struct CodeRedemption {
+    /// The authenticated (or, for a public client, named) client.
+    pub client_id: String,
+    /// The token request's `redirect_uri`.
+    pub redirect_uri: String,
+    /// BASE64URL(SHA-256(code_verifier)): compared in constant time with the stored challenge.
+    pub challenge: String,
+    /// The access token to issue (its user and scopes are set from the grant), with the SHA-256
+    /// of its secret.
+    pub token: (TokenRecord, [u8; 32]),
+}
+
+/// Why a code was not redeemed. The token endpoint answers `invalid_grant` to all of them; the
+/// audit log keeps which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    /// No such code.
+    Unknown,
+    /// Redeemed before: what the first redemption issued has been revoked.
+    Reused,
+    /// Past its lifetime.
+    Expired,
+    /// Issued to another client.
+    WrongClient,
+    /// Another redirect URI than the authorization request's.
+    WrongRedirectUri,
+    /// The PKCE verifier does not match the challenge.
+    WrongVerifier,
+}
+
+impl CodeRefusal {
+    /// The reason in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeRefusal::Unknown => "unknown",
+            CodeRefusal::Reused => "reused",
+            CodeRefusal::Expired => "expired",
+            CodeRefusal::WrongClient => "wrong_client",
+            CodeRefusal::WrongRedirectUri => "wrong_redirect_uri",
+            CodeRefusal::WrongVerifier => "wrong_verifier",
+        }
+    }
+}
+
+/// The outcome of [`Store::redeem_code`].
+#[derive(Debug, Clone)]
+pub enum Redeemed {
+    /// The grant, and the access token now stored for it.
+    Issued(Box<(AuthorizationCode, TokenRecord)>),
+    /// Refused (and, unless unknown, the code is used up).
+    Refused(CodeRefusal),
+}
+
 /// A filter on the audit log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
@@ -190,6 +321,39 @@ pub trait Store: Send + Sync + 'static {
     /// A finished sign-in: the user's count and time, each authenticator's last use, the
     /// browser (remembered when asked) and the audit event, in one transaction.
     fn record_sign_in(&self, sign_in: SignInRecord) -> Result<()>;
+
+    /// An application and the SHA-256 of its secret (none for a public client).
+    fn application_with_secret(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(Application, Option<[u8; 32]>)>>;
+
+    // ---- the OpenID Connect provider
+    /// The signing keys still published: the current one first, then the previous ones whose
+    /// `retire_at` is after `now`, newest first.
+    fn signing_keys(&self, now: u64) -> Result<Vec<SigningKeyRow>>;
+    /// Makes `new` the current key as `rotation` says, in one transaction: the current key (if
+    /// any) gets `retire_at`, keys retired before `now` are deleted, and the rotation is
+    /// audited (`oidc.key_rotated`). Several instances may call this at once: only one of the
+    /// calls with the same [`Rotation::IfCurrentIs`] makes a key. Answers [`Store::signing_keys`]
+    /// afterwards.
+    fn rotate_signing_key(
+        &self,
+        new: SigningKeyRow,
+        rotation: Rotation,
+        retire_at: u64,
+        now: u64,
+    ) -> Result<Vec<SigningKeyRow>>;
+    /// Stores an authorization code's grant under the code's SHA-256 and audits it
+    /// (`oidc.code_issued`); deletes codes that expired before `purge_before`.
+    fn insert_code(&self, hash: [u8; 32], code: AuthorizationCode, purge_before: u64)
+        -> Result<()>;
+    /// Redeems a code in one transaction: a code redeems once; any attempt uses it up; a second
+    /// redemption revokes the access token the first one issued and is audited
+    /// (`oidc.code_reused`); a success stores the access token and is audited
+    /// (`oidc.token_issued`).
+    fn redeem_code(&self, hash: [u8; 32], redemption: CodeRedemption, now: u64)
+        -> Result<Redeemed>;
 
     // ---- tokens
     /// Stores a token record with the SHA-256 of its secret.

@@ -22,6 +22,7 @@
 mod applications;
 mod audit;
 mod factors;
+mod oidc;
 mod policies;
 mod signin;
 mod tokens;
@@ -45,7 +46,8 @@ use crate::model::{
     VerifyOutcome,
 };
 use crate::store::{
-    AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, PolicyVersion, Store, StoreStatus,
+    AuditFilter, AuthorizationCode, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
+    PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
 };
 
 /// The server's store on PostgreSQL.
@@ -207,6 +209,7 @@ impl Store for PgStore {
                 .await?;
                 n += 1;
             }
+            n += oidc::reseal(&tx, &reseal).await?;
             tx.commit().await?;
             Ok(n)
         })
@@ -403,6 +406,53 @@ impl Store for PgStore {
         let id = client_id.to_owned();
         self.pg
             .call(move |mut c| async move { applications::delete(&mut c, &id, now).await })
+    }
+
+    fn application_with_secret(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(Application, Option<[u8; 32]>)>> {
+        let id = client_id.to_owned();
+        self.pg
+            .call(move |c| async move { oidc::application_with_secret(&c, &id).await })
+    }
+
+    fn signing_keys(&self, now: u64) -> Result<Vec<SigningKeyRow>> {
+        self.pg
+            .call(move |c| async move { oidc::signing_keys(&c, now).await })
+    }
+
+    fn rotate_signing_key(
+        &self,
+        new: SigningKeyRow,
+        rotation: Rotation,
+        retire_at: u64,
+        now: u64,
+    ) -> Result<Vec<SigningKeyRow>> {
+        self.pg.call(move |mut c| async move {
+            oidc::rotate(&mut c, new, rotation, retire_at, now).await
+        })
+    }
+
+    fn insert_code(
+        &self,
+        hash: [u8; 32],
+        code: AuthorizationCode,
+        purge_before: u64,
+    ) -> Result<()> {
+        self.pg.call(move |mut c| async move {
+            oidc::insert_code(&mut c, hash, code, purge_before).await
+        })
+    }
+
+    fn redeem_code(
+        &self,
+        hash: [u8; 32],
+        redemption: CodeRedemption,
+        now: u64,
+    ) -> Result<Redeemed> {
+        self.pg
+            .call(move |mut c| async move { oidc::redeem(&mut c, hash, redemption, now).await })
     }
 
     fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()> {

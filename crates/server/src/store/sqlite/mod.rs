@@ -16,6 +16,7 @@
 mod applications;
 mod audit;
 mod factors;
+mod oidc;
 mod policies;
 mod signin;
 mod tokens;
@@ -32,7 +33,10 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{AuditFilter, Done, NewOtp, OnSuccess, OtpCheck, PolicyVersion, Store, StoreStatus};
+use super::{
+    AuditFilter, AuthorizationCode, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
+    PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
+};
 use crate::config::{LockoutConfig, StorageConfig};
 use crate::crypto::random_id;
 use crate::error::{Error, Result};
@@ -373,6 +377,11 @@ impl Store for SqliteStore {
                 )?;
                 n += 1;
             }
+            for (kid, sealed) in oidc::sealed_keys(c)? {
+                let fresh = reseal(&sealed, &super::signing_key_context(&kid))?;
+                oidc::reseal_key(c, &kid, &fresh)?;
+                n += 1;
+            }
             Ok(n)
         })
     }
@@ -513,6 +522,45 @@ impl Store for SqliteStore {
     fn delete_application(&self, client_id: &str, now: u64) -> Result<bool> {
         let id = client_id.to_owned();
         self.write(move |c| applications::delete(c, &id, now))
+    }
+
+    fn application_with_secret(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(Application, Option<[u8; 32]>)>> {
+        self.read(|c| oidc::application_with_secret(c, client_id))
+    }
+
+    fn signing_keys(&self, now: u64) -> Result<Vec<SigningKeyRow>> {
+        self.read(|c| oidc::signing_keys(c, now))
+    }
+
+    fn rotate_signing_key(
+        &self,
+        new: SigningKeyRow,
+        rotation: Rotation,
+        retire_at: u64,
+        now: u64,
+    ) -> Result<Vec<SigningKeyRow>> {
+        self.write(move |c| oidc::rotate(c, &new, &rotation, retire_at, now))
+    }
+
+    fn insert_code(
+        &self,
+        hash: [u8; 32],
+        code: AuthorizationCode,
+        purge_before: u64,
+    ) -> Result<()> {
+        self.write(move |c| oidc::insert_code(c, &hash, &code, purge_before))
+    }
+
+    fn redeem_code(
+        &self,
+        hash: [u8; 32],
+        redemption: CodeRedemption,
+        now: u64,
+    ) -> Result<Redeemed> {
+        self.write(move |c| oidc::redeem(c, &hash, redemption, now))
     }
 
     fn insert_token(&self, token: TokenRecord, hash: [u8; 32]) -> Result<()> {
