@@ -2,7 +2,9 @@
 //! ([`crate::signin::start_flow`]) and the browser goes to `/signin?flow=…`; when the user has
 //! signed in, [`complete`] makes the authorization code and the redirect back to the client.
 
-use axum::extract::{RawForm, RawQuery, State};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,8 +30,20 @@ pub async fn by_query(
 pub async fn by_form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
+    let is_form = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let body = match body {
+        Ok(b) if is_form => b,
+        Ok(_) => {
+            return error_page("the request must be a form (application/x-www-form-urlencoded)")
+        }
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return crate::api::too_large(),
+        Err(_) => return error_page("the request's body cannot be read"),
+    };
     match std::str::from_utf8(&body) {
         Ok(text) => authorize(&state, &headers, text).await,
         Err(_) => error_page("the request's parameters are not UTF-8"),

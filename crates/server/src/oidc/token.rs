@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{RawForm, State};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -239,8 +241,15 @@ pub fn s256(verifier: &str) -> String {
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return crate::api::too_large(),
+        Err(e) => {
+            return Failure::OAuth(TokenError::invalid_request(e.body_text())).into_response()
+        }
+    };
     match exchange(&state, &headers, &body).await {
         Ok(answer) => {
             let mut response = Json(answer).into_response();

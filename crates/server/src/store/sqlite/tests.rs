@@ -565,3 +565,226 @@ fn policy_versions_are_kept_and_a_stale_writer_loses() {
         assert_eq!(audited, 3, "{engine}: every change audited");
     }
 }
+
+fn signing_key(kid: &str) -> crate::store::SigningKeyRow {
+    crate::store::SigningKeyRow {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        private_sealed: format!("sealed {kid}").into_bytes(),
+        public_jwk: format!(r#"{{"kid":"{kid}"}}"#),
+        created_at: 0,
+        retire_at: None,
+    }
+}
+
+#[test]
+fn racing_rotations_make_one_key_retired_keys_go_and_reseal_covers_them() {
+    use crate::store::Rotation;
+    for (engine, s, _dir) in stores() {
+        let s: std::sync::Arc<dyn Store> = std::sync::Arc::from(s);
+        assert!(s.signing_keys(0).unwrap().is_empty(), "{engine}");
+        // Eight instances find no key at once, then eight find the same key due at once.
+        for (round, seen) in [(1usize, None), (2, Some(()))] {
+            let current =
+                seen.and_then(|()| s.signing_keys(100).unwrap().first().map(|k| k.kid.clone()));
+            let made: Vec<Vec<crate::store::SigningKeyRow>> = std::thread::scope(|sc| {
+                let handles: Vec<_> = (0..8)
+                    .map(|i| {
+                        let s = std::sync::Arc::clone(&s);
+                        let rotation = Rotation::IfCurrentIs(current.clone());
+                        sc.spawn(move || {
+                            s.rotate_signing_key(
+                                signing_key(&format!("r{round}-{i}")),
+                                rotation,
+                                1000,
+                                100,
+                            )
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap().unwrap())
+                    .collect()
+            });
+            let keys = s.signing_keys(100).unwrap();
+            assert_eq!(keys.len(), round, "{engine}: round {round}: {keys:?}");
+            assert!(
+                keys[0].retire_at.is_none(),
+                "{engine}: the current key first"
+            );
+            assert!(
+                made.iter().all(|k| k[0].kid == keys[0].kid),
+                "{engine}: every racer answers the one current key"
+            );
+        }
+        let keys = s.signing_keys(100).unwrap();
+        assert_eq!(keys[1].retire_at, Some(1000), "{engine}");
+        // Rotation now, at 2000: the key retired at 1000 is deleted.
+        let after = s
+            .rotate_signing_key(signing_key("now"), Rotation::Now, 5000, 2000)
+            .unwrap();
+        let kids: Vec<&str> = after.iter().map(|k| k.kid.as_str()).collect();
+        assert_eq!(kids, vec!["now", keys[0].kid.as_str()], "{engine}");
+        assert!(
+            s.signing_keys(5000).unwrap().len() == 1,
+            "{engine}: retired at 5000"
+        );
+        let (_, rotations) = s
+            .list_audit(
+                AuditFilter {
+                    kind: Some("oidc.key_rotated".into()),
+                    ..AuditFilter::default()
+                },
+                1,
+                50,
+            )
+            .unwrap();
+        assert_eq!(rotations, 3, "{engine}: one audit row per key made");
+
+        // Master-key rotation re-seals the private keys, each under its own context.
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = std::sync::Arc::clone(&seen);
+        let n = s
+            .reseal(std::sync::Arc::new(move |sealed: &[u8], ctx: &[u8]| {
+                log.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(ctx).into_owned());
+                Ok([b"re:".as_slice(), sealed].concat())
+            }))
+            .unwrap();
+        assert_eq!(n, 2, "{engine}: two keys stored");
+        let contexts = seen.lock().unwrap().clone();
+        assert!(
+            contexts
+                .iter()
+                .all(|c| c.starts_with("tessera-server/oidc-signing-key/")),
+            "{engine}: {contexts:?}"
+        );
+        let resealed = s.signing_keys(2000).unwrap();
+        assert!(
+            resealed[0].private_sealed.starts_with(b"re:sealed "),
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn a_code_redeems_once_even_when_redeemed_concurrently() {
+    use crate::store::{AuthorizationCode, CodeRedemption, CodeRefusal, Redeemed};
+    for (engine, s, _dir) in stores() {
+        let s: std::sync::Arc<dyn Store> = std::sync::Arc::from(s);
+        let u = user(s.as_ref(), "oidc-user");
+        s.create_application(
+            Application {
+                client_id: "app_1".into(),
+                name: "RP".into(),
+                kind: crate::model::ClientKind::Public,
+                redirect_uris: vec!["https://rp.example/cb".into()],
+                created_at: 1,
+                updated_at: 1,
+            },
+            None,
+        )
+        .unwrap();
+        let grant = AuthorizationCode {
+            client_id: "app_1".into(),
+            redirect_uri: "https://rp.example/cb".into(),
+            user_id: u.user_id.clone(),
+            scope: "openid email".into(),
+            nonce: Some("n".into()),
+            code_challenge: "challenge".into(),
+            auth_time: 5,
+            amr: vec!["otp".into(), "pwd".into()],
+            acr: "urn:tessera:acr:mfa".into(),
+            session_id: "ses_1".into(),
+            created_at: 10,
+            expires_at: 70,
+        };
+        let code_hash = [7u8; 32];
+        s.insert_code(code_hash, grant.clone(), 0).unwrap();
+        let redemption = |_: u8| {
+            let (_, record, hash) = crate::auth::issue_token(
+                TokenKind::Access,
+                None,
+                Vec::new(),
+                "oidc:app_1",
+                Some(3600),
+                20,
+            )
+            .unwrap();
+            CodeRedemption {
+                client_id: "app_1".into(),
+                redirect_uri: "https://rp.example/cb".into(),
+                challenge: "challenge".into(),
+                token: (record, hash),
+            }
+        };
+        let racers: Vec<CodeRedemption> = (0..8u8).map(redemption).collect();
+        let hashes: std::collections::HashMap<String, [u8; 32]> = racers
+            .iter()
+            .map(|r| (r.token.0.id.clone(), r.token.1))
+            .collect();
+        let outcomes: Vec<Redeemed> = std::thread::scope(|sc| {
+            let handles: Vec<_> = racers
+                .into_iter()
+                .map(|r| {
+                    let s = std::sync::Arc::clone(&s);
+                    sc.spawn(move || s.redeem_code(code_hash, r, 20).unwrap())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let issued: Vec<&crate::model::TokenRecord> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Redeemed::Issued(b) => Some(&b.1),
+                Redeemed::Refused(_) => None,
+            })
+            .collect();
+        assert_eq!(issued.len(), 1, "{engine}: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(
+            o,
+            Redeemed::Issued(_) | Redeemed::Refused(CodeRefusal::Reused)
+        )));
+        let Some(Redeemed::Issued(b)) = outcomes.iter().find(|o| matches!(o, Redeemed::Issued(_)))
+        else {
+            unreachable!()
+        };
+        assert_eq!(b.0, grant, "{engine}: the grant as stored");
+        assert_eq!(issued[0].user_id.as_deref(), Some(u.user_id.as_str()));
+        assert_eq!(issued[0].scopes, vec!["openid", "email"]);
+        let stored = s.find_token(hashes[&issued[0].id]).unwrap().unwrap();
+        assert_eq!(
+            stored.revoked_at,
+            Some(20),
+            "{engine}: the replays revoked the token the first redemption issued"
+        );
+        let tokens: Vec<_> = s
+            .list_audit(
+                AuditFilter {
+                    kind: Some("oidc.code_reused".into()),
+                    ..AuditFilter::default()
+                },
+                1,
+                50,
+            )
+            .unwrap()
+            .0;
+        assert_eq!(tokens.len(), 7, "{engine}");
+
+        // Unknown codes, and the purge of long-expired ones at the next insert.
+        assert!(matches!(
+            s.redeem_code([9u8; 32], redemption(0), 20).unwrap(),
+            Redeemed::Refused(CodeRefusal::Unknown)
+        ));
+        s.insert_code([8u8; 32], grant.clone(), 71).unwrap();
+        assert!(
+            matches!(
+                s.redeem_code(code_hash, redemption(0), 80).unwrap(),
+                Redeemed::Refused(CodeRefusal::Unknown)
+            ),
+            "{engine}: purged"
+        );
+    }
+}
