@@ -1,6 +1,8 @@
 //! `GET`/`POST /oauth2/authorize`: a checked request starts a sign-in flow
 //! ([`crate::signin::start_flow`]) and the browser goes to `/signin?flow=…`; when the user has
 //! signed in, [`complete`] makes the authorization code and the redirect back to the client.
+//! When the global session already satisfies the policy (single sign-on), the flow is done as
+//! it starts and the browser goes straight back to the client with its code.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -68,13 +70,16 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: &str) -> Response
     };
     match crate::signin::start_flow(state, headers, flow).await {
         Ok(started) => {
-            let location = format!(
-                "/signin?flow={}",
-                percent_encoding::utf8_percent_encode(
-                    &started.flow_id,
-                    percent_encoding::NON_ALPHANUMERIC
+            // Single sign-on: the global session satisfied the policy, the code is made.
+            let location = started.redirect_to.unwrap_or_else(|| {
+                format!(
+                    "/signin?flow={}",
+                    percent_encoding::utf8_percent_encode(
+                        &started.flow_id,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
                 )
-            );
+            });
             let mut response = redirect(&location);
             if let Some(cookie) = started.set_cookie {
                 response.headers_mut().append(SET_COOKIE, cookie);

@@ -22,7 +22,8 @@ use tessera_server::policy::{Method as By, Satisfied, Traits};
 use tessera_server::signin::Completed;
 use tessera_server::AppState;
 
-use super::{config_in, error_code, t0_clock, Server, T0};
+use super::signin_flow::Browser;
+use super::{config_in, error_code, oathtool, t0_clock, Server, T0};
 
 /// The provider's public origin (it sits behind a proxy: the tests reach it on loopback).
 const ISSUER: &str = "https://id.example.com";
@@ -323,17 +324,6 @@ async fn a_relying_party_signs_a_user_in_and_verifies_the_id_token_independently
     let p = provider().await;
     let app = p.register("confidential").await;
     let user = p.s.create_user("ada", Some("correct horse battery")).await;
-
-    // The browser's request: a flow would start (the hosted sign-in is built apart).
-    let r = p.authorize(&authorize_query(&app.id, &[])).await;
-    assert_eq!(r.status(), StatusCode::FOUND);
-    let location = r.headers()[LOCATION].to_str().unwrap().to_owned();
-    assert!(
-        location.starts_with("/signin?flow=")
-            || (location.starts_with(REDIRECT)
-                && param(&location, "error").as_deref() == Some("server_error")),
-        "to the sign-in, or (while it is not built) back with server_error: {location}"
-    );
 
     let request = p.checked(&app.id, &[]).await;
     assert_eq!(request.scope, "openid profile email");
@@ -993,4 +983,128 @@ async fn complete_refuses_an_application_changed_during_the_sign_in() {
             .unwrap()
             .unwrap_err();
     assert!(e.to_string().contains("redirect_uri"), "{e}");
+}
+
+/// `GET /oauth2/authorize` from `b` (its cookies sent, the ones set kept): where it sends the
+/// browser.
+async fn authorize_from(p: &Provider, b: &mut Browser<'_>, query: &str) -> String {
+    let cookies: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let r = p
+        .browser
+        .get(format!("{}/oauth2/authorize?{query}", p.s.url))
+        .header(reqwest::header::COOKIE, cookies.join("; "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND);
+    for c in r.headers().get_all(reqwest::header::SET_COOKIE) {
+        let (kv, _) = c.to_str().unwrap().split_once(';').unwrap();
+        let (k, v) = kv.split_once('=').unwrap();
+        b.cookies.insert(k.to_owned(), v.to_owned());
+    }
+    r.headers()[LOCATION].to_str().unwrap().to_owned()
+}
+
+/// [`authorize_from`] to the hosted sign-in: the flow it started, as the hosted page reads it.
+async fn flow_from_authorize(p: &Provider, b: &mut Browser<'_>, query: &str) -> Value {
+    let location = authorize_from(p, b, query).await;
+    let flow = location
+        .strip_prefix("/signin?flow=")
+        .unwrap_or_else(|| panic!("to the hosted sign-in: {location}"));
+    let (st, view) = b
+        .call(Method::GET, &format!("/signin/api/flows/{flow}"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{view}");
+    view
+}
+
+#[tokio::test]
+async fn the_hosted_sign_in_completes_an_authorization_request_end_to_end() {
+    const PW: &str = "correct horse battery";
+    let p = provider().await;
+    let (st, v) =
+        p.s.admin_json(
+            Method::PUT,
+            "/api/v2/policies/sign-in",
+            Some(
+                json!({"global": {"mfa": {"mode": "optional", "prompt": "never"},
+                                   "reauth": {"mode": "after_minutes", "minutes": 30}}}),
+            ),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let app = p.register("confidential").await;
+    let user = p.s.create_user("gil", Some(PW)).await;
+    let (_, secret) = super::enrolled(&p.s, &user).await;
+    p.clock.advance(30);
+
+    let mut b = Browser::new(&p.s);
+    let f = flow_from_authorize(&p, &mut b, &authorize_query(&app.id, &[])).await;
+    assert_eq!(f["step"], "identifier", "{f}");
+    assert_eq!(f["application"]["client_id"], app.id.as_str());
+    let f = b.ok(&f, "identifier", json!({"identifier": "gil"})).await;
+    let f = b
+        .ok(&f, "verify", json!({"method": "password", "password": PW}))
+        .await;
+    assert_eq!(
+        (f["step"].as_str(), f["method"].as_str()),
+        (Some("verify"), Some("totp")),
+        "{f}"
+    );
+    let code = oathtool(&secret, "SHA1", 6, 30, p.clock.now_unix());
+    let done = b
+        .ok(&f, "verify", json!({"method": "totp", "code": code}))
+        .await;
+    assert_eq!(done["step"], "done", "{done}");
+    let signed_in_at = p.clock.now_unix();
+    let redirect = done["redirect_to"].as_str().unwrap().to_owned();
+    assert!(redirect.starts_with(&format!("{REDIRECT}?")), "{redirect}");
+    assert_eq!(param(&redirect, "state").as_deref(), Some("st-123"));
+    assert_eq!(param(&redirect, "iss").as_deref(), Some(ISSUER));
+    let (st, tokens) = p
+        .redeem(&app, &param(&redirect, "code").unwrap(), VERIFIER)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{tokens}");
+    let claims = p
+        .verify(&app.id, tokens["id_token"].as_str().unwrap())
+        .await;
+    assert_eq!(claims["sub"], user.as_str());
+    assert_eq!(claims["amr"], json!(["mfa", "otp", "pwd"]));
+    assert_eq!(claims["acr"], "urn:tessera:acr:mfa");
+    assert_eq!(claims["auth_time"], signed_in_at);
+    let sid = claims["sid"].as_str().unwrap().to_owned();
+    assert!(sid.starts_with("ses_"), "{sid}");
+
+    // Within the re-authentication window the global session signs in at once: the same
+    // methods, and auth_time stays when the user last proved them.
+    p.clock.advance(120);
+    let redirect = authorize_from(&p, &mut b, &authorize_query(&app.id, &[("nonce", "n-2")])).await;
+    assert!(
+        redirect.starts_with(&format!("{REDIRECT}?code=")),
+        "single sign-on: straight back with a code: {redirect}"
+    );
+    let (_, tokens) = p
+        .redeem(&app, &param(&redirect, "code").unwrap(), VERIFIER)
+        .await;
+    let claims = p
+        .verify(&app.id, tokens["id_token"].as_str().unwrap())
+        .await;
+    assert_eq!(claims["nonce"], "n-2");
+    assert_eq!(claims["auth_time"], signed_in_at, "not re-authenticated");
+    assert_eq!(claims["amr"], json!(["mfa", "otp", "pwd"]));
+    assert_eq!(claims["sid"], sid.as_str(), "the same session");
+
+    // prompt=login, and a max_age shorter than the time since: the user proves it again.
+    for extra in [[("prompt", "login")], [("max_age", "60")]] {
+        let f = flow_from_authorize(&p, &mut b, &authorize_query(&app.id, &extra)).await;
+        assert_ne!(f["step"], "done", "{extra:?}: {f}");
+        assert!(f["redirect_to"].is_null(), "{extra:?}");
+    }
+    // A max_age the session's proofs are within is single sign-on again.
+    let redirect =
+        authorize_from(&p, &mut b, &authorize_query(&app.id, &[("max_age", "600")])).await;
+    assert!(
+        redirect.starts_with(&format!("{REDIRECT}?code=")),
+        "{redirect}"
+    );
 }

@@ -16,6 +16,7 @@ const ROUTER_SOURCES: &[&str] = &[
     "src/device/http.rs",
     "src/signin/api.rs",
     "src/signin/pages.rs",
+    "src/oidc/mod.rs",
 ];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
