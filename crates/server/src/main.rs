@@ -56,9 +56,9 @@ enum AdminCommand {
         #[arg(long)]
         to: PathBuf,
     },
-    /// Replaces the master key: re-seals every TOTP secret and the device identity under the
-    /// key in NEW (created, mode 0600, if missing) in one transaction. Stop every instance
-    /// first; then give them the new key.
+    /// Replaces the master key: re-seals every TOTP secret, the device identity and the OpenID
+    /// Connect signing keys under the key in NEW (created, mode 0600, if missing) in one
+    /// transaction. Stop every instance first; then give them the new key.
     RotateKey {
         /// The new key file.
         #[arg(long)]

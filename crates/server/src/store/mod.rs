@@ -238,7 +238,8 @@ pub trait Store: Send + Sync + 'static {
     /// Sets a meta value only if absent; returns whether it was set (first-start detection).
     fn set_meta_if_absent(&self, key: &str, value: &str) -> Result<bool>;
     /// Re-seals every sealed value (TOTP secrets, whose context is their authenticator id; the
-    /// device identity key, [`IDENTITY_CONTEXT`]) in one transaction: all or nothing. The
+    /// device identity key, [`IDENTITY_CONTEXT`]; the OpenID Connect signing keys,
+    /// [`signing_key_context`]) in one transaction: all or nothing. The
     /// number of values re-sealed. Master-key rotation, with every instance stopped.
     fn reseal(&self, reseal: Reseal) -> Result<u64>;
 
