@@ -110,10 +110,13 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: &str) -> Response
 }
 
 fn redirect(location: &str) -> Response {
+    // Registered redirect URIs are ASCII and every added value is percent-encoded, so this
+    // holds; if it ever did not, the browser gets the page rather than a 302 to nowhere.
+    let Ok(v) = HeaderValue::from_str(location) else {
+        return error_page("the redirect URI cannot be used in a redirect");
+    };
     let mut response = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(LOCATION, v);
-    }
+    response.headers_mut().insert(LOCATION, v);
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
