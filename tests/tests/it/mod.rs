@@ -4,6 +4,7 @@ mod enroll;
 mod hosted_signin;
 mod instances;
 mod mfa_oob;
+mod oidc_login;
 mod push;
 mod qr_login;
 mod shutdown;
