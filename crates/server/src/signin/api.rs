@@ -1,6 +1,7 @@
 //! The JSON flow API (docs/signin.md) and the global session's endpoints.
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -125,21 +126,50 @@ struct Ctx {
     set_cookies: Vec<HeaderValue>,
 }
 
-/// Loads the flow of the request. Blocking.
-fn open(state: &AppState, headers: &HeaderMap, id: &str, who: Requester) -> Result<Ctx> {
-    let browser = cookie(headers, BROWSER_COOKIE).map(digest);
-    let loaded = flow::load(state, id, browser)?;
-    let session = live_session(state, headers)?;
-    Ok(Ctx {
-        loaded,
-        around: Surroundings {
-            browser: browser.unwrap_or_default(),
-            session: session.as_ref().map(|(_, s)| s.clone()),
-        },
-        session_hash: session.map(|(h, _)| h),
-        who,
-        set_cookies: Vec::new(),
-    })
+/// A request on one flow: its id (from the path), cookies and requester.
+#[derive(Debug, Clone)]
+struct OnFlow {
+    id: String,
+    headers: HeaderMap,
+    who: Requester,
+}
+
+impl FromRequestParts<AppState> for OnFlow {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::Flow(FlowError::NotFound))?;
+        let Ok(who) = Requester::from_request_parts(parts, state).await;
+        Ok(OnFlow {
+            id,
+            headers: parts.headers.clone(),
+            who,
+        })
+    }
+}
+
+impl OnFlow {
+    /// Loads the flow. Blocking.
+    fn open(self, state: &AppState) -> Result<Ctx> {
+        let browser = cookie(&self.headers, BROWSER_COOKIE).map(digest);
+        let loaded = flow::load(state, &self.id, browser)?;
+        let session = live_session(state, &self.headers)?;
+        Ok(Ctx {
+            loaded,
+            around: Surroundings {
+                browser: browser.unwrap_or_default(),
+                session: session.as_ref().map(|(_, s)| s.clone()),
+            },
+            session_hash: session.map(|(h, _)| h),
+            who: self.who,
+            set_cookies: Vec::new(),
+        })
+    }
 }
 
 fn user_facts_of(state: &AppState, ctx: &Ctx) -> Result<Option<Facts>> {
@@ -547,14 +577,12 @@ fn finish(state: &AppState, ctx: &mut Ctx, facts: &Facts) -> Result<()> {
 /// any cookies set.
 async fn run(
     state: &AppState,
-    headers: HeaderMap,
-    id: String,
-    who: Requester,
+    on: OnFlow,
     work: impl FnOnce(&AppState, &mut Ctx) -> Result<Extras> + Send + 'static,
 ) -> Result<Response> {
     state
         .blocking(move |s| {
-            let mut ctx = open(s, &headers, &id, who)?;
+            let mut ctx = on.open(s)?;
             let extras = work(s, &mut ctx)?;
             advance(s, &mut ctx)?;
             let view = render(s, &ctx, extras)?;
@@ -716,13 +744,8 @@ async fn create(
         .await
 }
 
-async fn show(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    run(&state, headers, id, who, |_, _| Ok(Extras::default())).await
+async fn show(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
+    run(&state, on, |_, _| Ok(Extras::default())).await
 }
 
 // ------------------------------------------------------------------ steps
@@ -737,14 +760,12 @@ pub struct IdentifierBody {
 
 async fn identifier(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
+    on: OnFlow,
     JsonBody(body): JsonBody<IdentifierBody>,
 ) -> Result<Response> {
     let name = body.identifier.trim().to_owned();
     check_len("identifier", &name)?;
-    run(&state, headers, id, who, move |s, ctx| {
+    run(&state, on, move |s, ctx| {
         let st = current_stage(s, ctx)?;
         if st != Stage::Identifier {
             return Err(Error::Flow(FlowError::WrongStep(step_name(&st))));
@@ -772,12 +793,10 @@ pub struct ChooseBody {
 
 async fn choose(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
+    on: OnFlow,
     JsonBody(body): JsonBody<ChooseBody>,
 ) -> Result<Response> {
-    run(&state, headers, id, who, move |s, ctx| {
+    run(&state, on, move |s, ctx| {
         match current_stage(s, ctx)? {
             Stage::Verify { offer, .. } if offer.contains(&body.method) => {}
             Stage::Verify { .. } => {
@@ -827,17 +846,15 @@ enum Checked {
 
 async fn verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
+    on: OnFlow,
     JsonBody(body): JsonBody<VerifyBody>,
 ) -> Result<Response> {
     // The flow and its step first (cheap, and nothing is checked for a flow that cannot use it).
-    let (h2, id2, who2) = (headers.clone(), id.clone(), who.clone());
+    let pre = on.clone();
     let method = body.method;
     let (identifier, user_id) = state
         .blocking(move |s| {
-            let ctx = open(s, &h2, &id2, who2)?;
+            let ctx = pre.open(s)?;
             match current_stage(s, &ctx)? {
                 Stage::Verify { offer, .. } if offer.contains(&method) => {}
                 Stage::Verify { .. } => {
@@ -924,7 +941,7 @@ async fn verify(
         Checked::Locked => return Err(Error::TooManyAttempts),
     };
     let remember = body.remember_browser;
-    run(&state, headers, id, who, move |s, ctx| {
+    run(&state, on, move |s, ctx| {
         add_proof(s, ctx, proof)?;
         if remember {
             ctx.loaded.flow.remember = true;
@@ -957,15 +974,13 @@ fn add_proof(state: &AppState, ctx: &mut Ctx, proof: Proof) -> Result<()> {
 
 async fn push_wait(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
+    on: OnFlow,
     QueryParams(w): QueryParams<Wait>,
 ) -> Result<Response> {
-    let (h2, id2, who2) = (headers.clone(), id.clone(), who.clone());
+    let pre = on.clone();
     let pending = state
         .blocking(move |s| {
-            let ctx = open(s, &h2, &id2, who2)?;
+            let ctx = pre.open(s)?;
             Ok(ctx
                 .loaded
                 .flow
@@ -977,7 +992,7 @@ async fn push_wait(
         .ok_or_else(|| Error::InvalidRequest("no push was sent in this sign-in".into()))?;
     let (p, user_id) = pending;
     let status = push_outcome(&state, p.transaction_id.clone(), w.wait.unwrap_or(0)).await?;
-    run(&state, headers, id, who, move |s, ctx| {
+    run(&state, on, move |s, ctx| {
         let Some(current) = ctx.loaded.flow.push.clone() else {
             return Ok(Extras::default());
         };
@@ -1036,16 +1051,14 @@ pub struct EnrollBody {
 
 async fn enroll(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
+    on: OnFlow,
     JsonBody(body): JsonBody<EnrollBody>,
 ) -> Result<Response> {
-    let (h2, id2, who2) = (headers.clone(), id.clone(), who.clone());
+    let pre = on.clone();
     let method = body.method;
     let user_id = state
         .blocking(move |s| {
-            let ctx = open(s, &h2, &id2, who2)?;
+            let ctx = pre.open(s)?;
             match current_stage(s, &ctx)? {
                 Stage::Enroll { methods, .. } if methods.contains(&method) => {}
                 Stage::Enroll { .. } => {
@@ -1066,10 +1079,10 @@ async fn enroll(
             let user = crate::factors::user(&state, &user_id).await?;
             // A set-up started again (a reload, a lost QR) replaces the one pending in this
             // flow, so restarts do not use up the enrollment cap.
-            let (h3, id3, who3, uid) = (headers.clone(), id.clone(), who.clone(), user_id.clone());
+            let (again, uid) = (on.clone(), user_id.clone());
             state
                 .blocking(move |s| {
-                    let ctx = open(s, &h3, &id3, who3)?;
+                    let ctx = again.open(s)?;
                     if let Some(pending) = ctx.loaded.flow.enrolling {
                         let still_pending = s
                             .store()
@@ -1085,7 +1098,7 @@ async fn enroll(
                 .await?;
             let setup = crate::factors::enroll_otp(&state, &user).await?;
             let created_codes = setup.recovery_codes.is_some();
-            run(&state, headers, id, who, move |_, ctx| {
+            run(&state, on, move |_, ctx| {
                 ctx.loaded.flow.enrolling = Some(setup.id.clone());
                 ctx.loaded.flow.enrolling_created_codes = created_codes;
                 Ok(Extras {
@@ -1100,7 +1113,7 @@ async fn enroll(
             .await
         }
         Method::Push => {
-            run(&state, headers, id, who, move |s, _| {
+            run(&state, on, move |s, _| {
                 let offer = crate::device::enrollment::create_offer(s, &user_id)?;
                 Ok(Extras {
                     device: Some(DeviceSetup {
@@ -1129,16 +1142,14 @@ pub struct ConfirmBody {
 
 async fn enroll_confirm(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
+    on: OnFlow,
     JsonBody(body): JsonBody<ConfirmBody>,
 ) -> Result<Response> {
     check_len("code", &body.code)?;
-    let (h2, id2, who2) = (headers.clone(), id.clone(), who.clone());
+    let pre = on.clone();
     let (user_id, enrolling, created_codes) = state
         .blocking(move |s| {
-            let ctx = open(s, &h2, &id2, who2)?;
+            let ctx = pre.open(s)?;
             let f = ctx.loaded.flow;
             match (f.user_id, f.enrolling) {
                 (Some(u), Some(e)) => Ok((u, e, f.enrolling_created_codes)),
@@ -1182,7 +1193,7 @@ async fn enroll_confirm(
         None
     };
     let now = state.now();
-    run(&state, headers, id, who, move |s, ctx| {
+    run(&state, on, move |s, ctx| {
         add_proof(
             s,
             ctx,
@@ -1203,13 +1214,8 @@ async fn enroll_confirm(
     .await
 }
 
-async fn codes_saved(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    run(&state, headers, id, who, |s, ctx| {
+async fn codes_saved(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
+    run(&state, on, |s, ctx| {
         if !ctx.loaded.flow.codes_unconfirmed {
             let st = current_stage(s, ctx)?;
             return Err(Error::Flow(FlowError::WrongStep(step_name(&st))));
@@ -1220,13 +1226,8 @@ async fn codes_saved(
     .await
 }
 
-async fn skip(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    run(&state, headers, id, who, |s, ctx| {
+async fn skip(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
+    run(&state, on, |s, ctx| {
         let reason = match current_stage(s, ctx)? {
             Stage::Enroll {
                 skippable: true,
@@ -1260,13 +1261,8 @@ async fn skip(
     .await
 }
 
-async fn back(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    who: Requester,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    run(&state, headers, id, who, |_, ctx| {
+async fn back(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
+    run(&state, on, |_, ctx| {
         let f = &mut ctx.loaded.flow;
         // "Not you?": the browser's session no longer names the user of this flow.
         if ctx.around.session.is_some() {

@@ -120,6 +120,27 @@ async fn serves_https_that_curl_and_rustls_verify() {
         .unwrap();
     let r = client.get(format!("{https}/readyz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // Under TLS the sign-in's cookies are Secure (as well as HttpOnly, SameSite=Lax).
+    let r = client
+        .post(format!("{https}/signin/api/flows"))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cookie = r
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.starts_with("tessera_browser=")
+            && cookie.contains("; HttpOnly")
+            && cookie.contains("; SameSite=Lax")
+            && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
 
     // Without the CA as a root the client refuses; plain HTTP gets no answer.
     assert!(reqwest::Client::new()
