@@ -340,6 +340,11 @@ impl Page {
             .with_context(|| format!("writing {}", file.display()))
     }
 
+    /// The page as a PNG, as the screen shows it.
+    pub async fn png(&self) -> Result<Vec<u8>> {
+        Ok(self.client.screenshot().await?)
+    }
+
     /// Waits for a finished download named `name` and returns its text.
     pub async fn download(&self, name: &str) -> Result<String> {
         let file = self.downloads.join(name);

@@ -514,6 +514,59 @@ impl Pages {
 
 // ---- the scenarios
 
+/// QR login as a method of the flow: after the password, "verify another way" → the QR code;
+/// the code is read from the page's pixels by an independent decoder (`zbarimg`), the user's
+/// device approves it, and the page is signed in with `qr_login` proven.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_login_shown_by_the_page_is_scanned_and_approved() {
+    if !tessera_core::testing::prerequisite(
+        on_path("zbarimg").is_some(),
+        "zbarimg (apt-get install zbar-tools)",
+    ) {
+        return;
+    }
+    with_page(|page| async move {
+        let h = hosted();
+        let (device, _) = h
+            .run(|s| async move {
+                user(s, "qr-ida").await?;
+                device(s, "qr-ida").await
+            })
+            .await;
+        let p = Pages::new(page, h.origin());
+        p.start(Some(h.app("LG-7")), "qr-ida").await;
+        p.step().await;
+        assert!(p.offered().await.contains(&"qr_login".to_owned()));
+        p.choose("qr_login").await;
+        p.page
+            .wait_for("#qr-img[data-link^='tessera://qr-login']")
+            .await
+            .unwrap();
+        // Scan the screen as the app would: zbarimg decodes the page's pixels.
+        let dir = tempfile::tempdir().unwrap();
+        let shot = dir.path().join("page.png");
+        std::fs::write(&shot, p.page.png().await.unwrap()).unwrap();
+        let out = std::process::Command::new("zbarimg")
+            .args(["--quiet", "--raw"])
+            .arg(&shot)
+            .output()
+            .unwrap();
+        let link = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(
+            link.starts_with("tessera://qr-login?"),
+            "zbarimg read {link:?}"
+        );
+        let shown = p.page.attr("#qr-img", "data-link").await.unwrap();
+        assert_eq!(Some(link.clone()), shown, "the QR encodes the flow's link");
+        device
+            .qr_login(&link, tessera_core::device::Decision::Approve)
+            .await
+            .unwrap();
+        assert_eq!(p.signed_in().await, "qr-ida");
+    })
+    .await;
+}
+
 /// LG-2 (with LG-6): MFA required, a user with no factor must set one up before getting in —
 /// TOTP from the secret the page shows, then the backup codes, "saved" ticked before Continue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -718,7 +771,7 @@ async fn lg7_last_used_method_first_other_ways_switch_backup_codes_last() {
             sorted.sort();
             assert_eq!(
                 sorted,
-                ["push", "recovery_code", "totp"],
+                ["push", "qr_login", "recovery_code", "totp"],
                 "round {round}: {offered:?}"
             );
             assert_eq!(

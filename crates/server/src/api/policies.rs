@@ -204,14 +204,25 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
                 .is_some_and(|d| d.user_verification),
             _ => false,
         };
+        let traits = Traits {
+            user_verification,
+            ..Traits::INTERACTION
+        };
+        if method == Method::Push {
+            // The device's key also approves QR logins.
+            enrolled.push(Enrolled {
+                id: a.id.clone(),
+                method: Method::QrLogin,
+                pair: a.pair_id.clone(),
+                traits,
+                last_used_at: a.last_used_at,
+            });
+        }
         enrolled.push(Enrolled {
             id: a.id,
             method,
             pair: a.pair_id,
-            traits: Traits {
-                user_verification,
-                ..Traits::INTERACTION
-            },
+            traits,
             last_used_at: a.last_used_at,
         });
     }

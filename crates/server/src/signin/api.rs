@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/signin/api/flows/{id}/choose", post(choose))
         .route("/signin/api/flows/{id}/verify", post(verify))
         .route("/signin/api/flows/{id}/push", get(push_wait))
+        .route("/signin/api/flows/{id}/qr-login", get(qr_wait))
         .route("/signin/api/flows/{id}/enroll", post(enroll))
         .route(
             "/signin/api/flows/{id}/enroll/confirm",
@@ -201,6 +202,19 @@ pub struct PushView {
     pub state: String,
 }
 
+/// A QR login in progress: the QR to scan with the Tessera app.
+#[derive(Debug, Clone, Serialize)]
+pub struct QrView {
+    /// The `tessera://qr-login?…` link.
+    pub link: String,
+    /// The link as an SVG QR code.
+    pub qr_svg: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// `pending`, `approved`, `denied` or `expired`.
+    pub state: String,
+}
+
 /// A TOTP set-up in progress (sent once, in the answer that started it).
 #[derive(Debug, Clone, Serialize)]
 pub struct TotpSetup {
@@ -278,6 +292,8 @@ pub struct View {
     pub offer: Vec<Method>,
     /// The push in progress.
     pub push: Option<PushView>,
+    /// The QR login in progress.
+    pub qr_login: Option<QrView>,
     /// At `enroll`.
     pub enroll: Option<EnrollView>,
     /// New backup codes, shown this once.
@@ -333,6 +349,7 @@ fn render(state: &AppState, ctx: &Ctx, extras: Extras) -> Result<View> {
         method: None,
         offer: Vec::new(),
         push: None,
+        qr_login: None,
         enroll: None,
         recovery_codes: None,
         remember_browser: RememberView { offered: false },
@@ -379,6 +396,16 @@ fn render(state: &AppState, ctx: &Ctx, extras: Extras) -> Result<View> {
                     expires_at: p.expires_at,
                     state: p.state.clone(),
                 });
+            if method == Method::QrLogin {
+                if let Some(q) = &flow.qr {
+                    view.qr_login = Some(QrView {
+                        qr_svg: crate::device::enrollment::qr_svg(&q.link)?,
+                        link: q.link.clone(),
+                        expires_at: q.expires_at,
+                        state: q.state.clone(),
+                    });
+                }
+            }
             view.remember_browser.offered = method.is_second_factor()
                 && facts.as_ref().is_some_and(|f| remember_days(flow, f) > 0);
         }
@@ -418,6 +445,10 @@ fn advance(state: &AppState, ctx: &mut Ctx) -> Result<()> {
                 method: Method::Push,
                 ..
             } if ctx.loaded.flow.push.is_none() => send_push(state, ctx)?,
+            Stage::Verify {
+                method: Method::QrLogin,
+                ..
+            } if ctx.loaded.flow.qr.is_none() => show_qr(state, ctx)?,
             Stage::Done => {
                 if let Some(facts) = facts {
                     finish(state, ctx, &facts)?;
@@ -459,6 +490,31 @@ fn send_push(state: &AppState, ctx: &mut Ctx) -> Result<()> {
         transaction_id: created.transaction_id,
         number: created.number,
         expires_at: created.expires_at,
+        state: "pending".into(),
+    });
+    Ok(())
+}
+
+/// Opens a QR login for the flow's browser (its secret in the `tessera_qr_dsi` cookie). Blocking.
+fn show_qr(state: &AppState, ctx: &mut Ctx) -> Result<()> {
+    let cfg = state.device_config();
+    let app = match &ctx.loaded.flow.client_id {
+        Some(id) => state.store().application(id)?.map(|a| a.name),
+        None => None,
+    }
+    .unwrap_or_else(|| cfg.signin_application.clone());
+    let session = crate::device::qr_login::create(state, ctx.who.context(&app, &cfg.origin))?;
+    ctx.set_cookies.push(crate::device::http::set_cookie(
+        state,
+        crate::device::http::DSI_COOKIE,
+        &session.dsi,
+        cfg.qr_ttl,
+    )?);
+    ctx.loaded.flow.method = Some(Method::QrLogin);
+    ctx.loaded.flow.qr = Some(flow::PendingQr {
+        lsi: session.lsi,
+        link: session.link,
+        expires_at: session.expires_at,
         state: "pending".into(),
     });
     Ok(())
@@ -811,9 +867,11 @@ async fn choose(
         if body.remember_browser && body.method.is_second_factor() {
             ctx.loaded.flow.remember = true;
         }
-        if body.method == Method::Push {
-            // Choosing push again sends a new one.
-            send_push(s, ctx)?;
+        match body.method {
+            // Choosing push again sends a new one; QR login shows a new code.
+            Method::Push => send_push(s, ctx)?,
+            Method::QrLogin => show_qr(s, ctx)?,
+            _ => {}
         }
         Ok(Extras::default())
     })
@@ -969,6 +1027,7 @@ fn add_proof(state: &AppState, ctx: &mut Ctx, proof: Proof) -> Result<()> {
     f.proofs.push(proof);
     f.method = None;
     f.push = None;
+    f.qr = None;
     Ok(())
 }
 
@@ -1035,6 +1094,68 @@ async fn push_wait(
             }
         } else if let Some(pp) = ctx.loaded.flow.push.as_mut() {
             pp.state = state_name;
+        }
+        Ok(Extras::default())
+    })
+    .await
+}
+
+/// `GET …/qr-login?wait=N`: waits for the Tessera app's answer to the flow's QR login; an
+/// approval by the flow's user is redeemed once and proves `qr_login`.
+async fn qr_wait(
+    State(state): State<AppState>,
+    on: OnFlow,
+    QueryParams(w): QueryParams<Wait>,
+) -> Result<Response> {
+    let pre = on.clone();
+    let dsi = cookie(&on.headers, crate::device::http::DSI_COOKIE).map(str::to_owned);
+    let pending = state
+        .blocking(move |s| Ok(pre.open(s)?.loaded.flow.qr))
+        .await?
+        .ok_or_else(|| Error::InvalidRequest("no QR login was shown in this sign-in".into()))?;
+    let outcome = crate::device::http::qr_outcome(
+        &state,
+        pending.lsi.clone(),
+        dsi.clone(),
+        w.wait.unwrap_or(0),
+    )
+    .await?;
+    run(&state, on, move |s, ctx| {
+        if ctx.loaded.flow.qr.as_ref().map(|q| &q.lsi) != Some(&pending.lsi) {
+            // Another code was shown meanwhile.
+            return Ok(Extras::default());
+        }
+        let mut seen = format!("{outcome:?}").to_lowercase();
+        if outcome == crate::device::store::QrState::Approved {
+            let by = crate::device::qr_login::redeem(s, &pending.lsi, dsi.as_deref())?;
+            if Some(&by) == ctx.loaded.flow.user_id.as_ref() {
+                let device = s.devices().qr(&pending.lsi)?.and_then(|q| q.device_id);
+                let user_verification = match &device {
+                    Some(d) => s.devices().device(d)?.is_some_and(|d| d.user_verification),
+                    None => false,
+                };
+                return add_proof(
+                    s,
+                    ctx,
+                    Proof {
+                        method: Method::QrLogin,
+                        traits: Traits {
+                            user_verification,
+                            ..Traits::INTERACTION
+                        },
+                        at: s.now(),
+                        authenticator_id: device
+                            .as_deref()
+                            .map(crate::device::push_authenticator_id),
+                    },
+                )
+                .map(|()| Extras::default());
+            }
+            // Approved by another user's device: it proves nothing here.
+            seen = "denied".into();
+        }
+        if let Some(q) = ctx.loaded.flow.qr.as_mut() {
+            q.state = seen;
         }
         Ok(Extras::default())
     })
@@ -1274,6 +1395,7 @@ async fn back(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
         f.chain = None;
         f.method = None;
         f.push = None;
+        f.qr = None;
         f.enrolling = None;
         f.skipped.clear();
         f.remember = false;

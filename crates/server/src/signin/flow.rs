@@ -53,6 +53,20 @@ pub struct PendingPush {
     pub state: String,
 }
 
+/// A QR login shown by the flow (the browser holds its device-session secret in the
+/// `tessera_qr_dsi` cookie; the link is what the QR encodes, not a secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingQr {
+    /// The login-session index.
+    pub lsi: String,
+    /// The `tessera://qr-login?…` link.
+    pub link: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// `pending`, `approved`, `denied` or `expired` as last seen.
+    pub state: String,
+}
+
 /// How the flow ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -100,6 +114,8 @@ pub struct Flow {
     pub method: Option<Method>,
     /// The push in progress.
     pub push: Option<PendingPush>,
+    /// The QR login in progress.
+    pub qr: Option<PendingQr>,
     /// A TOTP authenticator being set up (inactive until confirmed).
     pub enrolling: Option<String>,
     /// That set-up created the user's first backup codes (shown once it is confirmed).

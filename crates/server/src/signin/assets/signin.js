@@ -60,7 +60,7 @@
       init.headers["content-type"] = "application/json";
       init.body = JSON.stringify(body);
     }
-    if (poll.abort && method === "GET" && path.includes("/push?")) init.signal = poll.abort.signal;
+    if (poll.abort && method === "GET" && /\/(push|qr-login)\?/.test(path)) init.signal = poll.abort.signal;
     let r;
     try {
       r = await fetch(API + path, init);
@@ -145,7 +145,7 @@
     const previous = view;
     view = v;
     if (!keepError) error("");
-    if (!(v.step === "verify" && v.method === "push" && v.push)) stopPoll();
+    if (!pollKey(v)) stopPoll();
     if (!(v.step === "enroll" && v.enroll && v.enroll.push)) stopDeviceWatch();
     const app = v.application;
     $("app").hidden = !app;
@@ -184,7 +184,8 @@
     $("password-panel").hidden = method !== "password";
     $("code-panel").hidden = method !== "totp" && method !== "recovery_code";
     $("push-panel").hidden = method !== "push";
-    const supported = ["password", "totp", "recovery_code", "push"].includes(method);
+    $("qr-panel").hidden = method !== "qr_login";
+    const supported = ["password", "totp", "recovery_code", "push", "qr_login"].includes(method);
     $("unsupported-panel").hidden = supported;
     if (!supported) {
       $("unsupported-method").textContent = (LABELS[method] || method) +
@@ -201,8 +202,11 @@
       $("code").value = "";
     } else if (method === "push") {
       renderPush(v);
+    } else if (method === "qr_login") {
+      renderQr(v);
     }
-    const remember = v.remember_browser && v.remember_browser.offered && method !== "push";
+    const remember = v.remember_browser && v.remember_browser.offered &&
+      method !== "push" && method !== "qr_login";
     $("remember-row").hidden = !remember;
     // "Verify another way": every other method offered now.
     const others = offer.filter((m) => m !== method);
@@ -244,12 +248,42 @@
     }
   }
 
-  // One long-poll loop per push: it ends when the view changes, another method is chosen or
-  // the page leaves the step.
-  function pushKey(v) {
-    return v && v.step === "verify" && v.method === "push" && v.push &&
-      (v.push.state || "pending") === "pending"
-      ? v.flow_id + ":" + v.push.number + ":" + v.push.expires_at : null;
+  // The QR login the flow shows (the server shows one when it becomes the method).
+  function renderQr(v) {
+    const q = v.qr_login;
+    $("qr-refresh").hidden = true;
+    if (!q) {
+      $("qr-img").removeAttribute("src");
+      $("qr-status").textContent = "No code is shown.";
+      $("qr-refresh").hidden = false;
+      return;
+    }
+    $("qr-img").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(q.qr_svg || "");
+    $("qr-img").dataset.link = q.link || "";
+    const state = q.state || "pending";
+    if (state === "pending") {
+      $("qr-status").textContent = "Waiting for your approval…";
+      startPoll(v);
+    } else {
+      stopPoll();
+      $("qr-status").textContent = state === "denied"
+        ? "The sign-in was refused on your device."
+        : "The code " + state.replace(/_/g, " ") + ".";
+      $("qr-refresh").hidden = false;
+    }
+  }
+
+  // One long-poll loop per push or QR code: it ends when the view changes, another method is
+  // chosen or the page leaves the step.
+  function pollKey(v) {
+    if (!v || v.step !== "verify") return null;
+    if (v.method === "push" && v.push && (v.push.state || "pending") === "pending") {
+      return v.flow_id + ":push:" + v.push.number + ":" + v.push.expires_at;
+    }
+    if (v.method === "qr_login" && v.qr_login && (v.qr_login.state || "pending") === "pending") {
+      return v.flow_id + ":qr:" + v.qr_login.link;
+    }
+    return null;
   }
 
   function stopPoll() {
@@ -259,7 +293,8 @@
   }
 
   function startPoll(v) {
-    const key = pushKey(v);
+    const key = pollKey(v);
+    const path = v.method === "qr_login" ? "/qr-login?wait=25" : "/push?wait=25";
     if (!key || poll.key === key) return;
     stopPoll();
     poll.key = key;
@@ -270,7 +305,7 @@
       while (!controller.signal.aborted) {
         let next;
         try {
-          next = await api("GET", flowPath("/push?wait=25"));
+          next = await api("GET", flowPath(path));
           failures = 0;
         } catch (e) {
           if (controller.signal.aborted) return;
@@ -284,7 +319,7 @@
           return;
         }
         if (controller.signal.aborted) return;
-        if (pushKey(next) === key) { view = next; continue; }
+        if (pollKey(next) === key) { view = next; continue; }
         poll.key = null;
         poll.abort = null;
         render(next);
@@ -483,6 +518,7 @@
     if (!list.hidden && first) first.focus();
   });
   on("push-resend", "click", () => act(() => step("POST", "/choose", { method: "push" })));
+  on("qr-refresh", "click", () => act(() => step("POST", "/choose", { method: "qr_login" })));
   on("back", "click", () => act(() => step("POST", "/back", {})));
   on("enroll-back", "click", () => act(() => step("POST", "/back", {})));
   on("enroll-skip", "click", () => act(() => step("POST", "/skip", {})));
