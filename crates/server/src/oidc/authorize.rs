@@ -81,7 +81,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: &str) -> Response
                 )
             });
             let mut response = redirect(&location);
-            if let Some(cookie) = started.set_cookie {
+            for cookie in started.set_cookies {
                 response.headers_mut().append(SET_COOKIE, cookie);
             }
             response

@@ -697,7 +697,7 @@ pub async fn start_flow(
             let (view, cookies) = start(s, &headers, request, None)?;
             Ok(Started {
                 flow_id: view.flow_id,
-                set_cookie: cookies.into_iter().next(),
+                set_cookies: cookies,
                 redirect_to: view.redirect_to,
             })
         })

@@ -35,8 +35,9 @@ pub struct Completed {
 pub struct Started {
     /// The flow id (the hosted page is `/signin?flow=<id>`).
     pub flow_id: String,
-    /// A `Set-Cookie` for the browser cookie when the browser had none.
-    pub set_cookie: Option<HeaderValue>,
+    /// `Set-Cookie` values: the browser cookie when the browser had none, a QR login's
+    /// secret when the flow shows one at once.
+    pub set_cookies: Vec<HeaderValue>,
     /// When the global session already satisfies the policy (single sign-on), the flow is
     /// done at once and this is where to send the browser (the relying party's redirect).
     pub redirect_to: Option<String>,
