@@ -445,7 +445,8 @@ pub struct Security {
     /// `weak` (< 50), `fair` (< 80) or `strong`.
     pub level: String,
     /// What to add, most valuable first: `add_second_factor`, `add_recovery_codes`,
-    /// `add_another_factor`, `add_phishing_resistant_factor`.
+    /// `add_another_factor`, `add_strong_factor` (a passkey, or a device key unlocked by a PIN or
+    /// biometric).
     pub suggestions: Vec<String>,
 }
 
@@ -487,7 +488,7 @@ pub fn security(user: &UserFacts) -> Security {
     if strong {
         score += 10;
     } else {
-        suggestions.push("add_phishing_resistant_factor");
+        suggestions.push("add_strong_factor");
     }
     Security {
         score,

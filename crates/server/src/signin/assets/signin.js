@@ -27,7 +27,7 @@
     add_second_factor: "Add a second step: an authenticator app or the Tessera app.",
     add_recovery_codes: "Create backup codes, in case you lose your device.",
     add_another_factor: "Add another way to verify, so that one lost device does not lock you out.",
-    add_phishing_resistant_factor: "Add a passkey, or the Tessera app with a fingerprint or PIN: they resist phishing.",
+    add_strong_factor: "Add a passkey, or the Tessera app unlocked by your fingerprint or a PIN.",
   };
   const LEVELS = { weak: "(weak)", fair: "(fair)", strong: "(strong)" };
   const REASONS = {
