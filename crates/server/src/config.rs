@@ -60,6 +60,8 @@ pub struct SigninConfig {
     pub flow_minutes: u32,
     /// Hours a global session lives after its last sign-in, 1–8760.
     pub session_hours: u32,
+    /// Sign-ins one client address may start per minute (each stores a flow), 1–100000.
+    pub starts_per_minute: u32,
 }
 
 impl Default for SigninConfig {
@@ -67,6 +69,7 @@ impl Default for SigninConfig {
         SigninConfig {
             flow_minutes: 15,
             session_hours: 12,
+            starts_per_minute: 600,
         }
     }
 }
@@ -538,6 +541,9 @@ impl Config {
         }
         if !(1..=8760).contains(&self.signin.session_hours) {
             return Err(bad("signin.session_hours", "must be 1–8760"));
+        }
+        if !(1..=100_000).contains(&self.signin.starts_per_minute) {
+            return Err(bad("signin.starts_per_minute", "must be 1–100000"));
         }
         self.oidc.validate()?;
         Ok(())

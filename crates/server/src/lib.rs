@@ -66,6 +66,8 @@ struct Inner {
     shared_database: bool,
     device: Arc<device::DeviceFactor>,
     metrics: metrics::SharedMetrics,
+    /// Sign-ins started per client address in the current minute (`signin.starts_per_minute`).
+    signin_starts: Arc<std::sync::Mutex<signin::Starts>>,
 }
 
 /// Valid management tokens by SHA-256, and a count of revocations so that a lookup that raced
@@ -110,6 +112,7 @@ impl AppState {
                 shared_database: false,
                 device: Arc::new(device),
                 metrics: Arc::default(),
+                signin_starts: Arc::default(),
             }),
         })
     }
@@ -226,6 +229,10 @@ impl AppState {
         tokio::task::spawn_blocking(move || f(&me))
             .await
             .map_err(|e| Error::Internal(format!("blocking task: {e}")))?
+    }
+
+    pub(crate) fn signin_starts(&self) -> &std::sync::Mutex<signin::Starts> {
+        &self.inner.signin_starts
     }
 
     /// Direct access to the store (blocking; for the binary's admin commands and tests).

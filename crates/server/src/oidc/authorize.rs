@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use super::request::{self, AuthorizationRequest, Refusal};
 use super::{claims, issuer, CODE_TTL_SECS};
 use crate::crypto::{random_bytes, sha256};
+use crate::device::http::Requester;
 use crate::error::{Error, Result};
 use crate::signin::{Completed, FlowRequest};
 use crate::store::AuthorizationCode;
@@ -23,15 +24,17 @@ use crate::AppState;
 pub async fn by_query(
     State(state): State<AppState>,
     headers: HeaderMap,
+    who: Requester,
     RawQuery(query): RawQuery,
 ) -> Response {
-    authorize(&state, &headers, query.as_deref().unwrap_or_default()).await
+    authorize(&state, &headers, &who, query.as_deref().unwrap_or_default()).await
 }
 
 /// `POST /oauth2/authorize` (a form: OpenID Connect Core §3.1.2.1 asks for both methods).
 pub async fn by_form(
     State(state): State<AppState>,
     headers: HeaderMap,
+    who: Requester,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let is_form = headers
@@ -47,12 +50,12 @@ pub async fn by_form(
         Err(_) => return error_page("the request's body cannot be read"),
     };
     match std::str::from_utf8(&body) {
-        Ok(text) => authorize(&state, &headers, text).await,
+        Ok(text) => authorize(&state, &headers, &who, text).await,
         Err(_) => error_page("the request's parameters are not UTF-8"),
     }
 }
 
-async fn authorize(state: &AppState, headers: &HeaderMap, raw: &str) -> Response {
+async fn authorize(state: &AppState, headers: &HeaderMap, who: &Requester, raw: &str) -> Response {
     let request = match request::check(state, raw).await {
         Ok(r) => r,
         Err(refusal) => return refused(state, refusal),
@@ -65,6 +68,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: &str) -> Response
             prompt_login: request.prompt_login,
             // The provider grants openid, profile and email only, never the MFA API's scopes.
             mfa_audience: false,
+            client_ip: who.ip.clone(),
         },
         Err(e) => return Error::Internal(format!("authorization request: {e}")).into_response(),
     };
@@ -89,7 +93,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, raw: &str) -> Response
         Err(e) => {
             // The redirect URI is good: the client hears of it (OpenID Connect Core §3.1.2.6).
             let error = match e {
-                Error::Unavailable(_) => "temporarily_unavailable",
+                Error::Unavailable(_) | Error::RateLimited(_) => "temporarily_unavailable",
                 _ => "server_error",
             };
             let (status, _) = e.status_and_code();

@@ -710,6 +710,20 @@ fn start(
     request: FlowRequest,
     who: Option<Requester>,
 ) -> Result<(View, Vec<HeaderValue>)> {
+    let admitted = state
+        .signin_starts()
+        .lock()
+        .map_err(|_| Error::Internal("sign-in start counter".into()))?
+        .admit(
+            &request.client_ip,
+            state.now(),
+            state.config().signin.starts_per_minute,
+        );
+    if !admitted {
+        return Err(Error::RateLimited(
+            "too many sign-ins started from this address: try again in a minute",
+        ));
+    }
     if let Some(id) = &request.client_id {
         if state.store().application(id)?.is_none() {
             return Err(Error::InvalidRequest(
@@ -792,6 +806,7 @@ async fn create(
         .blocking(move |s| {
             let request = FlowRequest {
                 client_id: body.client_id,
+                client_ip: who.ip.clone(),
                 ..FlowRequest::default()
             };
             let (view, cookies) = start(s, &headers, request, Some(who))?;

@@ -57,6 +57,31 @@ pub struct FlowRequest {
     pub prompt_login: bool,
     /// The MFA API's audience is requested: a remembered browser does not count (A0-7).
     pub mfa_audience: bool,
+    /// The client's address (sign-ins started per address are limited).
+    pub client_ip: String,
+}
+
+/// Sign-ins started per client address in the current minute.
+#[derive(Debug, Default)]
+pub struct Starts {
+    minute: u64,
+    by_address: std::collections::HashMap<String, u32>,
+}
+
+impl Starts {
+    /// Counts a start from `ip` at `now`; whether it is within `per_minute`.
+    pub fn admit(&mut self, ip: &str, now: u64, per_minute: u32) -> bool {
+        if now / 60 != self.minute {
+            self.minute = now / 60;
+            self.by_address.clear();
+        }
+        let n = self.by_address.entry(ip.to_owned()).or_insert(0);
+        if *n >= per_minute {
+            return false;
+        }
+        *n += 1;
+        true
+    }
 }
 
 /// Starts a flow for the browser of `headers`.

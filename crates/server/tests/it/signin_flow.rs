@@ -869,3 +869,21 @@ async fn a0_7_a_remembered_browser_skips_the_second_factor_until_the_days_pass()
     s.clock.advance(31 * 86_400);
     assert_eq!(b.password(None, "val", PW).await["step"], "verify");
 }
+
+#[tokio::test]
+async fn one_address_may_start_only_so_many_sign_ins_a_minute() {
+    let s = Server::start_with(|c| c.signin.starts_per_minute = 3).await;
+    let mut b = Browser::new(&s);
+    for _ in 0..3 {
+        b.start(None).await;
+    }
+    let (st, e) = b.call(Method::POST, "/signin/api/flows", None).await;
+    assert_eq!(
+        (st, error_code(&e)),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_requests".into()),
+        "{e}"
+    );
+    // The next minute, again.
+    s.clock.advance(60);
+    b.start(None).await;
+}
