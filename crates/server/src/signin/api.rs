@@ -868,16 +868,7 @@ async fn choose(
     JsonBody(body): JsonBody<ChooseBody>,
 ) -> Result<Response> {
     run(&state, on, move |s, ctx| {
-        match current_stage(s, ctx)? {
-            Stage::Verify { offer, .. } if offer.contains(&body.method) => {}
-            Stage::Verify { .. } => {
-                return Err(Error::InvalidRequest(format!(
-                    "`method`: {} is not offered here",
-                    body.method
-                )))
-            }
-            st => return Err(Error::Flow(FlowError::WrongStep(step_name(&st)))),
-        }
+        require_offered(&current_stage(s, ctx)?, body.method)?;
         ctx.loaded.flow.method = Some(body.method);
         if body.remember_browser && body.method.is_second_factor() {
             ctx.loaded.flow.remember = true;
@@ -928,15 +919,7 @@ async fn verify(
     let (identifier, user_id) = state
         .blocking(move |s| {
             let ctx = pre.open(s)?;
-            match current_stage(s, &ctx)? {
-                Stage::Verify { offer, .. } if offer.contains(&method) => {}
-                Stage::Verify { .. } => {
-                    return Err(Error::InvalidRequest(format!(
-                        "`method`: {method} is not offered here"
-                    )))
-                }
-                st => return Err(Error::Flow(FlowError::WrongStep(step_name(&st)))),
-            }
+            require_offered(&current_stage(s, &ctx)?, method)?;
             Ok((ctx.loaded.flow.identifier, ctx.loaded.flow.user_id))
         })
         .await?;
@@ -1030,6 +1013,38 @@ async fn verify(
     .await
 }
 
+/// Fails unless the flow is at `verify` and offers `method`.
+fn require_offered(stage: &Stage, method: Method) -> Result<()> {
+    match stage {
+        Stage::Verify { offer, .. } if offer.contains(&method) => Ok(()),
+        Stage::Verify { .. } => Err(Error::InvalidRequest(format!(
+            "`method`: {method} is not offered here"
+        ))),
+        st => Err(Error::Flow(FlowError::WrongStep(step_name(st)))),
+    }
+}
+
+/// The proof of an approval by an enrolled device (push or QR login): its key's
+/// characteristics (a PIN or biometric when it was created with user verification). Blocking.
+fn device_proof(state: &AppState, method: Method, device: Option<String>) -> Result<Proof> {
+    let user_verification = match &device {
+        Some(d) => state
+            .devices()
+            .device(d)?
+            .is_some_and(|d| d.user_verification),
+        None => false,
+    };
+    Ok(Proof {
+        method,
+        traits: Traits {
+            user_verification,
+            ..Traits::INTERACTION
+        },
+        at: state.now(),
+        authenticator_id: device.as_deref().map(crate::device::push_authenticator_id),
+    })
+}
+
 /// Records a proof; the first one selects the chain (OK-3). Blocking.
 fn add_proof(state: &AppState, ctx: &mut Ctx, proof: Proof) -> Result<()> {
     if ctx.loaded.flow.chain.is_none() {
@@ -1078,27 +1093,12 @@ async fn push_wait(
         if status.state == tessera_core::device::wire::PushState::Approved {
             match push::redeem(s, &p.transaction_id, &user_id)? {
                 push::Redemption::Accepted => {
-                    let record = s.devices().push(&p.transaction_id)?;
-                    let device = record.and_then(|r| r.device_id);
-                    let user_verification = match &device {
-                        Some(d) => s.devices().device(d)?.is_some_and(|d| d.user_verification),
-                        None => false,
-                    };
-                    add_proof(
-                        s,
-                        ctx,
-                        Proof {
-                            method: Method::Push,
-                            traits: Traits {
-                                user_verification,
-                                ..Traits::INTERACTION
-                            },
-                            at: s.now(),
-                            authenticator_id: device
-                                .as_deref()
-                                .map(crate::device::push_authenticator_id),
-                        },
-                    )?;
+                    let device = s
+                        .devices()
+                        .push(&p.transaction_id)?
+                        .and_then(|r| r.device_id);
+                    let proof = device_proof(s, Method::Push, device)?;
+                    add_proof(s, ctx, proof)?;
                 }
                 push::Redemption::Pending => {}
                 push::Redemption::Rejected => {
@@ -1145,26 +1145,8 @@ async fn qr_wait(
             let by = crate::device::qr_login::redeem(s, &pending.lsi, dsi.as_deref())?;
             if Some(&by) == ctx.loaded.flow.user_id.as_ref() {
                 let device = s.devices().qr(&pending.lsi)?.and_then(|q| q.device_id);
-                let user_verification = match &device {
-                    Some(d) => s.devices().device(d)?.is_some_and(|d| d.user_verification),
-                    None => false,
-                };
-                return add_proof(
-                    s,
-                    ctx,
-                    Proof {
-                        method: Method::QrLogin,
-                        traits: Traits {
-                            user_verification,
-                            ..Traits::INTERACTION
-                        },
-                        at: s.now(),
-                        authenticator_id: device
-                            .as_deref()
-                            .map(crate::device::push_authenticator_id),
-                    },
-                )
-                .map(|()| Extras::default());
+                let proof = device_proof(s, Method::QrLogin, device)?;
+                return add_proof(s, ctx, proof).map(|()| Extras::default());
             }
             // Approved by another user's device: it proves nothing here.
             seen = "denied".into();
