@@ -13,7 +13,8 @@ APT_PACKAGES=(
   # TLS tests: certificates made and checked by an independent stack; the systemd unit check
   openssl systemd
   # independent cross-checks used by the tests
-  oathtool zbar-tools qrencode python3 python3-cryptography libsodium23 sqlite3
+  # (python3-aiosmtpd: the real SMTP server the email-factor tests send to)
+  oathtool zbar-tools qrencode python3 python3-cryptography libsodium23 sqlite3 python3-aiosmtpd
   # a real Secret Service for the keyring tests
   dbus dbus-x11 gnome-keyring libsecret-tools
   # headless display and screenshots

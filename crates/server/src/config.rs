@@ -50,6 +50,16 @@ pub struct Config {
     pub oidc: crate::oidc::OidcConfig,
     /// The hosted sign-in (docs/signin.md).
     pub signin: SigninConfig,
+    /// The email factor and its SMTP server (docs/factors.md).
+    pub email: crate::oob::config::EmailConfig,
+    /// SMS codes.
+    pub sms: crate::oob::config::PhoneConfig,
+    /// Codes read out by a voice call.
+    pub voice: crate::oob::config::PhoneConfig,
+    /// Codes sent per user and per address or number.
+    pub send_limits: crate::oob::config::SendLimitsConfig,
+    /// Notices of MFA changes (IBM-3).
+    pub notifications: crate::oob::config::NotificationsConfig,
 }
 
 /// The hosted sign-in: how long a flow and a global session live.
@@ -325,6 +335,11 @@ impl Default for Config {
             device: crate::device::DeviceConfig::default(),
             signin: SigninConfig::default(),
             oidc: crate::oidc::OidcConfig::default(),
+            email: Default::default(),
+            sms: Default::default(),
+            voice: Default::default(),
+            send_limits: Default::default(),
+            notifications: Default::default(),
         }
     }
 }
@@ -431,7 +446,7 @@ impl Default for HttpConfig {
     }
 }
 
-fn bad(setting: &str, why: impl std::fmt::Display) -> Error {
+pub(crate) fn bad(setting: &str, why: impl std::fmt::Display) -> Error {
     Error::Config(format!("`{setting}`: {why}"))
 }
 
@@ -546,6 +561,13 @@ impl Config {
             return Err(bad("signin.starts_per_minute", "must be 1–100000"));
         }
         self.oidc.validate()?;
+        crate::oob::config::validate(
+            &self.email,
+            &self.sms,
+            &self.voice,
+            &self.send_limits,
+            &self.notifications,
+        )?;
         Ok(())
     }
 

@@ -86,18 +86,32 @@ pub struct AssociateResponse {
     pub recovery_codes: Option<Vec<String>>,
 }
 
-/// A user's authenticators, Auth0-shaped.
+/// A user's authenticators, Auth0-shaped: the email, SMS and voice ones only where the server
+/// can send through their channel ([`counts_as_factor`]).
 pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AuthenticatorView>> {
     let id = user_id.to_owned();
     let list = state.db(move |s| s.list_authenticators(&id)).await?;
-    Ok(list.into_iter().map(AuthenticatorView::from).collect())
+    Ok(list
+        .into_iter()
+        .filter(|a| counts_as_factor(state, a))
+        .map(AuthenticatorView::from)
+        .collect())
 }
 
 /// Whether the user has a confirmed authenticator.
 pub async fn has_active(state: &AppState, user_id: &str) -> Result<bool> {
     let id = user_id.to_owned();
     let list = state.db(move |s| s.list_authenticators(&id)).await?;
-    Ok(list.iter().any(|a| a.active))
+    Ok(list.iter().any(|a| a.active && counts_as_factor(state, a)))
+}
+
+/// Whether an active authenticator makes MFA apply: an email, SMS or voice authenticator (kept
+/// in step with the profile) only where the server can send through its channel.
+pub fn counts_as_factor(state: &AppState, a: &Authenticator) -> bool {
+    match (a.kind, a.oob_channel.as_deref().and_then(crate::oob::Channel::of_name)) {
+        (AuthenticatorKind::Oob, Some(c)) => c.for_sign_in(state.config()),
+        _ => true,
+    }
 }
 
 /// Enrolls a new (inactive) TOTP authenticator with the current policy.

@@ -18,6 +18,7 @@ pub mod lockout;
 pub mod metrics;
 pub mod model;
 pub mod oidc;
+pub mod oob;
 pub mod password;
 pub mod policy;
 pub mod recovery;
@@ -68,6 +69,8 @@ struct Inner {
     metrics: metrics::SharedMetrics,
     /// Sign-ins started per client address in the current minute (`signin.starts_per_minute`).
     signin_starts: Arc<std::sync::Mutex<signin::Starts>>,
+    /// The email, SMS and voice senders the configuration turns on.
+    senders: Arc<oob::Senders>,
 }
 
 /// Valid management tokens by SHA-256, and a count of revocations so that a lookup that raced
@@ -101,6 +104,7 @@ impl AppState {
         let device = device::DeviceFactor::new(&config.device, devices, &key)?;
         // Unknown users are checked against this hash so they take as long as known ones.
         let dummy_hash = password::hash("tessera-dummy-password")?;
+        let senders = Arc::new(oob::Senders::new(&config)?);
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
@@ -113,6 +117,7 @@ impl AppState {
                 device: Arc::new(device),
                 metrics: Arc::default(),
                 signin_starts: Arc::default(),
+                senders,
             }),
         })
     }
@@ -125,6 +130,11 @@ impl AppState {
         AppState {
             inner: Arc::new(inner),
         }
+    }
+
+    /// The email, SMS and voice senders.
+    pub fn senders(&self) -> &oob::Senders {
+        &self.inner.senders
     }
 
     /// The configuration.
@@ -455,6 +465,15 @@ pub async fn bind(config: &mut Config) -> Result<tokio::net::TcpListener> {
 ///
 /// With `http.tls_cert` and `http.tls_key` set it speaks HTTPS ([`tls`]); a certificate or key
 /// that cannot be used is an error naming the setting, before anything is served.
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -466,6 +485,9 @@ pub async fn run(
         streams.close_streams();
     };
     let acceptor = tls::acceptor(&state.config().http)?;
+    // Notices of MFA changes (IBM-3), read from the audit log; stops with the server.
+    let notifier = oob::notify::spawn(state.clone());
+    let _stop_notifier = AbortOnDrop(notifier);
     // With the peer address: push and QR-login contexts show the requester's IP.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = match acceptor {

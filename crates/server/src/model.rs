@@ -233,6 +233,8 @@ pub enum Factor {
     Otp,
     /// Recovery codes.
     RecoveryCode,
+    /// Codes sent by email, SMS or voice.
+    OobCode,
 }
 
 impl Factor {
@@ -242,6 +244,7 @@ impl Factor {
             Factor::Password => "password",
             Factor::Otp => "otp",
             Factor::RecoveryCode => "recovery-code",
+            Factor::OobCode => "oob-code",
         }
     }
 }

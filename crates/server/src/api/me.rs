@@ -146,3 +146,34 @@ pub async fn mfa_configs(
     let id = me(&caller)?;
     admin::set_skipped(&state, id, body.mfa.skipped).await
 }
+
+/// `GET /api/v2/me/notifications` (read:authenticators): how the user is told about changes
+/// to their MFA (IBM-3).
+pub async fn notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<crate::oob::notify::PreferenceView>> {
+    let id = me(&caller)?;
+    caller.require("read:authenticators")?;
+    let stored = state.db(move |s| s.notification_pref(&id)).await?;
+    Ok(Json(crate::oob::notify::effective(&state, stored.as_deref())))
+}
+
+/// `PUT /api/v2/me/notifications` (enroll) `{"channels", "locale"}`: the user's choice, where
+/// the administrator allows one (`notifications.user_override`).
+pub async fn set_notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<crate::oob::notify::Preference>,
+) -> Result<Json<crate::oob::notify::PreferenceView>> {
+    let id = me(&caller)?;
+    caller.require("enroll")?;
+    crate::oob::notify::check_choice(&state, &body)?;
+    let text = serde_json::to_string(&body).map_err(|e| Error::Internal(e.to_string()))?;
+    let uid = id.clone();
+    state
+        .db(move |s| s.set_notification_pref(&uid, Some(&text)))
+        .await?;
+    let stored = state.db(move |s| s.notification_pref(&id)).await?;
+    Ok(Json(crate::oob::notify::effective(&state, stored.as_deref())))
+}

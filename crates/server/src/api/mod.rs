@@ -110,6 +110,10 @@ pub fn router(state: AppState) -> Router {
             post(me::regenerate),
         )
         .route("/api/v2/me/logto-configs", patch(me::mfa_configs))
+        .route(
+            "/api/v2/me/notifications",
+            get(me::notifications).put(me::set_notifications),
+        )
         .merge(crate::device::routes())
         .merge(crate::signin::routes())
         .merge(crate::oidc::routes())

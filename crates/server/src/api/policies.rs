@@ -193,7 +193,15 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
             (AuthenticatorKind::Otp, _) => Method::Totp,
             (AuthenticatorKind::RecoveryCode, _) => Method::RecoveryCode,
             (AuthenticatorKind::Oob, Some("push")) => Method::Push,
-            (AuthenticatorKind::Oob, _) => continue,
+            // Email, SMS and voice count where the server can send through them (and email
+            // where it proves sign-ins, EM-3).
+            (AuthenticatorKind::Oob, Some(ch)) => {
+                match crate::oob::Channel::of_name(ch).filter(|c| c.for_sign_in(state.config())) {
+                    Some(c) => c.method(),
+                    None => continue,
+                }
+            }
+            (AuthenticatorKind::Oob, None) => continue,
         };
         // A device key records whether a PIN or biometric unlocks it (OK-2); it is kept in
         // the operating system's key store, not in dedicated hardware.

@@ -19,6 +19,7 @@ use crate::crypto::random_id;
 use crate::device::http::{cookie, push_outcome, Requester, Wait};
 use crate::device::{push, random_token};
 use crate::error::{Error, FlowError, Result};
+use crate::store::oob::OobRedeemed;
 use crate::model::{SessionRecord, SignInRecord, VerifyOutcome};
 use crate::policy::evaluate::EnrollReason;
 use crate::policy::{Method, Traits};
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/signin/api/flows/{id}/skip", post(skip))
         .route("/signin/api/flows/{id}/back", post(back))
+        .route("/signin/link/{token}", get(open_link))
         .route("/signin/api/session", get(session_show))
         .route("/signin/api/session/sign-out", post(sign_out))
         .route(
@@ -294,6 +296,11 @@ pub struct View {
     pub push: Option<PushView>,
     /// The QR login in progress.
     pub qr_login: Option<QrView>,
+    /// The code sent for the method (email, SMS, voice): where to (masked), until when, and
+    /// what it looks like.
+    pub code_sent: Option<crate::oob::Sent>,
+    /// A magic link opened in this browser continued the flow.
+    pub continued_by_link: bool,
     /// At `enroll`.
     pub enroll: Option<EnrollView>,
     /// New backup codes, shown this once.
@@ -350,6 +357,8 @@ fn render(state: &AppState, ctx: &Ctx, extras: Extras) -> Result<View> {
         offer: Vec::new(),
         push: None,
         qr_login: None,
+        code_sent: None,
+        continued_by_link: flow.continued_by_link,
         enroll: None,
         recovery_codes: None,
         remember_browser: RememberView { offered: false },
@@ -396,6 +405,10 @@ fn render(state: &AppState, ctx: &Ctx, extras: Extras) -> Result<View> {
                     expires_at: p.expires_at,
                     state: p.state.clone(),
                 });
+            view.code_sent = flow
+                .code_sent
+                .clone()
+                .filter(|c| Some(c.channel.as_str()) == crate::oob::Channel::of(method).map(|c| c.as_str()));
             if method == Method::QrLogin {
                 if let Some(q) = &flow.qr {
                     view.qr_login = Some(QrView {
@@ -867,6 +880,9 @@ async fn choose(
     on: OnFlow,
     JsonBody(body): JsonBody<ChooseBody>,
 ) -> Result<Response> {
+    if let Some(channel) = crate::oob::Channel::of(body.method) {
+        return send_code(state, on, channel, body.remember_browser).await;
+    }
     run(&state, on, move |s, ctx| {
         require_offered(&current_stage(s, ctx)?, body.method)?;
         ctx.loaded.flow.method = Some(body.method);
@@ -882,6 +898,214 @@ async fn choose(
         Ok(Extras::default())
     })
     .await
+}
+
+/// Sends a code by email (with its magic link), SMS or voice for the flow's user: choosing the
+/// method again sends a new code, which voids the previous one.
+async fn send_code(
+    state: AppState,
+    on: OnFlow,
+    channel: crate::oob::Channel,
+    remember: bool,
+) -> Result<Response> {
+    let method = channel.method();
+    let pre = on.clone();
+    let flow_id = on.id.clone();
+    let (user, authenticator) = state
+        .blocking(move |s| {
+            let ctx = pre.open(s)?;
+            require_offered(&current_stage(s, &ctx)?, method)?;
+            let uid = ctx
+                .loaded
+                .flow
+                .user_id
+                .clone()
+                .ok_or(Error::Flow(FlowError::InvalidCredentials))?;
+            let store = s.store();
+            let user = store.get_user(&uid)?.ok_or(Error::NotFound("user"))?;
+            let list = store.list_authenticators(&uid)?;
+            let a = crate::oob::authenticator_for(&list, channel)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::InvalidRequest(format!("`method`: no {} is enrolled", method))
+                })?;
+            Ok((user, a))
+        })
+        .await?;
+    let locale = crate::oob::messages::Locale::from_accept_language(
+        on.headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let sent = crate::oob::send_code(
+        &state,
+        crate::oob::SendRequest {
+            user,
+            authenticator,
+            channel,
+            purpose: crate::oob::messages::Purpose::SignIn,
+            flow_id: Some(flow_id),
+            locale,
+        },
+    )
+    .await?;
+    run(&state, on, move |s, ctx| {
+        require_offered(&current_stage(s, ctx)?, method)?;
+        ctx.loaded.flow.method = Some(method);
+        ctx.loaded.flow.code_sent = Some(sent);
+        if remember {
+            ctx.loaded.flow.remember = true;
+        }
+        Ok(Extras::default())
+    })
+    .await
+}
+
+/// Where a magic link may take the browser that opened it.
+#[derive(Debug, Clone, Copy)]
+enum LinkUse {
+    /// The flow is here, at the step the link proves.
+    Continue,
+    /// Another browser than the one that asked (EM-4).
+    OtherBrowser,
+    /// The flow is over, moved on, or not the link's user's.
+    Gone,
+}
+
+/// `GET /signin/link/{token}`: the magic link of an email (EM-1, EM-4, EM-7). In the browser
+/// that asked, it proves the email method and continues the flow there (the tab that waited
+/// learns its flow went on elsewhere); in another browser it is not used, and the page says
+/// to type the code instead; expired, used or replaced, the page says to sign in again.
+async fn open_link(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    who: Requester,
+) -> Result<Response> {
+    use crate::oob::messages::Locale;
+    let locale = Locale::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let page = |u: LinkUse| link_page(locale, u);
+    let Some(hash) = crate::oob::link_hash(&token) else {
+        return Ok(page(LinkUse::Gone));
+    };
+    let now = state.now();
+    let row = state.db(move |s| s.oob_code(hash)).await?;
+    let Some(row) = row.filter(|r| crate::store::oob::liveness(r, now).is_ok()) else {
+        return Ok(page(LinkUse::Gone));
+    };
+    let (Some(channel), Some(flow_id)) = (
+        crate::oob::Channel::of_name(&row.channel),
+        crate::oob::flow_of(&state, &row),
+    ) else {
+        return Ok(page(LinkUse::Gone));
+    };
+    if row.purpose != crate::oob::messages::Purpose::SignIn.as_str() {
+        return Ok(page(LinkUse::Gone));
+    }
+    let method = channel.method();
+    let on = OnFlow {
+        id: flow_id.clone(),
+        headers,
+        who,
+    };
+    let pre = on.clone();
+    let owner = row.user_id.clone();
+    let usable = state
+        .blocking(move |s| match pre.open(s) {
+            Ok(ctx) => {
+                let mine = ctx.loaded.flow.user_id.as_deref() == Some(owner.as_str());
+                let offered = require_offered(&current_stage(s, &ctx)?, method).is_ok();
+                Ok(if mine && offered {
+                    LinkUse::Continue
+                } else {
+                    LinkUse::Gone
+                })
+            }
+            Err(Error::Flow(FlowError::OtherBrowser)) => Ok(LinkUse::OtherBrowser),
+            Err(Error::Flow(_)) => Ok(LinkUse::Gone),
+            Err(e) => Err(e),
+        })
+        .await?;
+    if !matches!(usable, LinkUse::Continue) {
+        return Ok(page(usable));
+    }
+    let row = match crate::oob::redeem(&state, crate::store::oob::OobLookup::Link(hash), None)
+        .await?
+    {
+        OobRedeemed::Accepted(row) => row,
+        _ => return Ok(page(LinkUse::Gone)),
+    };
+    let proof = Proof {
+        method,
+        traits: Traits::INTERACTION,
+        at: state.now(),
+        authenticator_id: Some(row.authenticator_id),
+    };
+    let answered = run(&state, on, move |s, ctx| {
+        add_proof(s, ctx, proof)?;
+        ctx.loaded.flow.continued_by_link = true;
+        Ok(Extras::default())
+    })
+    .await?;
+    let mut resp = (
+        StatusCode::SEE_OTHER,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+    )
+        .into_response();
+    // A flow id is `flw_` and base64url: nothing to escape but what is not (defensively).
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'_')
+        .remove(b'-');
+    let location = format!(
+        "/signin?flow={}",
+        percent_encoding::utf8_percent_encode(&flow_id, KEEP)
+    );
+    resp.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).map_err(|_| Error::Internal("location".into()))?,
+    );
+    for c in answered.headers().get_all(header::SET_COOKIE) {
+        resp.headers_mut().append(header::SET_COOKIE, c.clone());
+    }
+    Ok(resp)
+}
+
+fn link_page(locale: crate::oob::messages::Locale, u: LinkUse) -> Response {
+    use crate::oob::messages::Locale;
+    let (title, text, link) = match (locale, u) {
+        (Locale::En, LinkUse::OtherBrowser) => (
+            "Use the code instead",
+            "This link was opened in another browser than the one where you are signing in. \
+             Go back to that browser and type the code from the email.",
+            "Start a new sign-in here",
+        ),
+        (Locale::Ja, LinkUse::OtherBrowser) => (
+            "確認コードを入力してください",
+            "このリンクは、サインイン中のブラウザーとは別のブラウザーで開かれました。\
+             サインイン中のブラウザーに戻り、メールに記載された確認コードを入力してください。",
+            "このブラウザーで新しくサインインする",
+        ),
+        (Locale::En, _) => (
+            "This link can no longer be used",
+            "The link has expired, was already used, or a newer email replaced it. Sign in again.",
+            "Sign in again",
+        ),
+        (Locale::Ja, _) => (
+            "このリンクは使用できません",
+            "リンクの有効期限が切れたか、すでに使用されたか、新しいメールで置き換えられました。\
+             もう一度サインインしてください。",
+            "もう一度サインインする",
+        ),
+    };
+    let mut r = super::pages::message_page(locale.tag(), title, text, ("/signin", link));
+    if !matches!(u, LinkUse::OtherBrowser) {
+        *r.status_mut() = StatusCode::GONE;
+    }
+    r
 }
 
 /// Body of `…/verify`.
@@ -915,6 +1139,7 @@ async fn verify(
 ) -> Result<Response> {
     // The flow and its step first (cheap, and nothing is checked for a flow that cannot use it).
     let pre = on.clone();
+    let flow_id = on.id.clone();
     let method = body.method;
     let (identifier, user_id) = state
         .blocking(move |s| {
@@ -983,6 +1208,41 @@ async fn verify(
                 ),
                 VerifyOutcome::Rejected => Checked::Wrong,
                 VerifyOutcome::Locked => Checked::Locked,
+            }
+        }
+        Method::Email | Method::Sms | Method::Voice => {
+            let channel = crate::oob::Channel::of(method)
+                .ok_or_else(|| Error::Internal("channel".into()))?;
+            let typed = body
+                .code
+                .ok_or_else(|| Error::InvalidRequest("`code` is required".into()))?;
+            check_len("code", &typed)?;
+            let code = crate::oob::normalize_code(&typed, &channel.settings(state.config()))?;
+            let Some(uid) = user_id.clone() else {
+                return Err(Error::Flow(FlowError::InvalidCredentials));
+            };
+            let lookup = crate::store::oob::OobLookup::Latest {
+                user_id: uid,
+                purpose: crate::oob::messages::Purpose::SignIn.as_str().to_owned(),
+                flow_hash: Some(crate::oob::flow_hash(&flow_id)),
+            };
+            match crate::oob::redeem(&state, lookup, Some(code)).await? {
+                OobRedeemed::Accepted(row) if row.channel == channel.as_str() => Checked::Proof(
+                    Proof {
+                        method,
+                        traits: Traits::INTERACTION,
+                        at: now,
+                        authenticator_id: Some(row.authenticator_id),
+                    },
+                    None,
+                ),
+                OobRedeemed::Accepted(_) | OobRedeemed::Rejected { .. } => Checked::Wrong,
+                OobRedeemed::Expired | OobRedeemed::Invalid => {
+                    return Err(Error::InvalidRequest(
+                        "the code has expired or was replaced; send a new one".into(),
+                    ))
+                }
+                OobRedeemed::Locked => Checked::Locked,
             }
         }
         other => {
@@ -1058,6 +1318,7 @@ fn add_proof(state: &AppState, ctx: &mut Ctx, proof: Proof) -> Result<()> {
     f.method = None;
     f.push = None;
     f.qr = None;
+    f.code_sent = None;
     Ok(())
 }
 

@@ -116,6 +116,10 @@ pub struct Flow {
     pub push: Option<PendingPush>,
     /// The QR login in progress.
     pub qr: Option<PendingQr>,
+    /// The code sent by email, SMS or voice for the current method.
+    pub code_sent: Option<crate::oob::Sent>,
+    /// A magic link opened in this browser proved a method (the other tab's flow ends).
+    pub continued_by_link: bool,
     /// A TOTP authenticator being set up (inactive until confirmed).
     pub enrolling: Option<String>,
     /// That set-up created the user's first backup codes (shown once it is confirmed).

@@ -53,6 +53,33 @@ async fn style() -> Response {
     serve(STYLE, "text/css; charset=utf-8", "no-cache")
 }
 
+/// A page with a message and one link, for answers that need no script (a magic link that
+/// cannot be used here). Texts are escaped; same headers as the sign-in page.
+pub fn message_page(lang: &str, title: &str, text: &str, link: (&str, &str)) -> Response {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let body = format!(
+        "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><link rel=\"stylesheet\" href=\"/signin/assets/signin.css\"></head>\
+         <body><main class=\"card\"><h1 id=\"message-title\">{}</h1><p id=\"message-text\">{}</p>\
+         <p><a id=\"message-link\" href=\"{}\">{}</a></p></main></body></html>\n",
+        esc(lang),
+        esc(title),
+        esc(title),
+        esc(text),
+        esc(link.0),
+        esc(link.1)
+    );
+    let mut r = serve("", "text/html; charset=utf-8", "no-store");
+    *r.body_mut() = axum::body::Body::from(body);
+    r
+}
+
 fn serve(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
     let headers: [(HeaderName, HeaderValue); 8] = [
         (CONTENT_TYPE, HeaderValue::from_static(content_type)),

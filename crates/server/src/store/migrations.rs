@@ -310,6 +310,37 @@ CREATE TABLE oidc_codes(
 CREATE INDEX oidc_codes_expires ON oidc_codes(expires_at);
 "#,
     },
+    Step {
+        what: "codes sent by email, SMS and voice (sealed, single use, counted for send limits); notification preferences",
+        sqlite: r#"
+CREATE TABLE oob_codes(
+  id_hash BLOB PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  authenticator_id TEXT NOT NULL REFERENCES authenticators(id) ON DELETE CASCADE,
+  channel TEXT NOT NULL, purpose TEXT NOT NULL, destination_hash BLOB NOT NULL,
+  flow_hash BLOB, flow_sealed BLOB, code_sealed BLOB NOT NULL, attempts_left INTEGER NOT NULL,
+  created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, used_at INTEGER,
+  voided INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX oob_codes_user ON oob_codes(user_id, created_at);
+CREATE INDEX oob_codes_destination ON oob_codes(destination_hash, created_at);
+CREATE INDEX oob_codes_created ON oob_codes(created_at);
+ALTER TABLE users ADD COLUMN notify TEXT;
+"#,
+        postgres: r#"
+CREATE TABLE oob_codes(
+  id_hash BYTEA PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  authenticator_id TEXT NOT NULL REFERENCES authenticators(id) ON DELETE CASCADE,
+  channel TEXT NOT NULL, purpose TEXT NOT NULL, destination_hash BYTEA NOT NULL,
+  flow_hash BYTEA, flow_sealed BYTEA, code_sealed BYTEA NOT NULL, attempts_left BIGINT NOT NULL,
+  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT,
+  voided BOOLEAN NOT NULL DEFAULT FALSE);
+CREATE INDEX oob_codes_user ON oob_codes(user_id, created_at);
+CREATE INDEX oob_codes_destination ON oob_codes(destination_hash, created_at);
+CREATE INDEX oob_codes_created ON oob_codes(created_at);
+ALTER TABLE users ADD COLUMN notify TEXT;
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

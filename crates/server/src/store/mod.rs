@@ -7,6 +7,7 @@
 
 pub mod backup;
 pub mod migrations;
+pub mod oob;
 pub mod pg;
 pub mod sqlite;
 
@@ -447,4 +448,32 @@ pub trait Store: Send + Sync + 'static {
         page: u32,
         per_page: u32,
     ) -> Result<(Vec<AuditEvent>, u64)>;
+    /// Events with an id above `after`, oldest first, at most `limit` (the notifier's outbox).
+    fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// A `meta` value.
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets a `meta` value if it is still `expected` (`None`: absent); whether it was.
+    fn swap_meta(&self, key: &str, expected: Option<&str>, value: &str) -> Result<bool>;
+
+    // ---- codes sent by email, SMS and voice
+    /// Stores a new code unless a send limit is reached; voids the user's earlier live codes
+    /// for the same purpose; deletes old rows. Audited as `oob.sent`.
+    fn issue_oob_code(&self, code: oob::OobCodeRow, limits: oob::SendLimits)
+        -> Result<oob::Issued>;
+    /// One code by the SHA-256 of its link token.
+    fn oob_code(&self, id_hash: [u8; 32]) -> Result<Option<oob::OobCodeRow>>;
+    /// Redeems a code: a link (no check) or a typed code (`check`, counted by the failure
+    /// counter `oob-code` and on the code) — the code must be live and its authenticator
+    /// still hold the address or number it was sent to (`destination` hashes the current one).
+    fn redeem_oob_code(
+        &self,
+        lookup: oob::OobLookup,
+        check: Option<oob::OobCheck>,
+        policy: LockoutConfig,
+        now: u64,
+    ) -> Result<oob::OobRedeemed>;
+    /// The user's notification preference (JSON, `None` when never set).
+    fn notification_pref(&self, user_id: &str) -> Result<Option<String>>;
+    /// Sets it.
+    fn set_notification_pref(&self, user_id: &str, pref: Option<&str>) -> Result<bool>;
 }

@@ -9,6 +9,7 @@ mod hardening;
 mod lockout;
 mod mfa;
 mod network;
+mod oob;
 mod oidc;
 mod openapi;
 mod ops;

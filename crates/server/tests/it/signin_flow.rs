@@ -113,10 +113,10 @@ impl<'s> Browser<'s> {
     }
 }
 
-const PW: &str = "correct horse battery";
+pub const PW: &str = "correct horse battery";
 
 /// Sets the sign-in policy; a missing `global.mfa` is optional MFA with no prompt.
-async fn set_policy(s: &Server, mut policy: Value) {
+pub async fn set_policy(s: &Server, mut policy: Value) {
     if policy["global"]["mfa"].is_null() {
         policy["global"]["mfa"] = json!({"mode": "optional", "prompt": "never"});
     }

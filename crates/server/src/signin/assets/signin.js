@@ -43,6 +43,8 @@
   let view = null;
   let clientId = null;
   let pushAutoSent = null; // the flow whose push this page asked for without a click
+  let sentAuto = null; // the flow and method whose code this page asked for without a click
+  let flowWatch = null; // the timer looking for a magic link used in another tab
   const poll = { key: null, abort: null };
   let deviceWatch = null; // the timer looking for the Tessera app's enrollment
 
@@ -146,6 +148,7 @@
     view = v;
     if (!keepError) error("");
     if (!pollKey(v)) stopPoll();
+    if (!(v.step === "verify" && ["email", "sms", "voice"].includes(v.method || (v.offer || [])[0]))) stopFlowWatch();
     if (!(v.step === "enroll" && v.enroll && v.enroll.push)) stopDeviceWatch();
     const app = v.application;
     $("app").hidden = !app;
@@ -182,10 +185,11 @@
     $("step-verify").dataset.detail = method || "";
     $("verify-who").textContent = v.identifier || "";
     $("password-panel").hidden = method !== "password";
-    $("code-panel").hidden = method !== "totp" && method !== "recovery_code";
+    const sent = ["email", "sms", "voice"].includes(method);
+    $("code-panel").hidden = method !== "totp" && method !== "recovery_code" && !sent;
     $("push-panel").hidden = method !== "push";
     $("qr-panel").hidden = method !== "qr_login";
-    const supported = ["password", "totp", "recovery_code", "push", "qr_login"].includes(method);
+    const supported = ["password", "totp", "recovery_code", "push", "qr_login", "email", "sms", "voice"].includes(method);
     $("unsupported-panel").hidden = supported;
     if (!supported) {
       $("unsupported-method").textContent = (LABELS[method] || method) +
@@ -200,6 +204,8 @@
       $("code-hint").textContent = totp ? "" : "One of the codes you saved when you set up two-step verification.";
       $("code").inputMode = totp ? "numeric" : "text";
       $("code").value = "";
+    } else if (sent) {
+      renderSent(v, method);
     } else if (method === "push") {
       renderPush(v);
     } else if (method === "qr_login") {
@@ -214,6 +220,71 @@
     $("other-ways").hidden = others.length === 0;
     $("other-ways").setAttribute("aria-expanded", "false");
     $("other-ways-list").hidden = true;
+  }
+
+  const SENT_LABELS = {
+    email: "Code from the email",
+    sms: "Code from the text message",
+    voice: "Code read out by the call",
+  };
+  const CHARSETS = { digits: "digits", letters: "letters", alphanumeric: "letters and digits" };
+
+  // A code sent by email, SMS or voice: sent once when the method is shown (and again on
+  // "Send a new code", which voids the previous one). While it waits, the page looks at the
+  // flow every few seconds: a magic link opened in this browser moves it on in another tab.
+  function renderSent(v, method) {
+    const c = v.code_sent;
+    $("code-label").textContent = SENT_LABELS[method];
+    $("code").inputMode = c && c.code_charset !== "digits" ? "text" : "numeric";
+    $("code-resend").hidden = !c;
+    $("code-sent").hidden = !c;
+    if (!c) {
+      $("code-hint").textContent = "";
+      if (sentAuto !== v.flow_id + ":" + method) {
+        sentAuto = v.flow_id + ":" + method;
+        $("code-hint").textContent = "Sending a code…";
+        act(() => step("POST", "/choose", { method }));
+      } else {
+        $("code-resend").hidden = false;
+      }
+      return;
+    }
+    sentAuto = v.flow_id + ":" + method;
+    $("code-hint").textContent = c.code_length + " " + (CHARSETS[c.code_charset] || "characters") + ".";
+    $("code-sent").textContent = (method === "email"
+      ? "We sent a code and a sign-in link to " : method === "sms"
+        ? "We sent a code by text message to " : "We are calling ") + c.to +
+      ". It works until " + new Date(c.expires_at * 1000).toLocaleTimeString() + ".";
+    watchFlow(v);
+  }
+
+  function stopFlowWatch() {
+    if (flowWatch) clearInterval(flowWatch);
+    flowWatch = null;
+  }
+
+  function watchFlow(v) {
+    stopFlowWatch();
+    const id = v.flow_id;
+    flowWatch = setInterval(async () => {
+      if (!view || view.flow_id !== id || view.step !== "verify") { stopFlowWatch(); return; }
+      try {
+        const next = await api("GET", flowPath(""));
+        if (next.step !== view.step || next.method !== view.method || next.continued_by_link) {
+          stopFlowWatch();
+          render(next);
+        }
+      } catch (e) {
+        stopFlowWatch();
+        if (e instanceof ApiError && e.code === "flow_finished") {
+          $("expired-message").textContent = "You continued signing in with the link from the email, in another tab. You can close this one.";
+          show("expired");
+          focusStep("expired");
+          return;
+        }
+        fail(e);
+      }
+    }, 3000);
   }
 
   function renderPush(v) {
@@ -518,6 +589,7 @@
     if (!list.hidden && first) first.focus();
   });
   on("push-resend", "click", () => act(() => step("POST", "/choose", { method: "push" })));
+  on("code-resend", "click", () => act(() => step("POST", "/choose", { method: view.method })));
   on("qr-refresh", "click", () => act(() => step("POST", "/choose", { method: "qr_login" })));
   on("back", "click", () => act(() => step("POST", "/back", {})));
   on("enroll-back", "click", () => act(() => step("POST", "/back", {})));

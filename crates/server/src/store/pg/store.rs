@@ -22,6 +22,7 @@
 mod applications;
 mod audit;
 mod factors;
+mod oob;
 mod oidc;
 mod policies;
 mod signin;
@@ -628,5 +629,65 @@ impl Store for PgStore {
     ) -> Result<(Vec<AuditEvent>, u64)> {
         self.pg
             .call(move |c| async move { audit::list(&c, filter, page, per_page).await })
+    }
+
+    fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.pg
+            .call(move |c| async move { oob::audit_after(&c, after, limit).await })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        let key = key.to_owned();
+        self.pg.call(move |c| async move { oob::meta(&c, &key).await })
+    }
+
+    fn swap_meta(&self, key: &str, expected: Option<&str>, value: &str) -> Result<bool> {
+        let (key, expected, value) = (
+            key.to_owned(),
+            expected.map(str::to_owned),
+            value.to_owned(),
+        );
+        self.pg.call(move |c| async move {
+            oob::swap_meta(&c, &key, expected.as_deref(), &value).await
+        })
+    }
+
+    fn issue_oob_code(
+        &self,
+        code: crate::store::oob::OobCodeRow,
+        limits: crate::store::oob::SendLimits,
+    ) -> Result<crate::store::oob::Issued> {
+        self.pg
+            .call(move |mut c| async move { oob::issue(&mut c, code, limits).await })
+    }
+
+    fn oob_code(&self, id_hash: [u8; 32]) -> Result<Option<crate::store::oob::OobCodeRow>> {
+        self.pg
+            .call(move |c| async move { oob::get(&c, id_hash).await })
+    }
+
+    fn redeem_oob_code(
+        &self,
+        lookup: crate::store::oob::OobLookup,
+        check: Option<crate::store::oob::OobCheck>,
+        policy: LockoutConfig,
+        now: u64,
+    ) -> Result<crate::store::oob::OobRedeemed> {
+        self.pg.call(move |mut c| async move {
+            oob::redeem(&mut c, lookup, check, policy, now).await
+        })
+    }
+
+    fn notification_pref(&self, user_id: &str) -> Result<Option<String>> {
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { oob::notification_pref(&c, &user_id).await })
+    }
+
+    fn set_notification_pref(&self, user_id: &str, pref: Option<&str>) -> Result<bool> {
+        let (user_id, pref) = (user_id.to_owned(), pref.map(str::to_owned));
+        self.pg.call(move |c| async move {
+            oob::set_notification_pref(&c, &user_id, pref.as_deref()).await
+        })
     }
 }

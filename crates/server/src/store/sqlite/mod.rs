@@ -16,6 +16,7 @@
 mod applications;
 mod audit;
 mod factors;
+mod oob;
 mod oidc;
 mod policies;
 mod signin;
@@ -692,5 +693,53 @@ impl Store for SqliteStore {
         per_page: u32,
     ) -> Result<(Vec<AuditEvent>, u64)> {
         self.read(|c| audit::list(c, &filter, page, per_page))
+    }
+
+    fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.read(|c| oob::audit_after(c, after, limit))
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| oob::meta(c, key))
+    }
+
+    fn swap_meta(&self, key: &str, expected: Option<&str>, value: &str) -> Result<bool> {
+        let (key, expected, value) = (
+            key.to_owned(),
+            expected.map(str::to_owned),
+            value.to_owned(),
+        );
+        self.write(move |c| oob::swap_meta(c, &key, expected.as_deref(), &value))
+    }
+
+    fn issue_oob_code(
+        &self,
+        code: super::oob::OobCodeRow,
+        limits: super::oob::SendLimits,
+    ) -> Result<super::oob::Issued> {
+        self.write(move |c| oob::issue(c, &code, limits))
+    }
+
+    fn oob_code(&self, id_hash: [u8; 32]) -> Result<Option<super::oob::OobCodeRow>> {
+        self.read(|c| oob::get(c, id_hash))
+    }
+
+    fn redeem_oob_code(
+        &self,
+        lookup: super::oob::OobLookup,
+        check: Option<super::oob::OobCheck>,
+        policy: LockoutConfig,
+        now: u64,
+    ) -> Result<super::oob::OobRedeemed> {
+        self.write(move |c| oob::redeem(c, &lookup, check, &policy, now))
+    }
+
+    fn notification_pref(&self, user_id: &str) -> Result<Option<String>> {
+        self.read(|c| oob::notification_pref(c, user_id))
+    }
+
+    fn set_notification_pref(&self, user_id: &str, pref: Option<&str>) -> Result<bool> {
+        let (user_id, pref) = (user_id.to_owned(), pref.map(str::to_owned));
+        self.write(move |c| oob::set_notification_pref(c, &user_id, pref.as_deref()))
     }
 }

@@ -90,6 +90,12 @@ pub(super) fn create_user(c: &Connection, id: &str, user: NewUser, now: u64) -> 
         }
     })?;
     set_memberships(c, id, &user.organizations)?;
+    if user.email.is_some() {
+        super::oob::sync_contact(c, id, crate::oob::Contact::Email, user.email.as_deref(), now)?;
+    }
+    if user.phone.is_some() {
+        super::oob::sync_contact(c, id, crate::oob::Contact::Phone, user.phone.as_deref(), now)?;
+    }
     get_user_tx(c, id)?
         .map(|(u, _)| u)
         .ok_or(Error::NotFound("user"))
@@ -140,9 +146,11 @@ pub(super) fn update_user(
     }
     if let Some(e) = &patch.email {
         c.execute("UPDATE users SET email=?2 WHERE id=?1", params![id, e])?;
+        super::oob::sync_contact(c, id, crate::oob::Contact::Email, e.as_deref(), now)?;
     }
     if let Some(p) = &patch.phone {
         c.execute("UPDATE users SET phone=?2 WHERE id=?1", params![id, p])?;
+        super::oob::sync_contact(c, id, crate::oob::Contact::Phone, p.as_deref(), now)?;
     }
     if let Some(h) = &patch.password_hash {
         c.execute(

@@ -51,7 +51,7 @@ pub(super) fn clear_failures(conn: &Connection, user_id: &str, factor: Factor) -
 }
 
 /// Opens the gate for an attempt: `None` (and an audit entry) when delayed or locked.
-fn admit(
+pub(super) fn admit(
     conn: &Connection,
     user_id: &str,
     factor: Factor,
@@ -87,7 +87,7 @@ fn admit(
     }
 }
 
-fn count_failure(
+pub(super) fn count_failure(
     conn: &Connection,
     user_id: &str,
     factor: Factor,
@@ -312,7 +312,7 @@ pub(super) fn reserve_attempt(
 
 pub(super) fn failures(c: &Connection, user_id: &str) -> Result<Vec<(Factor, FailureRow)>> {
     let mut out = Vec::new();
-    for f in [Factor::Password, Factor::Otp, Factor::RecoveryCode] {
+    for f in [Factor::Password, Factor::Otp, Factor::RecoveryCode, Factor::OobCode] {
         let row = load_failures(c, user_id, f)?;
         if row.count > 0 {
             out.push((f, row));

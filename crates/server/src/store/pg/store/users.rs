@@ -150,6 +150,14 @@ pub(super) async fn create_user(
     .await
     .map_err(|e| conflict(e, USERNAME_TAKEN))?;
     set_memberships(&tx, &id, &user.organizations).await?;
+    if user.email.is_some() {
+        let email = user.email.as_deref();
+        super::oob::sync_contact(&tx, &id, crate::oob::Contact::Email, email, now).await?;
+    }
+    if user.phone.is_some() {
+        let phone = user.phone.as_deref();
+        super::oob::sync_contact(&tx, &id, crate::oob::Contact::Phone, phone, now).await?;
+    }
     let created = get_user(&tx, &id)
         .await?
         .map(|(u, _)| u)
@@ -176,10 +184,12 @@ pub(super) async fn update_user(
     if let Some(e) = &patch.email {
         tx.execute("UPDATE users SET email = $2 WHERE id = $1", &[&id, e])
             .await?;
+        super::oob::sync_contact(&tx, id, crate::oob::Contact::Email, e.as_deref(), now).await?;
     }
     if let Some(p) = &patch.phone {
         tx.execute("UPDATE users SET phone = $2 WHERE id = $1", &[&id, p])
             .await?;
+        super::oob::sync_contact(&tx, id, crate::oob::Contact::Phone, p.as_deref(), now).await?;
     }
     if let Some(h) = &patch.password_hash {
         tx.execute(

@@ -18,9 +18,9 @@ use crate::model::{Authenticator, Factor, FailureRow, OtpParams, VerifyOutcome};
 use crate::store::{OnSuccess, OtpCheck};
 
 pub(super) const CLEAR_FAILURES: &str = "DELETE FROM failures WHERE user_id = $1 AND factor = $2";
-const LOAD_FAILURES: &str =
+pub(super) const LOAD_FAILURES: &str =
     "SELECT count, last_failure_at FROM failures WHERE user_id = $1 AND factor = $2";
-const STORE_FAILURES: &str =
+pub(super) const STORE_FAILURES: &str =
     "INSERT INTO failures(user_id, factor, count, last_failure_at) VALUES($1, $2, $3, $4)
      ON CONFLICT(user_id, factor) DO UPDATE
        SET count = excluded.count, last_failure_at = excluded.last_failure_at";
@@ -53,7 +53,7 @@ async fn prepare<const N: usize>(tx: &Transaction<'_>, sql: [&str; N]) -> Result
         .map_err(|_| Error::Internal("statement count".into()))
 }
 
-fn failure_row(row: Option<Row>) -> Result<FailureRow> {
+pub(super) fn failure_row(row: Option<Row>) -> Result<FailureRow> {
     let Some(r) = row else {
         return Ok(FailureRow::default());
     };
@@ -65,7 +65,7 @@ fn failure_row(row: Option<Row>) -> Result<FailureRow> {
 
 /// Opens the gate for an attempt: the counter to build on, or `None` (with an audit entry)
 /// when delayed or locked.
-async fn admit(
+pub(super) async fn admit(
     tx: &Transaction<'_>,
     user_id: &str,
     factor: Factor,
@@ -472,7 +472,7 @@ pub(super) async fn failures(c: &Client, user_id: &str) -> Result<Vec<(Factor, F
         .await?;
     let rows = c.query(&st, &[&user_id]).await?;
     let mut out = Vec::new();
-    for f in [Factor::Password, Factor::Otp, Factor::RecoveryCode] {
+    for f in [Factor::Password, Factor::Otp, Factor::RecoveryCode, Factor::OobCode] {
         for r in &rows {
             if r.try_get::<_, &str>(0)? == f.as_str() {
                 out.push((
