@@ -115,7 +115,7 @@ fn check_phone(p: &str) -> Result<()> {
     }
 }
 
-fn check_password(p: &str) -> Result<()> {
+pub(crate) fn check_password(p: &str) -> Result<()> {
     // NIST SP 800-63B: at least 8 characters, allow long passphrases.
     let n = p.chars().count();
     if !(8..=256).contains(&n) {
@@ -126,7 +126,7 @@ fn check_password(p: &str) -> Result<()> {
     Ok(())
 }
 
-async fn hash_password(pw: String) -> Result<String> {
+pub(crate) async fn hash_password(pw: String) -> Result<String> {
     let pw = zeroize::Zeroizing::new(pw);
     tokio::task::spawn_blocking(move || password::hash(&pw))
         .await

@@ -57,6 +57,8 @@ pub fn routes() -> Router<AppState> {
         .route("/signin/api/flows/{id}/skip", post(skip))
         .route("/signin/api/flows/{id}/back", post(back))
         .route("/signin/link/{token}", get(open_link))
+        .route("/signin/api/recovery", post(super::recover::ask))
+        .route("/signin/api/recovery/complete", post(super::recover::complete))
         .route("/signin/api/session", get(session_show))
         .route("/signin/api/session/sign-out", post(sign_out))
         .route(
@@ -1004,7 +1006,19 @@ async fn open_link(
         return Ok(page(LinkUse::Gone));
     };
     if row.purpose != crate::oob::messages::Purpose::SignIn.as_str() {
-        return Ok(page(LinkUse::Gone));
+        // Password reset and unlock: the page asks for the new password (or a click) and sends
+        // the token; any browser will do (the mailbox was the proof).
+        let target = super::recover::link_target(&row.purpose, &token);
+        let mut resp = (
+            StatusCode::SEE_OTHER,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        )
+            .into_response();
+        resp.headers_mut().insert(
+            header::LOCATION,
+            HeaderValue::from_str(&target).map_err(|_| Error::Internal("location".into()))?,
+        );
+        return Ok(resp);
     }
     let method = channel.method();
     let on = OnFlow {
@@ -1222,8 +1236,8 @@ async fn verify(
                 return Err(Error::Flow(FlowError::InvalidCredentials));
             };
             let lookup = crate::store::oob::OobLookup::Latest {
-                user_id: uid,
-                purpose: crate::oob::messages::Purpose::SignIn.as_str().to_owned(),
+                user_id: Some(uid),
+                purpose: Some(crate::oob::messages::Purpose::SignIn.as_str().to_owned()),
                 flow_hash: Some(crate::oob::flow_hash(&flow_id)),
             };
             match crate::oob::redeem(&state, lookup, Some(code)).await? {

@@ -67,13 +67,14 @@ pub enum Issued {
 pub enum OobLookup {
     /// The code of a magic link (by the SHA-256 of its token).
     Link([u8; 32]),
-    /// The user's newest live code for `purpose` (and `flow`, when given): a typed code.
+    /// The newest live code of the user and purpose and flow given (at least the user or the
+    /// flow): a typed code.
     Latest {
         /// The user.
-        user_id: String,
+        user_id: Option<String>,
         /// The purpose.
-        purpose: String,
-        /// The flow that asked.
+        purpose: Option<String>,
+        /// The flow (or recovery) that asked.
         flow_hash: Option<[u8; 32]>,
     },
 }

@@ -545,3 +545,120 @@ async fn starttls_with_authentication_reaches_the_smtp_server_and_notices_follow
     assert!(mail["text"].as_str().unwrap().contains("an authenticator app"), "{mail}");
     assert_eq!(s.events(&id, "notify.sent").await.len(), 1);
 }
+
+#[tokio::test]
+async fn password_reset_and_unlock_by_email_keep_the_lockout_rules_and_say_nothing_of_who_exists() {
+    let sink = Sink::start(&[]).await;
+    let s = Server::start_with(|c| {
+        email_on(c, &sink);
+        c.lockout.max_failures = 3;
+        c.lockout.delay_base_secs = 0;
+    })
+    .await;
+    let id = s.create_user("rui", Some(PW)).await;
+    let ask = |who: &'static str, purpose: &'static str| {
+        let s = &s;
+        async move {
+            s.json(
+                Method::POST,
+                "/signin/api/recovery",
+                None,
+                Some(json!({"identifier": who, "purpose": purpose})),
+            )
+            .await
+        }
+    };
+    // An unknown account gets the same answer, and no mail.
+    let (st, nobody) = ask("nobody", "reset").await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{nobody}");
+    let (st, asked) = ask("rui", "reset").await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{asked}");
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&nobody), keys(&asked));
+    let mail = sink.mail(1).await;
+    assert_eq!(mail["subject"], "Reset your Tessera password");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.count(), 1);
+    let (code, link) = code_and_link(&mail);
+    assert!(link.as_deref().is_some_and(|l| l.contains("/signin/link/")));
+    let rid = asked["recovery_id"].as_str().unwrap();
+    let complete = |body: Value| {
+        let s = &s;
+        async move {
+            s.json(Method::POST, "/signin/api/recovery/complete", None, Some(body))
+                .await
+        }
+    };
+    // A short new password is refused before the code is used; a wrong code counts.
+    let (st, v) = complete(json!({"recovery_id": rid, "code": code, "password": "short"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (st, v) = complete(json!({"recovery_id": rid, "code": wrong, "password": "a new long passphrase"})).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
+    // A session open before the reset (password, then the email code) ends with it.
+    let mut b = Browser::new(&s);
+    let f = to_email_step(&mut b, "rui").await;
+    let f = b.ok(&f, "choose", json!({"method": "email"})).await;
+    let (signin_code, _) = code_and_link(&sink.mail(2).await);
+    let done = b
+        .ok(&f, "verify", json!({"method": "email", "code": signin_code}))
+        .await;
+    assert_eq!(done["step"], "done", "{done}");
+    let (st, v) = complete(json!({"recovery_id": rid, "code": code, "password": "a new long passphrase"})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, _) = b.call(Method::GET, "/signin/api/session", None).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(password_status(&s, PW).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(password_status(&s, "a new long passphrase").await, StatusCode::OK);
+    // The mail's link is the same code: used up too.
+    let token = link.unwrap().rsplit('/').next().unwrap().to_owned();
+    let (st, _) = complete(json!({"link": token, "password": "another long passphrase"})).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+
+    // Unlock: three wrong passwords lock the password; the link in the unlock mail, followed
+    // to the page's recovery mode, clears that lock.
+    for _ in 0..3 {
+        assert_eq!(password_status(&s, "wrong password!").await, StatusCode::UNAUTHORIZED);
+    }
+    // Locked: the right password fails too (the answer does not say why).
+    assert_eq!(
+        password_status(&s, "a new long passphrase").await,
+        StatusCode::UNAUTHORIZED,
+        "locked"
+    );
+    let (st, _) = ask("rui", "unlock").await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let mail = sink.mail(3).await;
+    assert_eq!(mail["subject"], "Unlock your Tessera account");
+    let (_, link) = code_and_link(&mail);
+    let link = link.unwrap();
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&link)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("/signin?recover=unlock#link={token}")
+    );
+    let (st, v) = complete(json!({"link": token})).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(password_status(&s, "a new long passphrase").await, StatusCode::OK);
+    assert_eq!(s.events(&id, "unlock.self").await.len(), 1);
+    assert_eq!(s.events(&id, "password.reset").await.len(), 1);
+}
+
+/// The hosted sign-in's answer to `password` for rui (the one password check, with its lock).
+async fn password_status(s: &Server, password: &str) -> StatusCode {
+    let mut b = Browser::new(s);
+    let f = b.start(None).await;
+    let f = b.ok(&f, "identifier", json!({"identifier": "rui"})).await;
+    b.step(&f, "verify", json!({"method": "password", "password": password}))
+        .await
+        .0
+}

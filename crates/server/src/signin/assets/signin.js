@@ -7,7 +7,7 @@
 (() => {
   const API = "/signin/api";
   const STEPS = ["loading", "identifier", "verify", "enroll", "recovery-codes", "done",
-    "signed-out", "denied", "expired"];
+    "signed-out", "denied", "expired", "recover"];
   const LABELS = {
     password: "Password",
     push: "A request to your Tessera app",
@@ -620,8 +620,65 @@
     on(id, "click", () => act(startFlow));
   }
 
+  // Password reset and unlock by email (docs/factors.md): ask, then the code (or the link,
+  // whose token arrives in this page's fragment) and, for a reset, the new password.
+  const recovery = { purpose: null, id: null, link: null };
+
+  function showRecover(purpose, link) {
+    recovery.purpose = purpose;
+    recovery.link = link;
+    const reset = purpose === "reset";
+    $("recover-title").textContent = reset ? "Reset your password" : "Unlock your account";
+    $("recover-submit").textContent = reset ? "Reset the password" : "Unlock my account";
+    $("recover-ask-form").hidden = Boolean(link);
+    $("recover-code-form").hidden = !link;
+    $("recover-code-row").hidden = Boolean(link);
+    $("recover-password-row").hidden = !reset;
+    $("recover-done").hidden = true;
+    $("recover-sent").textContent = link ? "You opened the link from the email." : "";
+    show("recover");
+    focusStep("recover");
+  }
+
+  onSubmit("recover-ask-form", async () => {
+    const identifier = $("recover-identifier").value.trim();
+    if (!identifier) throw new Error("Enter your username.");
+    const r = await api("POST", "/recovery", { identifier, purpose: recovery.purpose });
+    recovery.id = r.recovery_id;
+    $("recover-ask-form").hidden = true;
+    $("recover-code-form").hidden = false;
+    $("recover-sent").textContent = "If this account has an email address, we sent it a code of " +
+      r.code_length + " " + (CHARSETS[r.code_charset] || "characters") + " and a link. Both work once.";
+    $("recover-code").value = "";
+    $("recover-code").focus();
+  });
+
+  onSubmit("recover-code-form", async () => {
+    const body = recovery.link ? { link: recovery.link } : { recovery_id: recovery.id, code: $("recover-code").value.trim() };
+    if (!recovery.link && !body.code) throw new Error("Enter the code from the email.");
+    if (recovery.purpose === "reset") {
+      body.password = $("recover-password").value;
+      if (body.password.length < 8) throw new Error("The new password needs at least 8 characters.");
+    }
+    await api("POST", "/recovery/complete", body);
+    $("recover-code-form").hidden = true;
+    $("recover-done").hidden = false;
+    $("recover-done-message").textContent = recovery.purpose === "reset"
+      ? "Your password is changed, and every session was signed out. Sign in with the new password."
+      : "Your account is unlocked. Sign in again.";
+    $("recover-signin").focus();
+  });
+
   async function boot() {
     const params = new URLSearchParams(window.location.search);
+    const recover = params.get("recover");
+    if (recover === "reset" || recover === "unlock") {
+      const link = new URLSearchParams(window.location.hash.slice(1)).get("link");
+      // The token leaves the address bar (and the history) at once.
+      if (link) history.replaceState(null, "", "?recover=" + recover);
+      showRecover(recover, link);
+      return;
+    }
     clientId = params.get("client_id");
     const flow = params.get("flow");
     if (flow) {

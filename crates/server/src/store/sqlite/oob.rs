@@ -142,6 +142,14 @@ pub(super) fn redeem(
     policy: &LockoutConfig,
     now: u64,
 ) -> Result<OobRedeemed> {
+    if let OobLookup::Latest {
+        user_id: None,
+        flow_hash: None,
+        ..
+    } = lookup
+    {
+        return Err(Error::Internal("a code lookup needs a user or a flow".into()));
+    }
     let found = match lookup {
         OobLookup::Link(h) => get(c, *h)?,
         OobLookup::Latest {
@@ -150,7 +158,8 @@ pub(super) fn redeem(
             flow_hash,
         } => c
             .prepare_cached(
-                "SELECT * FROM oob_codes WHERE user_id=?1 AND purpose=?2 AND used_at IS NULL
+                "SELECT * FROM oob_codes WHERE (?1 IS NULL OR user_id=?1)
+                 AND (?2 IS NULL OR purpose=?2) AND used_at IS NULL
                  AND voided=0 AND (?3 IS NULL OR flow_hash=?3)
                  ORDER BY created_at DESC, rowid DESC LIMIT 1",
             )?

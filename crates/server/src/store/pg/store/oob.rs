@@ -172,7 +172,29 @@ pub(super) async fn redeem(
                 None => return Ok(OobRedeemed::Invalid),
             }
         }
-        OobLookup::Latest { user_id, .. } => user_id.clone(),
+        OobLookup::Latest {
+            user_id: Some(u), ..
+        } => u.clone(),
+        OobLookup::Latest {
+            user_id: None,
+            flow_hash: Some(f),
+            ..
+        } => {
+            let found = tx
+                .query_opt(
+                    "SELECT user_id FROM oob_codes WHERE flow_hash = $1
+                     ORDER BY created_at DESC LIMIT 1",
+                    &[&f.as_slice()],
+                )
+                .await?;
+            match found {
+                Some(r) => r.try_get::<_, String>(0)?,
+                None => return Ok(OobRedeemed::Invalid),
+            }
+        }
+        OobLookup::Latest { .. } => {
+            return Err(Error::Internal("a code lookup needs a user or a flow".into()))
+        }
     };
     if !lock_user(&tx, &user).await? {
         return Ok(OobRedeemed::Invalid);
@@ -189,11 +211,12 @@ pub(super) async fn redeem(
             purpose,
             flow_hash,
         } => {
+            let _ = user_id;
             tx.query_opt(
-                "SELECT * FROM oob_codes WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL
-                 AND NOT voided AND ($3::bytea IS NULL OR flow_hash = $3)
+                "SELECT * FROM oob_codes WHERE user_id = $1 AND ($2::text IS NULL OR purpose = $2)
+                 AND used_at IS NULL AND NOT voided AND ($3::bytea IS NULL OR flow_hash = $3)
                  ORDER BY created_at DESC LIMIT 1",
-                &[user_id, purpose, &flow_hash.as_ref().map(|h| h.as_slice())],
+                &[&user, purpose, &flow_hash.as_ref().map(|h| h.as_slice())],
             )
             .await?
         }
