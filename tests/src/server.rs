@@ -70,8 +70,13 @@ impl Server {
 
     /// A server without users: only the first admin token and the relying party's token.
     pub async fn bare(device: &[(&str, &str)]) -> Result<Server> {
+        Self::bare_with(device, "").await
+    }
+
+    /// [`Server::bare`] with more of `server.toml` (whole sections, after `[device]`).
+    pub async fn bare_with(device: &[(&str, &str)], more_toml: &str) -> Result<Server> {
         let dir = tempfile::tempdir()?;
-        let config_file = write_config(dir.path(), device)?;
+        let config_file = write_config(dir.path(), device, more_toml)?;
         let clock = Arc::new(ManualClock::new(START));
         let server = InProcess::start(load(&config_file)?, clock.clone()).await?;
         let admin = server
@@ -189,7 +194,7 @@ impl Server {
         .await
     }
 
-    async fn create_user(&self, name: &str, body: Value) -> Result<String> {
+    pub async fn create_user(&self, name: &str, body: Value) -> Result<String> {
         let (st, v) = self
             .call(Method::POST, "/api/v2/users", Some(&self.admin), Some(body))
             .await?;
@@ -256,7 +261,7 @@ impl Server {
 
 /// Writes `server.toml` as an administrator would: loopback on a free port, the database and
 /// key file in `dir`, and the `[device]` settings.
-fn write_config(dir: &Path, device: &[(&str, &str)]) -> Result<PathBuf> {
+fn write_config(dir: &Path, device: &[(&str, &str)], more_toml: &str) -> Result<PathBuf> {
     let quoted = |name: &str| serde_json::to_string(&dir.join(name).to_string_lossy());
     let mut settings: BTreeMap<&str, &str> = DEVICE_DEFAULTS.into_iter().collect();
     settings.extend(device.iter().copied());
@@ -268,6 +273,7 @@ fn write_config(dir: &Path, device: &[(&str, &str)]) -> Result<PathBuf> {
     for (name, value) in settings {
         writeln!(text, "{name} = {value}")?;
     }
+    text.push_str(more_toml);
     let file = dir.join("server.toml");
     std::fs::write(&file, text)?;
     Ok(file)

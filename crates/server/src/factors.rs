@@ -108,7 +108,12 @@ pub async fn has_active(state: &AppState, user_id: &str) -> Result<bool> {
 /// Whether an active authenticator makes MFA apply: an email, SMS or voice authenticator (kept
 /// in step with the profile) only where the server can send through its channel.
 pub fn counts_as_factor(state: &AppState, a: &Authenticator) -> bool {
-    match (a.kind, a.oob_channel.as_deref().and_then(crate::oob::Channel::of_name)) {
+    match (
+        a.kind,
+        a.oob_channel
+            .as_deref()
+            .and_then(crate::oob::Channel::of_name),
+    ) {
         (AuthenticatorKind::Oob, Some(c)) => c.for_sign_in(state.config()),
         _ => true,
     }

@@ -476,3 +476,113 @@ mod tests {
         assert!(p.child.try_wait().unwrap().is_some(), "killed and reaped");
     }
 }
+
+/// A real SMTP server for the email tests: `tests/support/smtp_sink.py` (Debian's
+/// `python3-aiosmtpd`) on a free loopback port, storing each mail it accepts as a file of the
+/// directory it is given. Stops with this value (its standard input closes, and it is killed).
+#[derive(Debug)]
+pub struct SmtpSink {
+    /// The port it listens on.
+    pub port: u16,
+    dir: std::path::PathBuf,
+    _child: tokio::process::Child,
+}
+
+impl SmtpSink {
+    /// Starts it, storing mail under `dir` (which the caller keeps); `extra` are the script's
+    /// options (`--user U --password P`, `--cert C --key K`).
+    pub async fn start(dir: &Path, extra: &[&str]) -> std::io::Result<SmtpSink> {
+        use tokio::io::AsyncBufReadExt;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/support/smtp_sink.py");
+        let mut child = tokio::process::Command::new("/usr/bin/python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir)
+            .args(extra)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let out = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout"))?;
+        let mut lines = tokio::io::BufReader::new(out).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .map_err(|_| std::io::Error::other("the SMTP server did not start"))??;
+        if ready.as_deref() != Some("READY") {
+            return Err(std::io::Error::other(
+                "the SMTP server did not start (python3-aiosmtpd installed?)",
+            ));
+        }
+        Ok(SmtpSink {
+            port,
+            dir: dir.to_owned(),
+            _child: child,
+        })
+    }
+
+    /// How many mails it has stored.
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+                })
+                .count()
+            })
+            .unwrap_or(0)
+    }
+
+    /// The `n`-th mail (1-based), waiting up to ten seconds for it, as Python's own email
+    /// package parses it: `to`, `from`, `subject`, and the decoded `text` and `html` parts;
+    /// `null` when there is no such mail.
+    pub async fn mail(&self, n: usize) -> serde_json::Value {
+        let path = self.dir.join(format!("{n:04}.eml"));
+        for _ in 0..200 {
+            if path.exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let out = Command::new("/usr/bin/python3")
+            .arg("-c")
+            .arg(
+                "import email, json, sys\n\
+                 from email import policy\n\
+                 m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)\n\
+                 print(json.dumps({'to': m['to'], 'from': m['from'], 'subject': m['subject'],\n\
+                   'text': m.get_body(('plain',)).get_content(),\n\
+                   'html': m.get_body(('html',)).get_content()}))",
+            )
+            .arg(&path)
+            .output();
+        match out {
+            Ok(out) if out.status.success() => {
+                serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+            }
+            // A test reading `Null` fails at its first field, with the mail's number.
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// The code (the indented line) and the magic link of a code email.
+    pub fn code_and_link(mail: &serde_json::Value) -> (String, Option<String>) {
+        let text = mail["text"].as_str().unwrap_or_default();
+        let code = text
+            .lines()
+            .find_map(|l| l.strip_prefix("    "))
+            .unwrap_or_default()
+            .to_owned();
+        let link = text
+            .lines()
+            .find(|l| l.starts_with("http"))
+            .map(str::to_owned);
+        (code, link)
+    }
+}

@@ -184,7 +184,7 @@ async fn application(s: &Server, scenario: &str) -> Result<String> {
 }
 
 /// Replaces the sign-in policy.
-async fn set_policy(s: &Server, policy: Value) -> Result<()> {
+pub(super) async fn set_policy(s: &Server, policy: Value) -> Result<()> {
     admin(
         s,
         Method::PUT,

@@ -1,5 +1,6 @@
 mod cli;
 mod cli_device;
+mod email_signin;
 mod enroll;
 mod hosted_signin;
 mod instances;

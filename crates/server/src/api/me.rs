@@ -156,7 +156,10 @@ pub async fn notifications(
     let id = me(&caller)?;
     caller.require("read:authenticators")?;
     let stored = state.db(move |s| s.notification_pref(&id)).await?;
-    Ok(Json(crate::oob::notify::effective(&state, stored.as_deref())))
+    Ok(Json(crate::oob::notify::effective(
+        &state,
+        stored.as_deref(),
+    )))
 }
 
 /// `PUT /api/v2/me/notifications` (enroll) `{"channels", "locale"}`: the user's choice, where
@@ -175,5 +178,8 @@ pub async fn set_notifications(
         .db(move |s| s.set_notification_pref(&uid, Some(&text)))
         .await?;
     let stored = state.db(move |s| s.notification_pref(&id)).await?;
-    Ok(Json(crate::oob::notify::effective(&state, stored.as_deref())))
+    Ok(Json(crate::oob::notify::effective(
+        &state,
+        stored.as_deref(),
+    )))
 }

@@ -13,7 +13,11 @@ pub struct Secret(pub String);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "<redacted>" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "<redacted>"
+        })
     }
 }
 
@@ -258,7 +262,7 @@ impl PhoneConfig {
                 }
             }
             Provider::Command => {
-                if self.command.is_empty() || self.command[0].is_empty() {
+                if self.command.first().is_none_or(String::is_empty) {
                     return Err(bad(&key("command"), "must name a program"));
                 }
             }
@@ -359,13 +363,21 @@ pub fn validate(
 ) -> Result<()> {
     check_code("email", &email.code())?;
     if !(5..=30).contains(&email.lifetime_minutes) || email.lifetime_minutes % 5 != 0 {
-        return Err(bad("email.lifetime_minutes", "must be 5, 10, 15, 20, 25 or 30"));
+        return Err(bad(
+            "email.lifetime_minutes",
+            "must be 5, 10, 15, 20, 25 or 30",
+        ));
     }
     if email.enabled() {
         email
             .from
             .parse::<lettre::message::Mailbox>()
-            .map_err(|_| bad("email.from", "must be an address, e.g. `Tessera <no-reply@example.com>`"))?;
+            .map_err(|_| {
+                bad(
+                    "email.from",
+                    "must be an address, e.g. `Tessera <no-reply@example.com>`",
+                )
+            })?;
     }
     for (key, list) in [
         ("email.allowed_domains", &email.allowed_domains),

@@ -24,7 +24,11 @@ impl Locale {
             let mut it = part.trim().split(';');
             let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
             let q = it
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|v| v.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let loc = match tag.split('-').next() {
                 Some("ja") => Locale::Ja,
@@ -198,7 +202,9 @@ pub fn code_sms(locale: Locale, code: &str, minutes: u32) -> String {
             format!("Your Tessera code is {code}. It expires in {minutes} min. Never share it.")
         }
         Locale::Ja => {
-            format!("Tessera の確認コード: {code}（有効期限 {minutes} 分）。他人に教えないでください。")
+            format!(
+                "Tessera の確認コード: {code}（有効期限 {minutes} 分）。他人に教えないでください。"
+            )
         }
     }
 }
@@ -209,11 +215,7 @@ pub fn code_voice(locale: Locale, code: &str) -> String {
         Locale::En => ", ",
         Locale::Ja => "、",
     };
-    let spelled = code
-        .chars()
-        .map(String::from)
-        .collect::<Vec<_>>()
-        .join(sep);
+    let spelled = code.chars().map(String::from).collect::<Vec<_>>().join(sep);
     match locale {
         Locale::En => format!("Your Tessera code is: {spelled}. Again: {spelled}."),
         Locale::Ja => format!("Tessera の確認コードは {spelled} です。繰り返します。{spelled}。"),
@@ -255,9 +257,12 @@ pub fn change_notice(locale: Locale, change: Change, what: &str, at_utc: &str) -
         Locale::Ja => {
             let line = match change {
                 Change::Added => format!("アカウントにサインイン方法が追加されました: {what}。"),
-                Change::Removed => format!("アカウントからサインイン方法が削除されました: {what}。"),
+                Change::Removed => {
+                    format!("アカウントからサインイン方法が削除されました: {what}。")
+                }
                 Change::CodesRegenerated => {
-                    "新しいバックアップコードが作成されました。以前のコードは使用できません。".to_owned()
+                    "新しいバックアップコードが作成されました。以前のコードは使用できません。"
+                        .to_owned()
                 }
             };
             (
@@ -298,16 +303,32 @@ mod tests {
     fn accept_language_picks_the_preferred_of_english_and_japanese() {
         assert_eq!(Locale::from_accept_language(None), Locale::En);
         assert_eq!(Locale::from_accept_language(Some("ja")), Locale::Ja);
-        assert_eq!(Locale::from_accept_language(Some("ja-JP,ja;q=0.9,en;q=0.8")), Locale::Ja);
-        assert_eq!(Locale::from_accept_language(Some("fr,en;q=0.5,ja;q=0.4")), Locale::En);
-        assert_eq!(Locale::from_accept_language(Some("en;q=0.2,ja;q=0.9")), Locale::Ja);
+        assert_eq!(
+            Locale::from_accept_language(Some("ja-JP,ja;q=0.9,en;q=0.8")),
+            Locale::Ja
+        );
+        assert_eq!(
+            Locale::from_accept_language(Some("fr,en;q=0.5,ja;q=0.4")),
+            Locale::En
+        );
+        assert_eq!(
+            Locale::from_accept_language(Some("en;q=0.2,ja;q=0.9")),
+            Locale::Ja
+        );
         assert_eq!(Locale::from_accept_language(Some("de")), Locale::En);
         assert_eq!(Locale::from_accept_language(Some("ja;q=0")), Locale::En);
     }
 
     #[test]
     fn the_email_carries_the_code_and_link_in_both_parts_and_escapes_html() {
-        let m = code_email(Locale::En, Purpose::SignIn, "<b>al</b>", "123456", Some("https://x/?t=a&b"), 5);
+        let m = code_email(
+            Locale::En,
+            Purpose::SignIn,
+            "<b>al</b>",
+            "123456",
+            Some("https://x/?t=a&b"),
+            5,
+        );
         assert!(m.text.contains("123456") && m.text.contains("https://x/?t=a&b"));
         assert!(m.html.contains("123456") && m.html.contains("https://x/?t=a&amp;b"));
         assert!(!m.html.contains("<b>al</b>") && m.html.contains("&lt;b&gt;al&lt;/b&gt;"));

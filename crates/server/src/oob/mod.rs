@@ -129,7 +129,11 @@ impl Senders {
     /// From `[email]`, `[sms]`, `[voice]`.
     pub fn new(cfg: &crate::config::Config) -> Result<Senders> {
         Ok(Senders {
-            mailer: cfg.email.enabled().then(|| Mailer::new(&cfg.email)).transpose()?,
+            mailer: cfg
+                .email
+                .enabled()
+                .then(|| Mailer::new(&cfg.email))
+                .transpose()?,
             sms: cfg
                 .sms
                 .enabled()
@@ -179,7 +183,9 @@ pub fn generate_code(settings: &CodeSettings) -> Result<Zeroizing<String>> {
         let bytes = Zeroizing::new(random_bytes::<32>()?);
         for &b in bytes.iter() {
             if (b as usize) < limit && out.len() < settings.code_length as usize {
-                out.push(alphabet[b as usize % n] as char);
+                if let Some(&c) = alphabet.get(b as usize % n) {
+                    out.push(c as char);
+                }
             }
         }
     }
@@ -433,7 +439,11 @@ mod tests {
 
     #[test]
     fn codes_have_the_length_and_characters_asked_for_and_vary() {
-        for (len, cs) in [(6, Charset::Digits), (1, Charset::Letters), (20, Charset::Alphanumeric)] {
+        for (len, cs) in [
+            (6, Charset::Digits),
+            (1, Charset::Letters),
+            (20, Charset::Alphanumeric),
+        ] {
             let s = settings(len, cs);
             let a = generate_code(&s).unwrap();
             assert_eq!(a.len(), len as usize);

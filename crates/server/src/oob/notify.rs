@@ -60,10 +60,13 @@ fn change_of(e: &AuditEvent) -> Option<(Change, String)> {
         "device.enrolled" => Some((Change::Added, "push".into())),
         "passkey.registered" => Some((Change::Added, "passkey".into())),
         "delete" if !method().starts_with("recovery") => Some((Change::Removed, method())),
-        "delete_all" | "device.removed" => Some((Change::Removed, match e.kind.as_str() {
-            "device.removed" => "push".into(),
-            _ => String::new(),
-        })),
+        "delete_all" | "device.removed" => Some((
+            Change::Removed,
+            match e.kind.as_str() {
+                "device.removed" => "push".into(),
+                _ => String::new(),
+            },
+        )),
         "regenerate" => Some((Change::CodesRegenerated, String::new())),
         _ => None,
     }
@@ -154,7 +157,9 @@ async fn notify(state: &AppState, e: &AuditEvent) -> Result<()> {
                     html: format!(
                         "<!doctype html><html lang=\"{}\"><body><p>{}</p></body></html>",
                         locale.tag(),
-                        text.replace('&', "&amp;").replace('<', "&lt;").replace('\n', "<br>")
+                        text.replace('&', "&amp;")
+                            .replace('<', "&lt;")
+                            .replace('\n', "<br>")
                     ),
                     text: format!("{text}\n"),
                 };
@@ -188,7 +193,11 @@ pub fn utc(unix: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }
 
 /// One pass: claims the settled events after the cursor and sends their notices; how many

@@ -36,9 +36,8 @@ impl Mailer {
         let host = cfg.smtp_host.as_str();
         let mut tls = TlsParameters::builder(host.to_owned());
         if let Some(path) = &cfg.smtp_ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                bad("email.smtp_ca_file", format!("{}: {e}", path.display()))
-            })?;
+            let pem = std::fs::read(path)
+                .map_err(|e| bad("email.smtp_ca_file", format!("{}: {e}", path.display())))?;
             let cert = Certificate::from_pem(&pem)
                 .map_err(|_| bad("email.smtp_ca_file", "is not a PEM certificate"))?;
             tls = tls.add_root_certificate(cert);
@@ -190,7 +189,11 @@ impl PhoneSender {
         match req.send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => {
-                tracing::warn!(channel = self.channel, status = r.status().as_u16(), "provider refused the message");
+                tracing::warn!(
+                    channel = self.channel,
+                    status = r.status().as_u16(),
+                    "provider refused the message"
+                );
                 Err(self.unavailable())
             }
             Err(e) => {
@@ -201,11 +204,14 @@ impl PhoneSender {
     }
 
     async fn send_command(&self, to: &str, text: &str) -> Result<()> {
-        let args: Vec<String> = self.cfg.command[1..]
+        let Some((program, rest)) = self.cfg.command.split_first() else {
+            return Err(self.unavailable());
+        };
+        let args: Vec<String> = rest
             .iter()
             .map(|a| a.replace("{to}", to).replace("{channel}", self.channel))
             .collect();
-        let mut child = tokio::process::Command::new(&self.cfg.command[0])
+        let mut child = tokio::process::Command::new(program)
             .args(&args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())

@@ -19,10 +19,10 @@ use crate::crypto::random_id;
 use crate::device::http::{cookie, push_outcome, Requester, Wait};
 use crate::device::{push, random_token};
 use crate::error::{Error, FlowError, Result};
-use crate::store::oob::OobRedeemed;
 use crate::model::{SessionRecord, SignInRecord, VerifyOutcome};
 use crate::policy::evaluate::EnrollReason;
 use crate::policy::{Method, Traits};
+use crate::store::oob::OobRedeemed;
 use crate::store::OnSuccess;
 use crate::AppState;
 
@@ -58,7 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route("/signin/api/flows/{id}/back", post(back))
         .route("/signin/link/{token}", get(open_link))
         .route("/signin/api/recovery", post(super::recover::ask))
-        .route("/signin/api/recovery/complete", post(super::recover::complete))
+        .route(
+            "/signin/api/recovery/complete",
+            post(super::recover::complete),
+        )
         .route("/signin/api/session", get(session_show))
         .route("/signin/api/session/sign-out", post(sign_out))
         .route(
@@ -407,10 +410,9 @@ fn render(state: &AppState, ctx: &Ctx, extras: Extras) -> Result<View> {
                     expires_at: p.expires_at,
                     state: p.state.clone(),
                 });
-            view.code_sent = flow
-                .code_sent
-                .clone()
-                .filter(|c| Some(c.channel.as_str()) == crate::oob::Channel::of(method).map(|c| c.as_str()));
+            view.code_sent = flow.code_sent.clone().filter(|c| {
+                Some(c.channel.as_str()) == crate::oob::Channel::of(method).map(|c| c.as_str())
+            });
             if method == Method::QrLogin {
                 if let Some(q) = &flow.qr {
                     view.qr_login = Some(QrView {
@@ -831,7 +833,32 @@ async fn create(
 }
 
 async fn show(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
-    run(&state, on, |_, _| Ok(Extras::default())).await
+    let again = on.clone();
+    match run(&state, on, |_, _| Ok(Extras::default())).await {
+        // A flow a magic link finished in this browser: its end, as the link's tab shows it
+        // (a tab that waited knows from `continued_by_link` that it went on elsewhere).
+        Err(Error::Flow(FlowError::Finished)) => {
+            state
+                .blocking(move |s| {
+                    let browser = cookie(&again.headers, BROWSER_COOKIE).map(digest);
+                    let loaded = flow::load_linked(s, &again.id, browser)?;
+                    let ctx = Ctx {
+                        loaded,
+                        around: Surroundings {
+                            browser: browser.unwrap_or_default(),
+                            session: None,
+                        },
+                        session_hash: None,
+                        who: again.who,
+                        set_cookies: Vec::new(),
+                    };
+                    let view = render(s, &ctx, Extras::default())?;
+                    Ok(respond(StatusCode::OK, &view, Vec::new()))
+                })
+                .await
+        }
+        other => other,
+    }
 }
 
 // ------------------------------------------------------------------ steps
@@ -1047,12 +1074,11 @@ async fn open_link(
     if !matches!(usable, LinkUse::Continue) {
         return Ok(page(usable));
     }
-    let row = match crate::oob::redeem(&state, crate::store::oob::OobLookup::Link(hash), None)
-        .await?
-    {
-        OobRedeemed::Accepted(row) => row,
-        _ => return Ok(page(LinkUse::Gone)),
-    };
+    let row =
+        match crate::oob::redeem(&state, crate::store::oob::OobLookup::Link(hash), None).await? {
+            OobRedeemed::Accepted(row) => row,
+            _ => return Ok(page(LinkUse::Gone)),
+        };
     let proof = Proof {
         method,
         traits: Traits::INTERACTION,
@@ -1071,9 +1097,8 @@ async fn open_link(
     )
         .into_response();
     // A flow id is `flw_` and base64url: nothing to escape but what is not (defensively).
-    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'_')
-        .remove(b'-');
+    const KEEP: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'_').remove(b'-');
     let location = format!(
         "/signin?flow={}",
         percent_encoding::utf8_percent_encode(&flow_id, KEEP)
@@ -1225,8 +1250,8 @@ async fn verify(
             }
         }
         Method::Email | Method::Sms | Method::Voice => {
-            let channel = crate::oob::Channel::of(method)
-                .ok_or_else(|| Error::Internal("channel".into()))?;
+            let channel =
+                crate::oob::Channel::of(method).ok_or_else(|| Error::Internal("channel".into()))?;
             let typed = body
                 .code
                 .ok_or_else(|| Error::InvalidRequest("`code` is required".into()))?;

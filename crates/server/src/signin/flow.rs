@@ -175,6 +175,21 @@ pub fn digest(value: &str) -> [u8; 32] {
 /// Loads flow `id` for the browser whose cookie hashes to `browser`: unknown, expired, from
 /// another browser and finished flows are each their own error.
 pub fn load(state: &AppState, id: &str, browser: Option<[u8; 32]>) -> Result<Loaded> {
+    load_with(state, id, browser, false)
+}
+
+/// [`load`], and also a flow a magic link finished in this browser (the link's tab shows the
+/// end through it; nothing can change it any more).
+pub fn load_linked(state: &AppState, id: &str, browser: Option<[u8; 32]>) -> Result<Loaded> {
+    load_with(state, id, browser, true)
+}
+
+fn load_with(
+    state: &AppState,
+    id: &str,
+    browser: Option<[u8; 32]>,
+    linked_ok: bool,
+) -> Result<Loaded> {
     let well_formed = id.len() == FLOW_PREFIX.len() + 43
         && id.starts_with(FLOW_PREFIX)
         && id[FLOW_PREFIX.len()..]
@@ -200,7 +215,9 @@ pub fn load(state: &AppState, id: &str, browser: Option<[u8; 32]>) -> Result<Loa
     }
     let flow: Flow = serde_json::from_str(&record.document)
         .map_err(|e| Error::Storage(format!("stored sign-in flow: {e}")))?;
-    if flow.outcome.is_some() {
+    let linked_end =
+        linked_ok && flow.continued_by_link && matches!(flow.outcome, Some(Outcome::Done { .. }));
+    if flow.outcome.is_some() && !linked_end {
         return Err(Error::Flow(FlowError::Finished));
     }
     Ok(Loaded {

@@ -76,7 +76,11 @@ pub async fn ask(
         .signin_starts()
         .lock()
         .map_err(|_| Error::Internal("sign-in start counter".into()))?
-        .admit(&who.ip, state.now(), state.config().signin.starts_per_minute);
+        .admit(
+            &who.ip,
+            state.now(),
+            state.config().signin.starts_per_minute,
+        );
     if !admitted {
         return Err(Error::RateLimited(
             "too many requests from this address: try again in a minute",

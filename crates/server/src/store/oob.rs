@@ -86,7 +86,7 @@ pub type OobCheck = Box<dyn FnOnce(&OobCodeRow) -> Result<bool> + Send>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OobRedeemed {
     /// Right: the code is used up.
-    Accepted(OobCodeRow),
+    Accepted(Box<OobCodeRow>),
     /// Wrong: counted on the code and on the user's failure counter.
     Rejected {
         /// Wrong codes still allowed before the code is void.
@@ -125,7 +125,7 @@ pub fn limit_reached(times: &[u64], max: u32, window_secs: u64) -> Option<u64> {
     t.sort_unstable();
     // The send that must leave the window before another is allowed.
     let k = t.len() - usize::try_from(max).unwrap_or(usize::MAX).min(t.len());
-    Some(t[k].saturating_add(window_secs))
+    t.get(k).map(|first| first.saturating_add(window_secs))
 }
 
 #[cfg(test)]

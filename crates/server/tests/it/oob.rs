@@ -3,7 +3,6 @@
 //! the mails, which Python's own MIME parser decodes; SMS go to an HTTP receiver started here,
 //! voice calls to the command provider (a shell script).
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,109 +11,37 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tessera_server::config::Config;
 use tessera_server::oob::config::{Provider, Secret, SmtpTls};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tessera_server::testing::SmtpSink;
 
 use super::signin_flow::{set_policy, Browser, PW};
 use super::{error_code, Server};
 
-/// The SMTP server process and its mail directory.
+/// The SMTP server process with its mail directory.
 struct Sink {
-    port: u16,
-    dir: tempfile::TempDir,
-    _child: tokio::process::Child,
+    inner: SmtpSink,
+    _dir: tempfile::TempDir,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+impl std::ops::Deref for Sink {
+    type Target = SmtpSink;
+    fn deref(&self) -> &SmtpSink {
+        &self.inner
+    }
 }
 
 impl Sink {
     async fn start(extra: &[&str]) -> Sink {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let mut child = tokio::process::Command::new("/usr/bin/python3")
-            .arg(repo().join("tests/support/smtp_sink.py"))
-            .arg(port.to_string())
-            .arg(dir.path().join("mail"))
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("python3 with aiosmtpd (scripts/install-deps.sh)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        let inner = SmtpSink::start(dir.path(), extra)
             .await
-            .expect("the SMTP server starts")
-            .unwrap();
-        assert_eq!(ready.as_deref(), Some("READY"));
-        Sink {
-            port,
-            dir,
-            _child: child,
-        }
-    }
-
-    fn count(&self) -> usize {
-        std::fs::read_dir(self.dir.path().join("mail"))
-            .map(|d| {
-                d.filter(|e| {
-                    e.as_ref()
-                        .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".eml"))
-                })
-                .count()
-            })
-            .unwrap_or(0)
-    }
-
-    /// The `n`-th mail (1-based) parsed by Python's email package: headers and the decoded
-    /// text/plain and text/html parts.
-    async fn mail(&self, n: usize) -> Value {
-        let path = self.dir.path().join(format!("mail/{n:04}.eml"));
-        for _ in 0..200 {
-            if path.exists() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let out = std::process::Command::new("/usr/bin/python3")
-            .arg("-c")
-            .arg(
-                "import email, json, sys\n\
-                 from email import policy\n\
-                 m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)\n\
-                 print(json.dumps({'to': m['to'], 'from': m['from'], 'subject': m['subject'],\n\
-                   'text': m.get_body(('plain',)).get_content(),\n\
-                   'html': m.get_body(('html',)).get_content()}))",
-            )
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap()
+            .expect("python3 with aiosmtpd (scripts/install-deps.sh)");
+        Sink { inner, _dir: dir }
     }
 }
 
-/// The code (the indented line) and the link of a code email.
 fn code_and_link(mail: &Value) -> (String, Option<String>) {
-    let text = mail["text"].as_str().unwrap();
-    let code = text
-        .lines()
-        .find_map(|l| l.strip_prefix("    "))
-        .expect("a code line")
-        .to_owned();
-    let link = text
-        .lines()
-        .find(|l| l.starts_with("http"))
-        .map(str::to_owned);
+    let (code, link) = SmtpSink::code_and_link(mail);
+    assert!(!code.is_empty(), "a code line in {mail}");
     (code, link)
 }
 
@@ -149,7 +76,11 @@ async fn email_codes_sign_in_once_with_their_errors_limits_and_resends() {
     let id = s.create_user("emi", Some(PW)).await;
     // The address the admin set is the email factor at once (EM-6), listed masked.
     let (_, list) = s
-        .admin_json(Method::GET, &format!("/api/v2/users/{id}/authentication-methods"), None)
+        .admin_json(
+            Method::GET,
+            &format!("/api/v2/users/{id}/authentication-methods"),
+            None,
+        )
         .await;
     let email = list
         .as_array()
@@ -171,9 +102,15 @@ async fn email_codes_sign_in_once_with_their_errors_limits_and_resends() {
     assert_eq!(mail["to"], "emi@example.com");
     assert_eq!(mail["subject"], "Your Tessera sign-in code");
     let (code, link) = code_and_link(&mail);
-    assert!(code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()), "{code}");
+    assert!(
+        code.len() == 6 && code.bytes().all(|c| c.is_ascii_digit()),
+        "{code}"
+    );
     let link = link.expect("a magic link");
-    assert!(link.starts_with(&format!("{}/signin/link/", s.url)), "{link}");
+    assert!(
+        link.starts_with(&format!("{}/signin/link/", s.url)),
+        "{link}"
+    );
     assert!(mail["html"].as_str().unwrap().contains(&code));
 
     // A code of the wrong length or characters: named, nothing counted.
@@ -182,7 +119,13 @@ async fn email_codes_sign_in_once_with_their_errors_limits_and_resends() {
             .step(&f, "verify", json!({"method": "email", "code": bad}))
             .await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-        assert!(v["error_description"].as_str().unwrap().contains("6 digits"), "{v}");
+        assert!(
+            v["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("6 digits"),
+            "{v}"
+        );
     }
     assert!(s.events(&id, "verify_fail").await.is_empty());
     // A wrong code counts.
@@ -190,7 +133,11 @@ async fn email_codes_sign_in_once_with_their_errors_limits_and_resends() {
     let (st, v) = b
         .step(&f, "verify", json!({"method": "email", "code": wrong}))
         .await;
-    assert_eq!((st, error_code(&v)), (StatusCode::UNAUTHORIZED, "invalid_credentials".into()), "{v}");
+    assert_eq!(
+        (st, error_code(&v)),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials".into()),
+        "{v}"
+    );
     assert_eq!(s.events(&id, "verify_fail").await.len(), 1);
 
     // A resend voids the first code.
@@ -239,7 +186,13 @@ async fn email_codes_sign_in_once_with_their_errors_limits_and_resends() {
         .step(&f3, "verify", json!({"method": "email", "code": old}))
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["error_description"].as_str().unwrap().contains("send a new one"), "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("send a new one"),
+        "{v}"
+    );
     // The next code goes to the new address.
     b3.ok(&f3, "choose", json!({"method": "email"})).await;
     assert_eq!(sink.mail(7).await["to"], "emi.new@example.com");
@@ -257,17 +210,27 @@ async fn email_codes_sign_in_once_with_their_errors_limits_and_resends() {
     let f4 = to_email_step(&mut b4, "emi").await;
     let (st, v) = b4.step(&f4, "choose", json!({"method": "email"})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    assert!(v["error_description"].as_str().unwrap().contains("domain"), "{v}");
+    assert!(
+        v["error_description"].as_str().unwrap().contains("domain"),
+        "{v}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(sink.count(), 7);
 
     // No code or link in the audit log.
     let (_, logs) = s
-        .admin_json(Method::GET, &format!("/api/v2/logs?user_id={id}&per_page=100"), None)
+        .admin_json(
+            Method::GET,
+            &format!("/api/v2/logs?user_id={id}&per_page=100"),
+            None,
+        )
         .await;
     let logs = logs.to_string();
     for secret in [&code, &code2, &old] {
-        assert!(!logs.contains(secret.as_str()) || secret.len() < 6, "a code in the log");
+        assert!(
+            !logs.contains(secret.as_str()) || secret.len() < 6,
+            "a code in the log"
+        );
     }
     assert!(!logs.contains("/signin/link/"));
 }
@@ -334,14 +297,19 @@ async fn a_magic_link_continues_the_flow_only_in_the_browser_that_asked() {
     let (st, loc, _) = open(Some(cookie_of(&b)), link.clone()).await;
     assert_eq!(st, StatusCode::SEE_OTHER);
     let flow_id = f["flow_id"].as_str().unwrap();
-    assert_eq!(loc.as_deref(), Some(format!("/signin?flow={flow_id}").as_str()));
+    assert_eq!(
+        loc.as_deref(),
+        Some(format!("/signin?flow={flow_id}").as_str())
+    );
     let (st, v) = b
         .call(Method::GET, &format!("/signin/api/flows/{flow_id}"), None)
         .await;
-    assert!(
-        st == StatusCode::CONFLICT || v["step"] == "done",
-        "{st} {v}"
-    );
+    // The flow's end, for the link's tab; `continued_by_link` tells a tab that waited.
+    assert_eq!((st, &v["step"]), (StatusCode::OK, &json!("done")), "{v}");
+    assert_eq!(v["continued_by_link"], true);
+    // Nothing more can be done with it.
+    let (st, v) = b.step(&f, "back", json!({})).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
     assert_eq!(s.events(&id, "signin.ok").await.len(), 1);
     // Used: gone.
     let (st, _, page) = open(Some(cookie_of(&b)), link.clone()).await;
@@ -401,7 +369,10 @@ async fn sms_through_an_http_provider_and_voice_through_a_command() {
     let script = dir.path().join("call.sh");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\necho \"to=$1\" >> {0}\ncat >> {0}\n", calls.display()),
+        format!(
+            "#!/bin/sh\necho \"to=$1\" >> {0}\ncat >> {0}\n",
+            calls.display()
+        ),
     )
     .unwrap();
     std::os::unix::fs::PermissionsExt::set_mode(
@@ -434,7 +405,12 @@ async fn sms_through_an_http_provider_and_voice_through_a_command() {
     let mut b = Browser::new(&s);
     let f = b.password(None, "pho", PW).await;
     assert_eq!(f["step"], "verify", "{f}");
-    let offer: Vec<&str> = f["offer"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+    let offer: Vec<&str> = f["offer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_str().unwrap())
+        .collect();
     assert!(offer.contains(&"sms") && offer.contains(&"voice"), "{f}");
     let f = b.ok(&f, "choose", json!({"method": "sms"})).await;
     assert_eq!(f["code_sent"]["to"], "+81********78", "{f}");
@@ -447,8 +423,20 @@ async fn sms_through_an_http_provider_and_voice_through_a_command() {
     // Voice: the command gets the number as its argument and the message on stdin.
     let f = b.ok(&f, "choose", json!({"method": "voice"})).await;
     let said = std::fs::read_to_string(&calls).unwrap();
-    assert!(said.starts_with("to=+819012345678\nYour Tessera code is: "), "{said}");
-    let spoken: String = said.lines().nth(1).unwrap().split("Again").next().unwrap().chars().filter(char::is_ascii_digit).collect();
+    assert!(
+        said.starts_with("to=+819012345678\nYour Tessera code is: "),
+        "{said}"
+    );
+    let spoken: String = said
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split("Again")
+        .next()
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     assert_eq!(spoken.len(), 8);
     // The voice call voided the SMS code (one live code per sign-in purpose).
     let (st, _) = b
@@ -464,7 +452,11 @@ async fn sms_through_an_http_provider_and_voice_through_a_command() {
 
     // SMS and voice on one phone are one pair: deleting one deletes both.
     let (_, list) = s
-        .admin_json(Method::GET, &format!("/api/v2/users/{id}/authentication-methods"), None)
+        .admin_json(
+            Method::GET,
+            &format!("/api/v2/users/{id}/authentication-methods"),
+            None,
+        )
         .await;
     let sms = list
         .as_array()
@@ -478,13 +470,20 @@ async fn sms_through_an_http_provider_and_voice_through_a_command() {
     let (st, _) = s
         .admin_json(
             Method::DELETE,
-            &format!("/api/v2/users/{id}/authentication-methods/{}", sms.replace('|', "%7C")),
+            &format!(
+                "/api/v2/users/{id}/authentication-methods/{}",
+                sms.replace('|', "%7C")
+            ),
             None,
         )
         .await;
     assert!(st.is_success(), "{st}");
     let (_, list) = s
-        .admin_json(Method::GET, &format!("/api/v2/users/{id}/authentication-methods"), None)
+        .admin_json(
+            Method::GET,
+            &format!("/api/v2/users/{id}/authentication-methods"),
+            None,
+        )
         .await;
     assert!(
         !list.to_string().contains("\"sms\"") && !list.to_string().contains("\"voice\""),
@@ -507,13 +506,19 @@ async fn starttls_with_authentication_reaches_the_smtp_server_and_notices_follow
             .unwrap();
         assert!(st.success(), "{args}");
     };
-    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-        -subj /CN=tessera-test-ca -keyout ca.key -out ca.pem");
-    sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
-        -keyout srv.key -out srv.csr");
-    sh("printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > ext && \
+    sh(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=tessera-test-ca -keyout ca.key -out ca.pem",
+    );
+    sh(
+        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+        -keyout srv.key -out srv.csr",
+    );
+    sh(
+        "printf 'subjectAltName=DNS:localhost\\nbasicConstraints=CA:FALSE\\n' > ext && \
         openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-        -extfile ext -out srv.pem");
+        -extfile ext -out srv.pem",
+    );
     let sink = Sink::start(&[
         "--user",
         "mailer",
@@ -542,7 +547,13 @@ async fn starttls_with_authentication_reaches_the_smtp_server_and_notices_follow
     let mail = sink.mail(1).await;
     assert_eq!(mail["to"], "nat@example.com");
     assert_eq!(mail["subject"], "A change to how you sign in to Tessera");
-    assert!(mail["text"].as_str().unwrap().contains("an authenticator app"), "{mail}");
+    assert!(
+        mail["text"]
+            .as_str()
+            .unwrap()
+            .contains("an authenticator app"),
+        "{mail}"
+    );
     assert_eq!(s.events(&id, "notify.sent").await.len(), 1);
 }
 
@@ -585,15 +596,22 @@ async fn password_reset_and_unlock_by_email_keep_the_lockout_rules_and_say_nothi
     let complete = |body: Value| {
         let s = &s;
         async move {
-            s.json(Method::POST, "/signin/api/recovery/complete", None, Some(body))
-                .await
+            s.json(
+                Method::POST,
+                "/signin/api/recovery/complete",
+                None,
+                Some(body),
+            )
+            .await
         }
     };
     // A short new password is refused before the code is used; a wrong code counts.
     let (st, v) = complete(json!({"recovery_id": rid, "code": code, "password": "short"})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (st, v) = complete(json!({"recovery_id": rid, "code": wrong, "password": "a new long passphrase"})).await;
+    let (st, v) =
+        complete(json!({"recovery_id": rid, "code": wrong, "password": "a new long passphrase"}))
+            .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "{v}");
     // A session open before the reset (password, then the email code) ends with it.
     let mut b = Browser::new(&s);
@@ -601,15 +619,24 @@ async fn password_reset_and_unlock_by_email_keep_the_lockout_rules_and_say_nothi
     let f = b.ok(&f, "choose", json!({"method": "email"})).await;
     let (signin_code, _) = code_and_link(&sink.mail(2).await);
     let done = b
-        .ok(&f, "verify", json!({"method": "email", "code": signin_code}))
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "email", "code": signin_code}),
+        )
         .await;
     assert_eq!(done["step"], "done", "{done}");
-    let (st, v) = complete(json!({"recovery_id": rid, "code": code, "password": "a new long passphrase"})).await;
+    let (st, v) =
+        complete(json!({"recovery_id": rid, "code": code, "password": "a new long passphrase"}))
+            .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let (st, _) = b.call(Method::GET, "/signin/api/session", None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     assert_eq!(password_status(&s, PW).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(password_status(&s, "a new long passphrase").await, StatusCode::OK);
+    assert_eq!(
+        password_status(&s, "a new long passphrase").await,
+        StatusCode::OK
+    );
     // The mail's link is the same code: used up too.
     let token = link.unwrap().rsplit('/').next().unwrap().to_owned();
     let (st, _) = complete(json!({"link": token, "password": "another long passphrase"})).await;
@@ -618,7 +645,10 @@ async fn password_reset_and_unlock_by_email_keep_the_lockout_rules_and_say_nothi
     // Unlock: three wrong passwords lock the password; the link in the unlock mail, followed
     // to the page's recovery mode, clears that lock.
     for _ in 0..3 {
-        assert_eq!(password_status(&s, "wrong password!").await, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            password_status(&s, "wrong password!").await,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Locked: the right password fails too (the answer does not say why).
     assert_eq!(
@@ -648,7 +678,10 @@ async fn password_reset_and_unlock_by_email_keep_the_lockout_rules_and_say_nothi
     );
     let (st, v) = complete(json!({"link": token})).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    assert_eq!(password_status(&s, "a new long passphrase").await, StatusCode::OK);
+    assert_eq!(
+        password_status(&s, "a new long passphrase").await,
+        StatusCode::OK
+    );
     assert_eq!(s.events(&id, "unlock.self").await.len(), 1);
     assert_eq!(s.events(&id, "password.reset").await.len(), 1);
 }
@@ -658,7 +691,11 @@ async fn password_status(s: &Server, password: &str) -> StatusCode {
     let mut b = Browser::new(s);
     let f = b.start(None).await;
     let f = b.ok(&f, "identifier", json!({"identifier": "rui"})).await;
-    b.step(&f, "verify", json!({"method": "password", "password": password}))
-        .await
-        .0
+    b.step(
+        &f,
+        "verify",
+        json!({"method": "password", "password": password}),
+    )
+    .await
+    .0
 }

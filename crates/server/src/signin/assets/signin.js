@@ -270,18 +270,21 @@
       if (!view || view.flow_id !== id || view.step !== "verify") { stopFlowWatch(); return; }
       try {
         const next = await api("GET", flowPath(""));
-        if (next.step !== view.step || next.method !== view.method || next.continued_by_link) {
+        if (next.continued_by_link && !view.continued_by_link) {
+          // The link from the email went on with this sign-in in another tab.
           stopFlowWatch();
-          render(next);
-        }
-      } catch (e) {
-        stopFlowWatch();
-        if (e instanceof ApiError && e.code === "flow_finished") {
+          view = null;
           $("expired-message").textContent = "You continued signing in with the link from the email, in another tab. You can close this one.";
           show("expired");
           focusStep("expired");
           return;
         }
+        if (next.step !== view.step || next.method !== view.method) {
+          stopFlowWatch();
+          render(next);
+        }
+      } catch (e) {
+        stopFlowWatch();
         fail(e);
       }
     }, 3000);

@@ -22,8 +22,8 @@
 mod applications;
 mod audit;
 mod factors;
-mod oob;
 mod oidc;
+mod oob;
 mod policies;
 mod signin;
 mod tokens;
@@ -638,7 +638,8 @@ impl Store for PgStore {
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
         let key = key.to_owned();
-        self.pg.call(move |c| async move { oob::meta(&c, &key).await })
+        self.pg
+            .call(move |c| async move { oob::meta(&c, &key).await })
     }
 
     fn swap_meta(&self, key: &str, expected: Option<&str>, value: &str) -> Result<bool> {
@@ -647,9 +648,9 @@ impl Store for PgStore {
             expected.map(str::to_owned),
             value.to_owned(),
         );
-        self.pg.call(move |c| async move {
-            oob::swap_meta(&c, &key, expected.as_deref(), &value).await
-        })
+        self.pg.call(
+            move |c| async move { oob::swap_meta(&c, &key, expected.as_deref(), &value).await },
+        )
     }
 
     fn issue_oob_code(
@@ -673,9 +674,8 @@ impl Store for PgStore {
         policy: LockoutConfig,
         now: u64,
     ) -> Result<crate::store::oob::OobRedeemed> {
-        self.pg.call(move |mut c| async move {
-            oob::redeem(&mut c, lookup, check, policy, now).await
-        })
+        self.pg
+            .call(move |mut c| async move { oob::redeem(&mut c, lookup, check, policy, now).await })
     }
 
     fn notification_pref(&self, user_id: &str) -> Result<Option<String>> {

@@ -16,8 +16,8 @@
 mod applications;
 mod audit;
 mod factors;
-mod oob;
 mod oidc;
+mod oob;
 mod policies;
 mod signin;
 mod tokens;

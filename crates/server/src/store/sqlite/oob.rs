@@ -9,7 +9,7 @@ use crate::crypto::{ct_eq, sha256};
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, Factor};
 use crate::store::oob::{
-    liveness, limit_reached, Issued, OobCheck, OobCodeRow, OobLookup, OobRedeemed, SendLimits,
+    limit_reached, liveness, Issued, OobCheck, OobCodeRow, OobLookup, OobRedeemed, SendLimits,
     KEEP_SECS,
 };
 
@@ -31,7 +31,10 @@ fn row(r: &Row<'_>) -> rusqlite::Result<OobCodeRow> {
         channel: r.get("channel")?,
         purpose: r.get("purpose")?,
         destination_hash: hash32(r.get("destination_hash")?)?,
-        flow_hash: r.get::<_, Option<Vec<u8>>>("flow_hash")?.map(hash32).transpose()?,
+        flow_hash: r
+            .get::<_, Option<Vec<u8>>>("flow_hash")?
+            .map(hash32)
+            .transpose()?,
         flow_sealed: r.get("flow_sealed")?,
         code_sealed: r.get("code_sealed")?,
         attempts_left: r.get("attempts_left")?,
@@ -121,18 +124,20 @@ pub(super) fn issue(c: &Connection, code: &OobCodeRow, limits: SendLimits) -> Re
 }
 
 pub(super) fn get(c: &Connection, id_hash: [u8; 32]) -> Result<Option<OobCodeRow>> {
-    Ok(c
-        .prepare_cached("SELECT * FROM oob_codes WHERE id_hash=?1")?
-        .query_row([id_hash.as_slice()], row)
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT * FROM oob_codes WHERE id_hash=?1")?
+            .query_row([id_hash.as_slice()], row)
+            .optional()?,
+    )
 }
 
 /// The address or number the code's authenticator holds now, if it still exists.
 fn destination_now(c: &Connection, authenticator_id: &str) -> Result<Option<String>> {
-    Ok(c
-        .prepare_cached("SELECT name FROM authenticators WHERE id=?1 AND active=1")?
-        .query_row([authenticator_id], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT name FROM authenticators WHERE id=?1 AND active=1")?
+            .query_row([authenticator_id], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 pub(super) fn redeem(
@@ -148,7 +153,9 @@ pub(super) fn redeem(
         ..
     } = lookup
     {
-        return Err(Error::Internal("a code lookup needs a user or a flow".into()));
+        return Err(Error::Internal(
+            "a code lookup needs a user or a flow".into(),
+        ));
     }
     let found = match lookup {
         OobLookup::Link(h) => get(c, *h)?,
@@ -182,7 +189,7 @@ pub(super) fn redeem(
     let Some(check) = check else {
         // A link: its 256-bit token was the proof.
         use_up(c, &code, now)?;
-        return Ok(OobRedeemed::Accepted(code));
+        return Ok(OobRedeemed::Accepted(Box::new(code)));
     };
     let Some(failures) = admit(c, &code.user_id, Factor::OobCode, policy, now)? else {
         return Ok(OobRedeemed::Locked);
@@ -190,7 +197,7 @@ pub(super) fn redeem(
     if check(&code)? {
         use_up(c, &code, now)?;
         clear_failures(c, &code.user_id, Factor::OobCode)?;
-        return Ok(OobRedeemed::Accepted(code));
+        return Ok(OobRedeemed::Accepted(Box::new(code)));
     }
     let left = code.attempts_left.saturating_sub(1);
     c.prepare_cached("UPDATE oob_codes SET attempts_left=?2 WHERE id_hash=?1")?
@@ -242,8 +249,7 @@ pub(super) fn audit_after(c: &Connection, after: i64, limit: u32) -> Result<Vec<
 }
 
 pub(super) fn meta(c: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(c
-        .prepare_cached("SELECT value FROM meta WHERE key=?1")?
+    Ok(c.prepare_cached("SELECT value FROM meta WHERE key=?1")?
         .query_row([key], |r| r.get(0))
         .optional()?)
 }
@@ -266,8 +272,7 @@ pub(super) fn swap_meta(
 }
 
 pub(super) fn notification_pref(c: &Connection, user_id: &str) -> Result<Option<String>> {
-    Ok(c
-        .prepare_cached("SELECT notify FROM users WHERE id=?1")?
+    Ok(c.prepare_cached("SELECT notify FROM users WHERE id=?1")?
         .query_row([user_id], |r| r.get::<_, Option<String>>(0))
         .optional()?
         .flatten())
@@ -299,7 +304,10 @@ pub(super) fn sync_contact(
         .prepare_cached(
             "SELECT name FROM authenticators WHERE user_id=?1 AND kind='oob' AND oob_channel=?2",
         )?
-        .query_row(params![user_id, channels[0]], |r| r.get(0))
+        .query_row(
+            params![user_id, channels.first().copied().unwrap_or_default()],
+            |r| r.get(0),
+        )
         .optional()?;
     if current.as_deref() == value && value.is_some() {
         return Ok(());

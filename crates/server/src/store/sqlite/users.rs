@@ -91,10 +91,22 @@ pub(super) fn create_user(c: &Connection, id: &str, user: NewUser, now: u64) -> 
     })?;
     set_memberships(c, id, &user.organizations)?;
     if user.email.is_some() {
-        super::oob::sync_contact(c, id, crate::oob::Contact::Email, user.email.as_deref(), now)?;
+        super::oob::sync_contact(
+            c,
+            id,
+            crate::oob::Contact::Email,
+            user.email.as_deref(),
+            now,
+        )?;
     }
     if user.phone.is_some() {
-        super::oob::sync_contact(c, id, crate::oob::Contact::Phone, user.phone.as_deref(), now)?;
+        super::oob::sync_contact(
+            c,
+            id,
+            crate::oob::Contact::Phone,
+            user.phone.as_deref(),
+            now,
+        )?;
     }
     get_user_tx(c, id)?
         .map(|(u, _)| u)

@@ -312,7 +312,12 @@ pub(super) fn reserve_attempt(
 
 pub(super) fn failures(c: &Connection, user_id: &str) -> Result<Vec<(Factor, FailureRow)>> {
     let mut out = Vec::new();
-    for f in [Factor::Password, Factor::Otp, Factor::RecoveryCode, Factor::OobCode] {
+    for f in [
+        Factor::Password,
+        Factor::Otp,
+        Factor::RecoveryCode,
+        Factor::OobCode,
+    ] {
         let row = load_failures(c, user_id, f)?;
         if row.count > 0 {
             out.push((f, row));

@@ -12,7 +12,7 @@ use crate::crypto::{ct_eq, sha256};
 use crate::error::{Error, Result};
 use crate::model::{AuditEvent, Factor};
 use crate::store::oob::{
-    liveness, limit_reached, Issued, OobCheck, OobCodeRow, OobLookup, OobRedeemed, SendLimits,
+    limit_reached, liveness, Issued, OobCheck, OobCodeRow, OobLookup, OobRedeemed, SendLimits,
     KEEP_SECS,
 };
 
@@ -43,7 +43,12 @@ fn row(r: &Row) -> Result<OobCodeRow> {
     })
 }
 
-async fn times(tx: &Transaction<'_>, sql: &str, key: &(dyn tokio_postgres::types::ToSql + Sync), since: u64) -> Result<Vec<u64>> {
+async fn times(
+    tx: &Transaction<'_>,
+    sql: &str,
+    key: &(dyn tokio_postgres::types::ToSql + Sync),
+    since: u64,
+) -> Result<Vec<u64>> {
     let st = tx.prepare_cached(sql).await?;
     Ok(tx
         .query(&st, &[key, &int(since)])
@@ -193,19 +198,22 @@ pub(super) async fn redeem(
             }
         }
         OobLookup::Latest { .. } => {
-            return Err(Error::Internal("a code lookup needs a user or a flow".into()))
+            return Err(Error::Internal(
+                "a code lookup needs a user or a flow".into(),
+            ))
         }
     };
     if !lock_user(&tx, &user).await? {
         return Ok(OobRedeemed::Invalid);
     }
     let found = match &lookup {
-        OobLookup::Link(h) => tx
-            .query_opt(
+        OobLookup::Link(h) => {
+            tx.query_opt(
                 "SELECT * FROM oob_codes WHERE id_hash = $1",
                 &[&h.as_slice()],
             )
-            .await?,
+            .await?
+        }
         OobLookup::Latest {
             user_id,
             purpose,
@@ -234,13 +242,17 @@ pub(super) async fn redeem(
         )
         .await?;
     match dest {
-        Some(r) if ct_eq(&sha256(r.try_get::<_, String>(0)?.as_bytes()), &code.destination_hash) => {}
+        Some(r)
+            if ct_eq(
+                &sha256(r.try_get::<_, String>(0)?.as_bytes()),
+                &code.destination_hash,
+            ) => {}
         _ => return Ok(OobRedeemed::Invalid),
     }
     let Some(check) = check else {
         use_up(&tx, &code, now).await?;
         tx.commit().await?;
-        return Ok(OobRedeemed::Accepted(code));
+        return Ok(OobRedeemed::Accepted(Box::new(code)));
     };
     let factor = Factor::OobCode;
     let load = tx.prepare_cached(LOAD_FAILURES).await?;
@@ -255,9 +267,10 @@ pub(super) async fn redeem(
     if check(&code)? {
         use_up(&tx, &code, now).await?;
         let clear = tx.prepare_cached(CLEAR_FAILURES).await?;
-        tx.execute(&clear, &[&code.user_id, &factor.as_str()]).await?;
+        tx.execute(&clear, &[&code.user_id, &factor.as_str()])
+            .await?;
         tx.commit().await?;
-        return Ok(OobRedeemed::Accepted(code));
+        return Ok(OobRedeemed::Accepted(Box::new(code)));
     }
     let left = code.attempts_left.saturating_sub(1);
     tx.execute(
@@ -269,12 +282,33 @@ pub(super) async fn redeem(
     let store = tx.prepare_cached(STORE_FAILURES).await?;
     tx.execute(
         &store,
-        &[&code.user_id, &factor.as_str(), &i64::from(count), &int(now)],
+        &[
+            &code.user_id,
+            &factor.as_str(),
+            &i64::from(count),
+            &int(now),
+        ],
     )
     .await?;
-    audit_tx(&tx, now, Some(&code.user_id), "verify_fail", None, factor.as_str()).await?;
+    audit_tx(
+        &tx,
+        now,
+        Some(&code.user_id),
+        "verify_fail",
+        None,
+        factor.as_str(),
+    )
+    .await?;
     if count == policy.max_failures {
-        audit_tx(&tx, now, Some(&code.user_id), "lockout", None, factor.as_str()).await?;
+        audit_tx(
+            &tx,
+            now,
+            Some(&code.user_id),
+            "lockout",
+            None,
+            factor.as_str(),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(OobRedeemed::Rejected {
@@ -332,11 +366,12 @@ pub(super) async fn audit_after(c: &Client, after: i64, limit: u32) -> Result<Ve
 }
 
 pub(super) async fn meta(c: &Client, key: &str) -> Result<Option<String>> {
-    Ok(c
-        .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
-        .await?
-        .map(|r| r.try_get(0))
-        .transpose()?)
+    Ok(
+        c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?,
+    )
 }
 
 pub(super) async fn swap_meta(
@@ -365,12 +400,13 @@ pub(super) async fn swap_meta(
 }
 
 pub(super) async fn notification_pref(c: &Client, user_id: &str) -> Result<Option<String>> {
-    Ok(c
-        .query_opt("SELECT notify FROM users WHERE id = $1", &[&user_id])
-        .await?
-        .map(|r| r.try_get::<_, Option<String>>(0))
-        .transpose()?
-        .flatten())
+    Ok(
+        c.query_opt("SELECT notify FROM users WHERE id = $1", &[&user_id])
+            .await?
+            .map(|r| r.try_get::<_, Option<String>>(0))
+            .transpose()?
+            .flatten(),
+    )
 }
 
 pub(super) async fn set_notification_pref(
@@ -401,7 +437,7 @@ pub(super) async fn sync_contact(
         .query_opt(
             "SELECT name FROM authenticators WHERE user_id = $1 AND kind = 'oob'
              AND oob_channel = $2 LIMIT 1",
-            &[&user_id, &channels[0]],
+            &[&user_id, &channels.first().copied().unwrap_or_default()],
         )
         .await?
         .map(|r| r.try_get::<_, String>(0))

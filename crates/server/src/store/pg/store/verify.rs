@@ -472,7 +472,12 @@ pub(super) async fn failures(c: &Client, user_id: &str) -> Result<Vec<(Factor, F
         .await?;
     let rows = c.query(&st, &[&user_id]).await?;
     let mut out = Vec::new();
-    for f in [Factor::Password, Factor::Otp, Factor::RecoveryCode, Factor::OobCode] {
+    for f in [
+        Factor::Password,
+        Factor::Otp,
+        Factor::RecoveryCode,
+        Factor::OobCode,
+    ] {
         for r in &rows {
             if r.try_get::<_, &str>(0)? == f.as_str() {
                 out.push((
