@@ -607,6 +607,8 @@ fn finish(state: &AppState, ctx: &mut Ctx, facts: &Facts) -> Result<()> {
         ),
         now,
     })?;
+    super::typing::on_finish(state, &user_id, &mut ctx.loaded.flow)?;
+    let flow = &ctx.loaded.flow;
     let used = merge(counted, &flow.proofs);
     let auth_time = used.iter().map(|p| p.at).max().unwrap_or(now);
     let redirect_to = match &flow.oidc {
@@ -899,6 +901,9 @@ pub struct VerifyBody {
     /// "Remember this browser" (where offered).
     #[serde(default)]
     remember_browser: bool,
+    /// For `password`: how it was typed (docs/signals.md).
+    #[serde(default)]
+    typing: Option<super::typing::TypingInput>,
 }
 
 /// What a check came to, for the flow.
@@ -916,6 +921,15 @@ async fn verify(
     // The flow and its step first (cheap, and nothing is checked for a flow that cannot use it).
     let pre = on.clone();
     let method = body.method;
+    let typing = match (&body.typing, method) {
+        (None, _) => None,
+        (Some(t), Method::Password) => Some(t.validate()?),
+        (Some(_), _) => {
+            return Err(Error::InvalidRequest(
+                "`typing`: only sent with the password".into(),
+            ))
+        }
+    };
     let (identifier, user_id) = state
         .blocking(move |s| {
             let ctx = pre.open(s)?;
@@ -998,6 +1012,9 @@ async fn verify(
     };
     let remember = body.remember_browser;
     run(&state, on, move |s, ctx| {
+        if proof.method == Method::Password {
+            super::typing::on_password(s, &mut ctx.loaded.flow, typing)?;
+        }
         add_proof(s, ctx, proof)?;
         if remember {
             ctx.loaded.flow.remember = true;

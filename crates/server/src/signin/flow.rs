@@ -126,6 +126,9 @@ pub struct Flow {
     pub skipped: Vec<EnrollReason>,
     /// "Remember this browser" was ticked.
     pub remember: bool,
+    /// The typing rhythm of the password, once it was proven (docs/signals.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typing: Option<crate::signin::typing::FlowTyping>,
     /// The end.
     pub outcome: Option<Outcome>,
 }
@@ -327,6 +330,7 @@ pub fn decide(state: &AppState, flow: &Flow, facts: &Facts) -> Decision {
         policy_since: facts.policy_since,
         mfa_required_globally: state.config().mfa.required,
         now: state.now(),
+        typing: flow.typing.as_ref().map(|t| t.signal),
     };
     evaluate(&facts.policy, &subject)
 }

@@ -310,6 +310,31 @@ CREATE TABLE oidc_codes(
 CREATE INDEX oidc_codes_expires ON oidc_codes(expires_at);
 "#,
     },
+    Step {
+        what: "typing profiles (sealed), reset when the password is set",
+        sqlite: r#"
+CREATE TABLE typing_profiles(
+  user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  profile_sealed BLOB NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TRIGGER typing_profiles_password_set AFTER UPDATE OF password_hash ON users
+BEGIN
+  DELETE FROM typing_profiles WHERE user_id = NEW.id;
+END;
+"#,
+        postgres: r#"
+CREATE TABLE typing_profiles(
+  user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  profile_sealed BYTEA NOT NULL, updated_at BIGINT NOT NULL);
+CREATE FUNCTION typing_profiles_password_set() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  DELETE FROM typing_profiles WHERE user_id = NEW.id;
+  RETURN NULL;
+END;
+$f$;
+CREATE TRIGGER typing_profiles_password_set AFTER UPDATE OF password_hash ON users
+  FOR EACH ROW EXECUTE FUNCTION typing_profiles_password_set();
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its
