@@ -921,7 +921,7 @@ async fn verify(
     // The flow and its step first (cheap, and nothing is checked for a flow that cannot use it).
     let pre = on.clone();
     let method = body.method;
-    let typing = match (&body.typing, method) {
+    let mut typing = match (&body.typing, method) {
         (None, _) => None,
         (Some(t), Method::Password) => Some(t.validate()?),
         (Some(_), _) => {
@@ -948,6 +948,10 @@ async fn verify(
                 .password
                 .ok_or_else(|| Error::InvalidRequest("`password` is required".into()))?;
             check_len("password", &password)?;
+            // Timings of another length than the password are not of its typing (a paste,
+            // an edit): the sign-in has no sample.
+            let keys = password.chars().count();
+            typing = typing.filter(|t| t.keys() == keys);
             let name = identifier.unwrap_or_default();
             // The one password check: failure counting and lockout included; an unknown user
             // costs the same and gets the same answer.

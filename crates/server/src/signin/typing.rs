@@ -237,7 +237,9 @@ pub fn signal(profile: Option<&Profile>, sample: Option<&Sample>) -> TypingSigna
     match (profile, sample) {
         (_, None) => TypingSignal::NoSample,
         (None, Some(_)) => TypingSignal::Learning,
-        (Some(p), Some(s)) => p.score(s).map_or(TypingSignal::Learning, TypingSignal::Score),
+        (Some(p), Some(s)) => p
+            .score(s)
+            .map_or(TypingSignal::Learning, TypingSignal::Score),
     }
 }
 

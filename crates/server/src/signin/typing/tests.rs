@@ -119,7 +119,11 @@ fn measure(train: usize, thresholds: &[u8]) -> Vec<Rates> {
                     break o;
                 }
             };
-            impostor_scores.push(profile.score(&typists[other].sample(&mut rng, len)).unwrap());
+            impostor_scores.push(
+                profile
+                    .score(&typists[other].sample(&mut rng, len))
+                    .unwrap(),
+            );
         }
     }
     #[allow(clippy::cast_precision_loss)]
@@ -302,4 +306,3 @@ fn a_rule_on_the_signal_matches_only_once_the_password_is_typed() {
     assert!(e(&rule("{}")).contains("`rules[0].when.typing_anomaly`: set `at_least`"));
     assert!(e(&rule(r#"{"above": 3}"#)).contains("rules[0].when.typing_anomaly"));
 }
-

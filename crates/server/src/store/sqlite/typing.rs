@@ -6,10 +6,11 @@ use crate::error::Result;
 use crate::store::TypingUpdate;
 
 pub(super) fn profile(c: &Connection, user_id: &str) -> Result<Option<Vec<u8>>> {
-    Ok(c
-        .prepare_cached("SELECT profile_sealed FROM typing_profiles WHERE user_id = ?1")?
-        .query_row([user_id], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT profile_sealed FROM typing_profiles WHERE user_id = ?1")?
+            .query_row([user_id], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 /// Runs on the writer, inside its transaction: the read and the write cannot interleave with
