@@ -513,7 +513,9 @@
       keys[i].up = e.timeStamp;
     });
     field.addEventListener("input", (e) => {
-      if (e.inputType !== "insertText") spoiled = true;
+      // An emptied field starts over; anything but typed characters spoils the sample.
+      if (field.value === "") reset();
+      else if (e.inputType !== "insertText") spoiled = true;
     });
     const ms = (x) => Math.min(CAP, Math.max(0, Math.round(x)));
     const sample = () => {
