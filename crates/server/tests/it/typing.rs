@@ -276,6 +276,21 @@ async fn an_unusual_rhythm_demands_totp_once_the_profile_is_learned() {
         }
     }
 
+    // A master-key rotation re-seals the profile with the rest.
+    let before = learned(&state, &id).unwrap();
+    let new_key = std::sync::Arc::new(tessera_server::crypto::MasterKey::generate().unwrap());
+    let (old, new) = (state.clone(), new_key.clone());
+    let resealed = state
+        .store()
+        .reseal(std::sync::Arc::new(move |sealed: &[u8], ctx: &[u8]| {
+            new.seal(&old.key().open(sealed, ctx)?, ctx)
+        }))
+        .unwrap();
+    assert!(resealed >= 2, "the TOTP secret and the profile: {resealed}");
+    let stored = state.store().typing_profile(&id).unwrap().unwrap();
+    assert_eq!(typing::open(&new_key, &id, &stored).unwrap(), before);
+    assert!(typing::open(state.key(), &id, &stored).is_err());
+
     // A new password starts a new profile.
     let (st, v) = s
         .admin_json(
