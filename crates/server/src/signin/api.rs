@@ -1417,6 +1417,7 @@ async fn back(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
         f.enrolling = None;
         f.skipped.clear();
         f.remember = false;
+        f.typing = None;
         Ok(Extras::default())
     })
     .await

@@ -330,7 +330,7 @@ pub fn decide(state: &AppState, flow: &Flow, facts: &Facts) -> Decision {
         policy_since: facts.policy_since,
         mfa_required_globally: state.config().mfa.required,
         now: state.now(),
-        typing: flow.typing.as_ref().map(|t| t.signal),
+        typing: crate::signin::typing::signal_of(flow),
     };
     evaluate(&facts.policy, &subject)
 }

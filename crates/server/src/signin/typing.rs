@@ -254,6 +254,16 @@ pub struct FlowTyping {
     pub signal: TypingSignal,
 }
 
+/// The flow's signal for the policy: only while the flow holds the password's proof (a flow
+/// sent back to the identifier step starts without one).
+pub fn signal_of(flow: &crate::signin::flow::Flow) -> Option<TypingSignal> {
+    let typed = flow
+        .proofs
+        .iter()
+        .any(|p| p.method == crate::policy::Method::Password);
+    flow.typing.as_ref().filter(|_| typed).map(|t| t.signal)
+}
+
 /// Seals a profile for `user_id`.
 pub fn seal(key: &crate::crypto::MasterKey, user_id: &str, profile: &Profile) -> Result<Vec<u8>> {
     let plain = zeroize::Zeroizing::new(
@@ -307,6 +317,9 @@ pub fn on_finish(
     user_id: &str,
     flow: &mut crate::signin::flow::Flow,
 ) -> Result<()> {
+    if signal_of(flow).is_none() {
+        return Ok(());
+    }
     let Some(typing) = flow.typing.as_mut() else {
         return Ok(());
     };

@@ -306,3 +306,28 @@ fn a_rule_on_the_signal_matches_only_once_the_password_is_typed() {
     assert!(e(&rule("{}")).contains("`rules[0].when.typing_anomaly`: set `at_least`"));
     assert!(e(&rule(r#"{"above": 3}"#)).contains("rules[0].when.typing_anomaly"));
 }
+
+#[test]
+fn the_signal_counts_only_with_the_password_proof_in_the_flow() {
+    use crate::policy::{Method, Traits};
+    use crate::signin::flow::{Flow, Proof};
+    let mut flow = Flow {
+        typing: Some(FlowTyping {
+            sample: None,
+            signal: TypingSignal::Score(95),
+        }),
+        ..Flow::default()
+    };
+    assert_eq!(
+        signal_of(&flow),
+        None,
+        "no password proven (a flow sent back)"
+    );
+    flow.proofs.push(Proof {
+        method: Method::Password,
+        traits: Traits::INTERACTION,
+        at: 1,
+        authenticator_id: None,
+    });
+    assert_eq!(signal_of(&flow), Some(TypingSignal::Score(95)));
+}
