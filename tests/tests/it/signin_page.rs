@@ -137,3 +137,70 @@ async fn sign_in_page_in_chromium_totp_another_way() {
     })
     .await;
 }
+
+/// Records the bodies the page sends to `…/verify` (WebDriver's scripts are not bound by the
+/// page's Content-Security-Policy).
+const RECORD_VERIFY: &str = "window.__verify = []; const f = window.fetch; \
+    window.fetch = (u, init) => { if (String(u).endsWith('/verify')) window.__verify.push(init.body); \
+    return f(u, init); }; return null;";
+
+/// The page sends the password's typing rhythm: one dwell time per character typed and one
+/// flight time fewer, whole milliseconds and nothing else; a password put in without keystrokes
+/// (as a paste or a password manager does) goes without timings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_page_sends_typing_timings_and_never_keys() {
+    with_page(|page| async move {
+        let h = hosted();
+        h.run(|s| async move { user(s, "page-tyra").await }).await;
+        let p = Pages::new(page, h.origin());
+        p.open(None).await;
+        p.identify("page-tyra").await;
+        p.at("verify:password").await;
+        p.page.js(RECORD_VERIFY, vec![]).await.unwrap();
+        let field = p.page.wait_for("#password").await.unwrap();
+        field.send_keys(PASSWORD).await.unwrap();
+        p.page.click("#password-submit").await.unwrap();
+        assert_eq!(p.signed_in().await, "page-tyra");
+        let sent = p.page.js("return window.__verify;", vec![]).await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(sent[0].as_str().unwrap()).unwrap();
+        let typing = body["typing"].as_object().expect("timings sent");
+        assert_eq!(
+            typing.keys().collect::<Vec<_>>(),
+            ["dwell", "flight"],
+            "timings only"
+        );
+        let n = PASSWORD.chars().count();
+        let ms = |k: &str| -> Vec<u64> {
+            typing[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().expect("whole milliseconds"))
+                .collect()
+        };
+        assert_eq!(ms("dwell").len(), n, "one per keystroke");
+        assert_eq!(ms("flight").len(), n - 1);
+        assert!(ms("dwell").iter().chain(&ms("flight")).all(|v| *v <= 3000));
+        p.sign_out().await;
+
+        // Filled in without keystrokes: the password goes alone.
+        p.open(None).await;
+        p.identify("page-tyra").await;
+        p.at("verify:password").await;
+        p.page.js(RECORD_VERIFY, vec![]).await.unwrap();
+        p.page
+            .js(
+                "const f = document.getElementById('password'); f.value = arguments[0]; \
+                 f.dispatchEvent(new InputEvent('input', {inputType: 'insertFromPaste'})); return null;",
+                vec![json!(PASSWORD)],
+            )
+            .await
+            .unwrap();
+        p.page.click("#password-submit").await.unwrap();
+        assert_eq!(p.signed_in().await, "page-tyra");
+        let sent = p.page.js("return window.__verify;", vec![]).await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(sent[0].as_str().unwrap()).unwrap();
+        assert!(body.get("typing").is_none(), "{body}");
+    })
+    .await;
+}

@@ -166,6 +166,10 @@ pub struct DryRun {
     /// The application's client id; absent: the account pages.
     #[serde(default)]
     application: Option<String>,
+    /// The typing-rhythm signal to evaluate with, as if the password had just been typed:
+    /// `{"score": 0–100}`, `"learning"` or `"no_sample"`; absent: none (docs/signals.md).
+    #[serde(default)]
+    typing: Option<crate::policy::TypingSignal>,
 }
 
 /// The dry run's answer: the user, the policy version and the decision.
@@ -256,6 +260,11 @@ pub async fn dry_run(
     JsonBody(body): JsonBody<DryRun>,
 ) -> Result<Json<DryRunAnswer>> {
     caller.management("read:policies")?;
+    if let Some(crate::policy::TypingSignal::Score(s)) = body.typing {
+        if s > 100 {
+            return Err(Error::InvalidRequest("`typing.score`: 0–100".into()));
+        }
+    }
     let in_force = current(&state).await?;
     let policy_since = in_force.created_at.unwrap_or(0);
     let user = body.user.clone();
@@ -273,6 +282,7 @@ pub async fn dry_run(
         policy_since,
         mfa_required_globally: state.config().mfa.required,
         now: state.now(),
+        typing: body.typing,
         ..Subject::default()
     };
     Ok(Json(DryRunAnswer {

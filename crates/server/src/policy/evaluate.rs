@@ -51,6 +51,19 @@ pub struct UserFacts {
     pub prompt_skipped: bool,
 }
 
+/// The typing-rhythm signal of a sign-in whose password was typed (docs/signals.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TypingSignal {
+    /// The page sent no timings (pasted or filled-in password, a script, another client).
+    NoSample,
+    /// The user's profile cannot judge yet (too few sign-ins learned, or the password's
+    /// length changed).
+    Learning,
+    /// 0 (the user's usual rhythm) to 100 (nothing like it).
+    Score(u8),
+}
+
 /// A method proven, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Satisfied {
@@ -88,6 +101,8 @@ pub struct Subject {
     pub policy_since: u64,
     /// The server's `mfa.required` setting.
     pub mfa_required_globally: bool,
+    /// The typing-rhythm signal, once the password was typed in this sign-in.
+    pub typing: Option<TypingSignal>,
     /// Unix seconds.
     pub now: u64,
 }
@@ -204,6 +219,11 @@ pub fn select<'p>(policy: &'p Policy, subject: &Subject) -> (Source, &'p Setting
         if app_ok
             && any_in(&rule.when.organizations, &user.organizations)
             && any_in(&rule.when.groups, &user.groups)
+            && rule
+                .when
+                .typing_anomaly
+                .as_ref()
+                .is_none_or(|c| c.matches(subject.typing))
         {
             return (
                 Source::Rule {

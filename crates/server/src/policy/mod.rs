@@ -10,7 +10,9 @@
 pub mod evaluate;
 pub mod model;
 
-pub use evaluate::{evaluate, Decision, Enrolled, Next, Satisfied, Subject, UserFacts};
+pub use evaluate::{
+    evaluate, Decision, Enrolled, Next, Satisfied, Subject, TypingSignal, UserFacts,
+};
 pub use model::{Characteristic, Method, Policy, Settings, Traits};
 
 #[cfg(test)]

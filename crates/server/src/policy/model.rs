@@ -325,6 +325,39 @@ pub struct Conditions {
     /// Groups; the user must belong to one.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// The typing-rhythm signal (docs/signals.md); never matches before the password is typed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typing_anomaly: Option<TypingCondition>,
+}
+
+/// A condition on the typing-rhythm signal: it holds when the score is at least `at_least`,
+/// when the page sent no timings and `no_sample` is set, or when the profile cannot judge yet
+/// and `learning` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TypingCondition {
+    /// A score (0–100) at or above which the condition holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<u8>,
+    /// Holds when the page sent no timings.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_sample: bool,
+    /// Holds while the user's profile cannot judge.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub learning: bool,
+}
+
+impl TypingCondition {
+    /// Whether the sign-in's signal meets the condition (`None`: no password typed yet).
+    pub fn matches(&self, signal: Option<super::evaluate::TypingSignal>) -> bool {
+        use super::evaluate::TypingSignal;
+        match signal {
+            None => false,
+            Some(TypingSignal::NoSample) => self.no_sample,
+            Some(TypingSignal::Learning) => self.learning,
+            Some(TypingSignal::Score(s)) => self.at_least.is_some_and(|t| s >= t),
+        }
+    }
 }
 
 /// A rule: its conditions and what it decides.
@@ -432,6 +465,20 @@ impl Policy {
                     return Err(invalid(
                         format!("{at}.when.{field}"),
                         "at most 100 values of 1–128 characters",
+                    ));
+                }
+            }
+            if let Some(t) = &r.when.typing_anomaly {
+                if t.at_least.is_some_and(|v| v > 100) {
+                    return Err(invalid(
+                        format!("{at}.when.typing_anomaly.at_least"),
+                        "a score in 0–100",
+                    ));
+                }
+                if t.at_least.is_none() && !t.no_sample && !t.learning {
+                    return Err(invalid(
+                        format!("{at}.when.typing_anomaly"),
+                        "set `at_least`, `no_sample` or `learning` (else it never holds)",
                     ));
                 }
             }

@@ -624,6 +624,8 @@ fn finish(state: &AppState, ctx: &mut Ctx, facts: &Facts) -> Result<()> {
         ),
         now,
     })?;
+    super::typing::on_finish(state, &user_id, &mut ctx.loaded.flow)?;
+    let flow = &ctx.loaded.flow;
     let used = merge(counted, &flow.proofs);
     let auth_time = used.iter().map(|p| p.at).max().unwrap_or(now);
     let redirect_to = match &flow.oidc {
@@ -1162,6 +1164,9 @@ pub struct VerifyBody {
     /// "Remember this browser" (where offered).
     #[serde(default)]
     remember_browser: bool,
+    /// For `password`: how it was typed (docs/signals.md).
+    #[serde(default)]
+    typing: Option<super::typing::TypingInput>,
 }
 
 /// What a check came to, for the flow.
@@ -1180,6 +1185,15 @@ async fn verify(
     let pre = on.clone();
     let flow_id = on.id.clone();
     let method = body.method;
+    let mut typing = match (&body.typing, method) {
+        (None, _) => None,
+        (Some(t), Method::Password) => Some(t.validate()?),
+        (Some(_), _) => {
+            return Err(Error::InvalidRequest(
+                "`typing`: only sent with the password".into(),
+            ))
+        }
+    };
     let (identifier, user_id) = state
         .blocking(move |s| {
             let ctx = pre.open(s)?;
@@ -1198,6 +1212,10 @@ async fn verify(
                 .password
                 .ok_or_else(|| Error::InvalidRequest("`password` is required".into()))?;
             check_len("password", &password)?;
+            // Timings of another length than the password are not of its typing (a paste,
+            // an edit): the sign-in has no sample.
+            let keys = password.chars().count();
+            typing = typing.filter(|t| t.keys() == keys);
             let name = identifier.unwrap_or_default();
             // The one password check: failure counting and lockout included; an unknown user
             // costs the same and gets the same answer.
@@ -1297,6 +1315,9 @@ async fn verify(
     };
     let remember = body.remember_browser;
     run(&state, on, move |s, ctx| {
+        if proof.method == Method::Password {
+            super::typing::on_password(s, &mut ctx.loaded.flow, typing)?;
+        }
         add_proof(s, ctx, proof)?;
         if remember {
             ctx.loaded.flow.remember = true;
@@ -1696,6 +1717,7 @@ async fn back(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
         f.enrolling = None;
         f.skipped.clear();
         f.remember = false;
+        f.typing = None;
         Ok(Extras::default())
     })
     .await

@@ -130,6 +130,9 @@ pub struct Flow {
     pub skipped: Vec<EnrollReason>,
     /// "Remember this browser" was ticked.
     pub remember: bool,
+    /// The typing rhythm of the password, once it was proven (docs/signals.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typing: Option<crate::signin::typing::FlowTyping>,
     /// The end.
     pub outcome: Option<Outcome>,
 }
@@ -348,6 +351,7 @@ pub fn decide(state: &AppState, flow: &Flow, facts: &Facts) -> Decision {
         policy_since: facts.policy_since,
         mfa_required_globally: state.config().mfa.required,
         now: state.now(),
+        typing: crate::signin::typing::signal_of(flow),
     };
     evaluate(&facts.policy, &subject)
 }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod flow;
 pub mod pages;
 pub mod recover;
+pub mod typing;
 
 /// The sign-in routes: the flow API and the hosted pages.
 pub fn routes() -> Router<AppState> {

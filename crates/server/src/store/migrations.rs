@@ -341,6 +341,31 @@ CREATE INDEX oob_codes_created ON oob_codes(created_at);
 ALTER TABLE users ADD COLUMN notify TEXT;
 "#,
     },
+    Step {
+        what: "typing profiles (sealed), reset when the password is set",
+        sqlite: r#"
+CREATE TABLE typing_profiles(
+  user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  profile_sealed BLOB NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TRIGGER typing_profiles_password_set AFTER UPDATE OF password_hash ON users
+BEGIN
+  DELETE FROM typing_profiles WHERE user_id = NEW.id;
+END;
+"#,
+        postgres: r#"
+CREATE TABLE typing_profiles(
+  user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+  profile_sealed BYTEA NOT NULL, updated_at BIGINT NOT NULL);
+CREATE FUNCTION typing_profiles_password_set() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  DELETE FROM typing_profiles WHERE user_id = NEW.id;
+  RETURN NULL;
+END;
+$f$;
+CREATE TRIGGER typing_profiles_password_set AFTER UPDATE OF password_hash ON users
+  FOR EACH ROW EXECUTE FUNCTION typing_profiles_password_set();
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

@@ -26,6 +26,16 @@ pub type OtpCheck = Box<dyn Fn(&Authenticator, &OtpParams) -> Result<Option<u64>
 /// Re-seals one sealed value: (sealed, context) → sealed under the new key.
 pub type Reseal = std::sync::Arc<dyn Fn(&[u8], &[u8]) -> Result<Vec<u8>> + Send + Sync>;
 
+/// Makes a user's new sealed typing profile from the stored one (`None`: none yet); runs inside
+/// the store's transaction, so two sign-ins finishing at once both count.
+pub type TypingUpdate = Box<dyn FnOnce(Option<&[u8]>) -> Result<Vec<u8>> + Send>;
+
+/// The sealing context of a user's typing profile: bound to the user, so a sealed profile
+/// cannot be moved to another row.
+pub fn typing_profile_context(user_id: &str) -> Vec<u8> {
+    format!("tessera-server/typing-profile/{user_id}").into_bytes()
+}
+
 /// The sealing context of the device factor's identity key (`device_meta.identity_sealed`).
 pub const IDENTITY_CONTEXT: &[u8] = b"tessera-server/device-identity";
 
@@ -240,7 +250,8 @@ pub trait Store: Send + Sync + 'static {
     fn set_meta_if_absent(&self, key: &str, value: &str) -> Result<bool>;
     /// Re-seals every sealed value (TOTP secrets, whose context is their authenticator id; the
     /// device identity key, [`IDENTITY_CONTEXT`]; the OpenID Connect signing keys,
-    /// [`signing_key_context`]) in one transaction: all or nothing. The
+    /// [`signing_key_context`]; typing profiles, [`typing_profile_context`]) in one
+    /// transaction: all or nothing. The
     /// number of values re-sealed. Master-key rotation, with every instance stopped.
     fn reseal(&self, reseal: Reseal) -> Result<u64>;
 
@@ -323,6 +334,13 @@ pub trait Store: Send + Sync + 'static {
     /// A finished sign-in: the user's count and time, each authenticator's last use, the
     /// browser (remembered when asked) and the audit event, in one transaction.
     fn record_sign_in(&self, sign_in: SignInRecord) -> Result<()>;
+
+    // ---- typing rhythm (signin/typing.rs)
+    /// A user's sealed typing profile. Deleted with the user and when the password is set.
+    fn typing_profile(&self, user_id: &str) -> Result<Option<Vec<u8>>>;
+    /// Replaces a user's typing profile with what `update` makes of the stored one, in one
+    /// transaction; nothing for a user who no longer exists.
+    fn update_typing_profile(&self, user_id: &str, update: TypingUpdate, now: u64) -> Result<()>;
 
     /// An application and the SHA-256 of its secret (none for a public client).
     fn application_with_secret(

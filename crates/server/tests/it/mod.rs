@@ -21,6 +21,7 @@ mod rotate;
 mod signin_flow;
 mod tls;
 mod totp;
+mod typing;
 mod users;
 
 use std::ffi::OsStr;

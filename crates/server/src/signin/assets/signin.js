@@ -198,6 +198,7 @@
     if (method === "password") {
       $("password-username").value = v.identifier || "";
       $("password").value = "";
+      rhythm.reset();
     } else if (method === "totp" || method === "recovery_code") {
       const totp = method === "totp";
       $("code-label").textContent = totp ? "Code from your authenticator app" : "Backup code";
@@ -558,11 +559,61 @@
     if (!identifier) throw new Error("Enter your username or email.");
     await step("POST", "/identifier", { identifier });
   });
+  // Typing rhythm (docs/signals.md): per keystroke in the password field, how long the key was
+  // held (dwell) and the gap from the previous key's release to this key's press (flight; 0 when
+  // they overlap), in whole milliseconds capped at 3000. Which keys were pressed is never kept
+  // (the key's code is only held in memory to pair its release with its press) and never sent.
+  // Anything but plain typing — an edit, a paste, a password manager's fill, a held-down key —
+  // leaves no sample: the timings are sent only when there is one keystroke per character.
+  const rhythm = (() => {
+    const CAP = 3000;
+    const MAX_KEYS = 128;
+    const IGNORED = ["Shift", "CapsLock", "Enter", "Tab", "AltGraph"];
+    let keys = [];
+    let held = new Map();
+    let spoiled = false;
+    const field = $("password");
+    const reset = () => { keys = []; held = new Map(); spoiled = false; };
+    field.addEventListener("keydown", (e) => {
+      if (IGNORED.includes(e.key) || e.isComposing) return;
+      if (e.repeat || e.key.length !== 1 || e.ctrlKey || e.metaKey) { spoiled = true; return; }
+      held.set(e.code, keys.length);
+      keys.push({ down: e.timeStamp, up: null });
+    });
+    field.addEventListener("keyup", (e) => {
+      const i = held.get(e.code);
+      if (i === undefined) return;
+      held.delete(e.code);
+      keys[i].up = e.timeStamp;
+    });
+    field.addEventListener("input", (e) => {
+      // An emptied field starts over; anything but typed characters spoils the sample.
+      if (field.value === "") reset();
+      else if (e.inputType !== "insertText") spoiled = true;
+    });
+    const ms = (x) => Math.min(CAP, Math.max(0, Math.round(x)));
+    const sample = () => {
+      const n = Array.from(field.value).length;
+      if (spoiled || n === 0 || n > MAX_KEYS || keys.length !== n || keys.some((k) => k.up === null)) {
+        return null;
+      }
+      return {
+        dwell: keys.map((k) => ms(k.up - k.down)),
+        flight: keys.slice(1).map((k, i) => ms(k.down - keys[i].up)),
+      };
+    };
+    return { reset, sample };
+  })();
+
   onSubmit("password-form", async () => {
     const password = $("password").value;
     if (!password) throw new Error("Enter your password.");
+    const typing = rhythm.sample();
+    rhythm.reset();
     try {
-      await step("POST", "/verify", { method: "password", password, ...remembered() });
+      await step("POST", "/verify", {
+        method: "password", password, ...(typing ? { typing } : {}), ...remembered(),
+      });
     } catch (e) {
       $("password").value = "";
       $("password").focus();

@@ -27,6 +27,7 @@ mod oob;
 mod policies;
 mod signin;
 mod tokens;
+mod typing;
 mod users;
 mod verify;
 
@@ -211,6 +212,7 @@ impl Store for PgStore {
                 n += 1;
             }
             n += oidc::reseal(&tx, &reseal).await?;
+            n += typing::reseal(&tx, &reseal).await?;
             tx.commit().await?;
             Ok(n)
         })
@@ -374,6 +376,23 @@ impl Store for PgStore {
     fn record_sign_in(&self, sign_in: SignInRecord) -> Result<()> {
         self.pg
             .call(move |mut c| async move { signin::record_sign_in(&mut c, &sign_in).await })
+    }
+
+    fn typing_profile(&self, user_id: &str) -> Result<Option<Vec<u8>>> {
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { typing::profile(&c, &user_id).await })
+    }
+
+    fn update_typing_profile(
+        &self,
+        user_id: &str,
+        update: crate::store::TypingUpdate,
+        now: u64,
+    ) -> Result<()> {
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |mut c| async move { typing::update(&mut c, &user_id, update, now).await })
     }
 
     fn create_application(&self, app: Application, secret_hash: Option<[u8; 32]>) -> Result<()> {

@@ -21,6 +21,7 @@ mod oob;
 mod policies;
 mod signin;
 mod tokens;
+mod typing;
 mod users;
 mod verify;
 
@@ -383,6 +384,7 @@ impl Store for SqliteStore {
                 oidc::reseal_key(c, &kid, &fresh)?;
                 n += 1;
             }
+            n += typing::reseal(c, &reseal)?;
             Ok(n)
         })
     }
@@ -496,6 +498,20 @@ impl Store for SqliteStore {
 
     fn record_sign_in(&self, sign_in: SignInRecord) -> Result<()> {
         self.write(move |c| signin::record_sign_in(c, &sign_in))
+    }
+
+    fn typing_profile(&self, user_id: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| typing::profile(c, user_id))
+    }
+
+    fn update_typing_profile(
+        &self,
+        user_id: &str,
+        update: super::TypingUpdate,
+        now: u64,
+    ) -> Result<()> {
+        let user_id = user_id.to_owned();
+        self.write(move |c| typing::update(c, &user_id, update, now))
     }
 
     fn create_application(&self, app: Application, secret_hash: Option<[u8; 32]>) -> Result<()> {
