@@ -270,6 +270,11 @@ pub struct ServerProcess {
 type Banner = (String, Option<String>);
 
 impl ServerProcess {
+    /// What it has written besides its start lines (its log and errors), so far.
+    pub fn output(&self) -> String {
+        self.output.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
     /// The server binary at `bin` as tests run it: logging at `warn`, and none of the
     /// `TESSERA_SERVER_*` settings of the environment the tests run in (the master key, or
     /// `TESSERA_SERVER_BIN` naming the binary, which the server would refuse as an unknown

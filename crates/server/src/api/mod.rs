@@ -125,8 +125,28 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::metrics::track,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    tracing::debug_span!(
+                        "request",
+                        method = %req.method(),
+                        path = %loggable_path(req.uri().path()),
+                        version = ?req.version(),
+                    )
+                },
+            ),
+        )
         .with_state(state)
+}
+
+/// A request's path as the log shows it: without the query (which may carry a flow id or an
+/// OAuth `state`), and with a magic link's token replaced (it is a credential until used).
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/signin/link/") {
+        Some(_) => std::borrow::Cow::Borrowed("/signin/link/{token}"),
+        None => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 async fn not_found() -> Error {

@@ -699,3 +699,152 @@ async fn password_status(s: &Server, password: &str) -> StatusCode {
     .await
     .0
 }
+
+/// Calls with one browser's cookies, to a server process.
+struct Raw {
+    url: String,
+    client: reqwest::Client,
+    cookies: Vec<String>,
+}
+
+impl Raw {
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut rb = self.client.request(method, format!("{}{path}", self.url));
+        if !self.cookies.is_empty() {
+            rb = rb.header(reqwest::header::COOKIE, self.cookies.join("; "));
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        for c in r.headers().get_all(reqwest::header::SET_COOKIE) {
+            let kv = c.to_str().unwrap().split(';').next().unwrap().to_owned();
+            let name = kv.split('=').next().unwrap().to_owned();
+            self.cookies.retain(|k| !k.starts_with(&format!("{name}=")));
+            self.cookies.push(kv);
+        }
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+#[tokio::test]
+async fn no_code_link_or_address_reaches_the_log_even_at_trace() {
+    let sink = Sink::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[email]\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {}\nsmtp_tls = \"none\"\n\
+             [sms]\nprovider = \"command\"\ncommand = [\"/bin/false\"]\n",
+            sink.port
+        ),
+    )
+    .unwrap();
+    let mut server = tessera_server::testing::ServerProcess::spawn(
+        tessera_server::testing::ServerProcess::command(super::BIN)
+            .env("TESSERA_SERVER_LOG", "trace")
+            .args(["--listen", "127.0.0.1:0", "--config"])
+            .arg(&config)
+            .arg("--database")
+            .arg(dir.path().join("t.db")),
+    )
+    .unwrap();
+    let admin = server.first_admin.clone().unwrap();
+    let c = reqwest::Client::new();
+    let url = server.url.clone();
+    let admin_call = |m: Method, path: &str, body: Value| {
+        c.request(m, format!("{url}{path}"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+    };
+    admin_call(
+        Method::PUT,
+        "/api/v2/policies/sign-in",
+        json!({"global": {"mfa": {"mode": "required", "prompt": "never"}}}),
+    )
+    .await
+    .unwrap();
+    let r = admin_call(
+        Method::POST,
+        "/api/v2/users",
+        json!({"username": "lo",
+        "password": PW, "email": "secret.address@example.com", "phone": "+819099998888"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    let mut b = Raw {
+        url: url.clone(),
+        client: c.clone(),
+        cookies: vec![],
+    };
+    let (_, f) = b
+        .call(Method::POST, "/signin/api/flows", Some(json!({})))
+        .await;
+    let id = f["flow_id"].as_str().unwrap().to_owned();
+    let at = |what: &str| format!("/signin/api/flows/{id}/{what}");
+    b.call(
+        Method::POST,
+        &at("identifier"),
+        Some(json!({"identifier": "lo"})),
+    )
+    .await;
+    b.call(
+        Method::POST,
+        &at("verify"),
+        Some(json!({"method": "password", "password": PW})),
+    )
+    .await;
+    // An SMS provider that fails: the error is logged, without the number or the code.
+    let (st, v) = b
+        .call(Method::POST, &at("choose"), Some(json!({"method": "sms"})))
+        .await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    let (st, v) = b
+        .call(
+            Method::POST,
+            &at("choose"),
+            Some(json!({"method": "email"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (code, link) = code_and_link(&sink.mail(1).await);
+    let token = link.unwrap().rsplit('/').next().unwrap().to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    b.call(
+        Method::POST,
+        &at("verify"),
+        Some(json!({"method": "email", "code": wrong})),
+    )
+    .await;
+    let (st, v) = b
+        .call(Method::GET, &format!("/signin/link/{token}"), None)
+        .await;
+    assert!(st.is_redirection() || st == StatusCode::OK, "{st} {v}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = server.output();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG") || log.contains("provider command failed"),
+        "the log is on: {log}"
+    );
+    for secret in [
+        code.as_str(),
+        token.as_str(),
+        "secret.address",
+        "99998888",
+        PW,
+    ] {
+        assert!(!log.contains(secret), "`{secret}` in the log:\n{log}");
+    }
+    server.kill().unwrap();
+}
