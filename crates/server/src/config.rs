@@ -50,6 +50,8 @@ pub struct Config {
     pub oidc: crate::oidc::OidcConfig,
     /// The hosted sign-in (docs/signin.md).
     pub signin: SigninConfig,
+    /// Passkeys (WebAuthn): the relying party.
+    pub passkey: crate::passkey::PasskeyConfig,
 }
 
 /// The hosted sign-in: how long a flow and a global session live.
@@ -324,6 +326,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             device: crate::device::DeviceConfig::default(),
             signin: SigninConfig::default(),
+            passkey: crate::passkey::PasskeyConfig::default(),
             oidc: crate::oidc::OidcConfig::default(),
         }
     }
@@ -546,6 +549,7 @@ impl Config {
             return Err(bad("signin.starts_per_minute", "must be 1–100000"));
         }
         self.oidc.validate()?;
+        self.passkey.validate()?;
         Ok(())
     }
 

@@ -18,6 +18,7 @@ pub mod lockout;
 pub mod metrics;
 pub mod model;
 pub mod oidc;
+pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod recovery;

@@ -27,6 +27,11 @@ pub struct EnrollBody {
 const ENROLLABLE: &[&str] = &["totp"];
 
 impl EnrollBody {
+    /// The type named.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
     /// Refuses a type that is unknown or not supported yet, naming it (a passkey must never
     /// turn into a TOTP).
     pub fn check(&self) -> Result<()> {

@@ -116,6 +116,8 @@ pub struct Flow {
     pub push: Option<PendingPush>,
     /// The QR login in progress.
     pub qr: Option<PendingQr>,
+    /// The passkey ceremony in progress (crate::passkey; its state never leaves the server).
+    pub passkey: Option<crate::passkey::PasskeyChallenge>,
     /// A TOTP authenticator being set up (inactive until confirmed).
     pub enrolling: Option<String>,
     /// That set-up created the user's first backup codes (shown once it is confirmed).

@@ -17,6 +17,7 @@ mod applications;
 mod audit;
 mod factors;
 mod oidc;
+mod passkeys;
 mod policies;
 mod signin;
 mod tokens;
@@ -34,7 +35,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    AuditFilter, AuthorizationCode, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
+    AuditFilter, AuthorizationCode, Ceremony, PasskeyRow, PasskeyUse, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
     PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
 };
 use crate::config::{LockoutConfig, StorageConfig};
@@ -377,6 +378,11 @@ impl Store for SqliteStore {
                 )?;
                 n += 1;
             }
+            for (id, sealed) in passkeys::sealed(c)? {
+                let fresh = reseal(&sealed, &crate::store::passkeys::credential_context(&id))?;
+                passkeys::reseal_one(c, &id, &fresh)?;
+                n += 1;
+            }
             for (kid, sealed) in oidc::sealed_keys(c)? {
                 let fresh = reseal(&sealed, &super::signing_key_context(&kid))?;
                 oidc::reseal_key(c, &kid, &fresh)?;
@@ -692,5 +698,35 @@ impl Store for SqliteStore {
         per_page: u32,
     ) -> Result<(Vec<AuditEvent>, u64)> {
         self.read(|c| audit::list(c, &filter, page, per_page))
+    }
+
+    fn create_passkey(&self, authenticator: Authenticator, row: PasskeyRow, now: u64) -> Result<()> {
+        self.write(move |c| passkeys::create(c, &authenticator, &row, now))
+    }
+
+    fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRow>> {
+        self.read(|c| passkeys::of_user(c, user_id))
+    }
+
+    fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRow>> {
+        self.read(|c| passkeys::by_credential(c, credential_id))
+    }
+
+    fn use_passkey(
+        &self,
+        authenticator_id: &str,
+        expected_counter: u32,
+        used: PasskeyUse,
+    ) -> Result<bool> {
+        let id = authenticator_id.to_owned();
+        self.write(move |c| passkeys::record_use(c, &id, expected_counter, &used))
+    }
+
+    fn put_ceremony(&self, ceremony: Ceremony) -> Result<()> {
+        self.write(move |c| passkeys::put_ceremony(c, &ceremony))
+    }
+
+    fn take_ceremony(&self, id_hash: [u8; 32], now: u64) -> Result<Option<Ceremony>> {
+        self.write(move |c| passkeys::take_ceremony(c, &id_hash, now))
     }
 }
