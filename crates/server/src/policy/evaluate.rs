@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::model::{
-    Chain, FactorSources, MethodRequirement, Mfa, NoFactor, Policy, Prompt, Reauth, Settings, Step,
+    Chain, Characteristic, FactorSources, MethodRequirement, Mfa, NoFactor, Policy, Prompt, Reauth, Settings, Step,
     Traits,
 };
 use super::Method;
@@ -292,8 +292,9 @@ fn usable_methods(settings: &Settings, user: &UserFacts) -> Vec<(Method, Traits)
     out
 }
 
-/// The rule's chains, or the default: the password, then (when MFA applies: required, or the
-/// user has a factor) any second factor.
+/// The rule's chains, or the default: the password or a passkey that verified the user (a PIN
+/// or biometric: passwordless), then (when MFA applies: required, or the user has a factor)
+/// any second factor, which that passkey proof satisfies too.
 fn chains_for(settings: &Settings, mfa_required: bool, has_second_factor: bool) -> Vec<Chain> {
     if !settings.chains.is_empty() {
         return settings.chains.clone();
@@ -307,7 +308,12 @@ fn chains_for(settings: &Settings, mfa_required: bool, has_second_factor: bool) 
             })
             .collect(),
     };
-    let mut steps = vec![any(&[Method::Password])];
+    let mut first = any(&[Method::Password]);
+    first.any_of.push(MethodRequirement {
+        method: Method::Passkey,
+        requires: vec![Characteristic::UserVerification],
+    });
+    let mut steps = vec![first];
     if mfa_required || has_second_factor {
         let second: Vec<Method> = Method::ALL
             .iter()

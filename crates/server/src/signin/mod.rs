@@ -11,6 +11,7 @@ use crate::AppState;
 pub mod api;
 pub mod flow;
 pub mod pages;
+mod passkey;
 
 /// The sign-in routes: the flow API and the hosted pages.
 pub fn routes() -> Router<AppState> {
