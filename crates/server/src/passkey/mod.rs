@@ -105,16 +105,40 @@ fn build(rp_id: &str, rp_origin: &str, rp_name: &str) -> Result<Webauthn> {
         .and_then(|b| b.rp_name(rp_name).build())
         .map_err(|e| {
             Error::Config(format!(
-                "`passkey.rp_id`: `{id}` does not fit the origin `{origin}` ({e})"
+                "`passkey.rp_id`: `{id}` is not a domain of the origin `{origin}` ({e}); \
+                 passkeys need a domain name: set `passkey.rp_origin`"
             ))
         })
+}
+
+/// The origin passkeys use when `passkey.rp_origin` is not set: `device.origin`, except that
+/// a loopback address (`http://127.0.0.1:8377`, the default on a development machine) becomes
+/// `localhost` on the same port: WebAuthn takes no IP address as relying party id, and browsers
+/// count `localhost` as a secure context.
+pub fn default_origin(device_origin: &str) -> String {
+    match Url::parse(device_origin) {
+        Ok(mut url) => {
+            let host = url.host_str().unwrap_or_default();
+            let loopback = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+            if loopback && url.set_host(Some("localhost")).is_ok() {
+                url.origin().ascii_serialization()
+            } else {
+                device_origin.to_owned()
+            }
+        }
+        Err(_) => device_origin.to_owned(),
+    }
 }
 
 /// The relying party in force: `[passkey]`, its defaults derived from `device.origin`.
 pub fn relying_party(state: &AppState) -> Result<Webauthn> {
     let cfg = &state.config().passkey;
     let origin = if cfg.rp_origin.is_empty() {
-        state.device_config().origin.clone()
+        default_origin(&state.device_config().origin)
     } else {
         cfg.rp_origin.clone()
     };

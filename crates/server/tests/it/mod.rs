@@ -12,6 +12,7 @@ mod network;
 mod oidc;
 mod openapi;
 mod ops;
+mod passkey;
 mod pg_tls;
 mod policies;
 mod recovery;
