@@ -100,8 +100,7 @@ pub async fn finish(
             }
             let reg: RegistrationState = serde_json::from_str(&ceremony.state)
                 .map_err(|e| Error::Storage(format!("stored ceremony: {e}")))?;
-            let (authenticator, traits) =
-                finish_registration(s, &user_id, &body.credential, &reg)?;
+            let (authenticator, traits) = finish_registration(s, &user_id, &body.credential, &reg)?;
             let mut view = AuthenticatorView::from(authenticator);
             view.characteristics = Some(traits);
             Ok(view)

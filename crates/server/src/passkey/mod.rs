@@ -17,6 +17,8 @@
 //! stored by compare-and-set, so two sign-ins presenting one counter value cannot both pass.
 
 pub mod api;
+#[cfg(feature = "testing")]
+pub mod soft;
 
 use data_encoding::BASE64URL_NOPAD;
 use serde::{Deserialize, Serialize};
@@ -239,7 +241,11 @@ fn flags(passkey: &Passkey) -> Result<(u32, bool, bool, bool)> {
     let c = v
         .get("cred")
         .ok_or_else(|| Error::Internal("passkey credential".into()))?;
-    let flag = |k: &str| c.get(k).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let flag = |k: &str| {
+        c.get(k)
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    };
     let counter = c
         .get("counter")
         .and_then(serde_json::Value::as_u64)
@@ -411,9 +417,10 @@ pub fn finish_authentication(
             return Err(Error::Passkey("the passkey named another user".into()));
         }
     }
-    let plain = state
-        .key()
-        .open(&row.credential_sealed, &credential_context(&row.authenticator_id))?;
+    let plain = state.key().open(
+        &row.credential_sealed,
+        &credential_context(&row.authenticator_id),
+    )?;
     let mut passkey: Passkey = serde_json::from_slice(&plain)
         .map_err(|e| Error::Storage(format!("stored passkey: {e}")))?;
     // The stored counter is the one that counts (the credential's copy is the same, kept in

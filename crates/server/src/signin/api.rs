@@ -59,7 +59,10 @@ pub fn routes() -> Router<AppState> {
             "/signin/api/flows/{id}/passkey/options",
             post(super::passkey::options),
         )
-        .route("/signin/api/flows/{id}/passkey", post(super::passkey::answer))
+        .route(
+            "/signin/api/flows/{id}/passkey",
+            post(super::passkey::answer),
+        )
         .route("/signin/api/session", get(session_show))
         .route("/signin/api/session/sign-out", post(sign_out))
         .route(

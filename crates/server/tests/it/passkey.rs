@@ -5,195 +5,23 @@
 //! challenges, a counter going back (a cloned authenticator), a tampered signature, another
 //! user's ceremony.
 
-use data_encoding::BASE64URL_NOPAD;
 use reqwest::{Method, StatusCode};
-use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 use serde_json::{json, Value};
+use tessera_server::passkey::soft::{b64, unb64, SoftKey};
 
 use super::signin_flow::Browser;
 use super::{error_code, Server};
 
 const PW: &str = "correct horse battery";
 
-fn b64(bytes: &[u8]) -> String {
-    BASE64URL_NOPAD.encode(bytes)
-}
-
-fn unb64(text: &str) -> Vec<u8> {
-    BASE64URL_NOPAD.decode(text.as_bytes()).unwrap()
-}
-
-fn sha256(data: &[u8]) -> Vec<u8> {
-    ring::digest::digest(&ring::digest::SHA256, data)
-        .as_ref()
-        .to_vec()
-}
-
-/// CBOR: a major type and length header.
-fn cbor_head(major: u8, len: usize, out: &mut Vec<u8>) {
-    let m = major << 5;
-    match len {
-        0..=23 => out.push(m | len as u8),
-        24..=255 => out.extend([m | 24, len as u8]),
-        _ => {
-            out.push(m | 25);
-            out.extend((len as u16).to_be_bytes());
-        }
-    }
-}
-
-fn cbor_bytes(b: &[u8], out: &mut Vec<u8>) {
-    cbor_head(2, b.len(), out);
-    out.extend(b);
-}
-
-fn cbor_text(t: &str, out: &mut Vec<u8>) {
-    cbor_head(3, t.len(), out);
-    out.extend(t.as_bytes());
-}
-
-/// A software authenticator holding one P-256 credential.
-#[derive(Clone)]
-struct SoftKey {
-    pkcs8: Vec<u8>,
-    cred_id: Vec<u8>,
-    counter: u32,
-    /// The user handle of the registration (returned in assertions, as a resident key would).
-    handle: Vec<u8>,
-    /// What the browser would put in clientDataJSON.
-    origin: String,
-    /// Whose SHA-256 starts authenticatorData.
-    rp_id: String,
-    /// Backup-eligible (a synced passkey) rather than device-bound.
-    backup_eligible: bool,
-}
-
-impl SoftKey {
-    fn new(s: &Server) -> SoftKey {
-        let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-        let port = s.url.rsplit(':').next().unwrap();
-        SoftKey {
-            pkcs8: pkcs8.as_ref().to_vec(),
-            cred_id: ring::rand::generate::<[u8; 16]>(&rng)
-                .unwrap()
-                .expose()
-                .to_vec(),
-            counter: 0,
-            handle: Vec::new(),
-            origin: format!("http://localhost:{port}"),
-            rp_id: "localhost".into(),
-            backup_eligible: false,
-        }
-    }
-
-    fn key(&self) -> EcdsaKeyPair {
-        EcdsaKeyPair::from_pkcs8(
-            &ECDSA_P256_SHA256_ASN1_SIGNING,
-            &self.pkcs8,
-            &SystemRandom::new(),
-        )
-        .unwrap()
-    }
-
-    fn flags(&self, attested: bool) -> u8 {
-        // UP, UV; BE and BS for a synced passkey; AT with attested credential data.
-        let mut f = 0x01 | 0x04;
-        if self.backup_eligible {
-            f |= 0x08 | 0x10;
-        }
-        if attested {
-            f |= 0x40;
-        }
-        f
-    }
-
-    fn client_data(&self, kind: &str, challenge: &str) -> Vec<u8> {
-        serde_json::to_vec(&json!({
-            "type": kind,
-            "challenge": challenge,
-            "origin": self.origin,
-            "crossOrigin": false,
-        }))
-        .unwrap()
-    }
-
-    /// `navigator.credentials.create` on `options` (`{"publicKey": …}`): the credential JSON.
-    fn create(&mut self, options: &Value) -> Value {
-        let pk = &options["publicKey"];
-        assert_eq!(pk["rp"]["id"], "localhost", "{options}");
-        self.handle = unb64(pk["user"]["id"].as_str().unwrap());
-        let client_data = self.client_data("webauthn.create", pk["challenge"].as_str().unwrap());
-        let public = self.key().public_key().as_ref().to_vec();
-        assert_eq!(public.len(), 65);
-        // COSE_Key: {1: 2 (EC2), 3: -7 (ES256), -1: 1 (P-256), -2: x, -3: y}
-        let mut cose = vec![0xA5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21];
-        cbor_bytes(&public[1..33], &mut cose);
-        cose.push(0x22);
-        cbor_bytes(&public[33..], &mut cose);
-        let mut auth_data = sha256(self.rp_id.as_bytes());
-        auth_data.push(self.flags(true));
-        auth_data.extend(self.counter.to_be_bytes());
-        auth_data.extend([0u8; 16]);
-        auth_data.extend((self.cred_id.len() as u16).to_be_bytes());
-        auth_data.extend(&self.cred_id);
-        auth_data.extend(cose);
-        let mut att = vec![0xA3];
-        cbor_text("fmt", &mut att);
-        cbor_text("none", &mut att);
-        cbor_text("attStmt", &mut att);
-        att.push(0xA0);
-        cbor_text("authData", &mut att);
-        cbor_bytes(&auth_data, &mut att);
-        json!({
-            "id": b64(&self.cred_id),
-            "rawId": b64(&self.cred_id),
-            "type": "public-key",
-            "response": {
-                "attestationObject": b64(&att),
-                "clientDataJSON": b64(&client_data),
-                "transports": ["internal"],
-            },
-            "extensions": {},
-        })
-    }
-
-    /// `navigator.credentials.get` on `options`: the counter goes up by one.
-    fn get(&mut self, options: &Value) -> Value {
-        self.counter += 1;
-        self.assert_with(options, self.counter)
-    }
-
-    /// An assertion with a given counter.
-    fn assert_with(&self, options: &Value, counter: u32) -> Value {
-        let challenge = options["publicKey"]["challenge"].as_str().unwrap();
-        let client_data = self.client_data("webauthn.get", challenge);
-        let mut auth_data = sha256(self.rp_id.as_bytes());
-        auth_data.push(self.flags(false));
-        auth_data.extend(counter.to_be_bytes());
-        let mut signed = auth_data.clone();
-        signed.extend(sha256(&client_data));
-        let sig = self.key().sign(&SystemRandom::new(), &signed).unwrap();
-        json!({
-            "id": b64(&self.cred_id),
-            "rawId": b64(&self.cred_id),
-            "type": "public-key",
-            "response": {
-                "authenticatorData": b64(&auth_data),
-                "clientDataJSON": b64(&client_data),
-                "signature": b64(sig.as_ref()),
-                "userHandle": b64(&self.handle),
-            },
-            "extensions": {},
-        })
-    }
-}
-
 /// A refusal of the passkey, saying why (`reason` in its description).
 #[track_caller]
 fn refused(st: StatusCode, v: &Value, reason: &str) {
-    assert_eq!((st, error_code(v).as_str()), (StatusCode::BAD_REQUEST, "passkey_refused"), "{v}");
+    assert_eq!(
+        (st, error_code(v).as_str()),
+        (StatusCode::BAD_REQUEST, "passkey_refused"),
+        "{v}"
+    );
     let d = v["error_description"].as_str().unwrap();
     assert!(d.contains(reason), "expected “{reason}”: {d}");
 }
@@ -220,7 +48,12 @@ async fn begin(s: &Server, token: &str) -> Value {
     v
 }
 
-async fn finish(s: &Server, token: &str, ceremony: &Value, credential: Value) -> (StatusCode, Value) {
+async fn finish(
+    s: &Server,
+    token: &str,
+    ceremony: &Value,
+    credential: Value,
+) -> (StatusCode, Value) {
     s.json(
         Method::POST,
         "/api/v2/me/passkey-verification",
@@ -233,7 +66,7 @@ async fn finish(s: &Server, token: &str, ceremony: &Value, credential: Value) ->
 /// A user with a registered passkey: (user id, the authenticator).
 async fn with_passkey(s: &Server, name: &str) -> (String, SoftKey) {
     let (id, token) = user(s, name).await;
-    let mut key = SoftKey::new(s);
+    let mut key = SoftKey::new(&s.url);
     let c = begin(s, &token).await;
     let (st, v) = finish(s, &token, &c, key.create(&c["options"])).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
@@ -257,7 +90,7 @@ async fn self_service_registers_a_passkey_never_a_totp() {
         .await;
     assert_eq!(list, json!([]));
 
-    let mut key = SoftKey::new(&s);
+    let mut key = SoftKey::new(&s.url);
     let (st, v) = finish(&s, &token, &c, key.create(&c["options"])).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     assert_eq!(v["authenticator_type"], "passkey");
@@ -272,12 +105,18 @@ async fn self_service_registers_a_passkey_never_a_totp() {
     assert_eq!(v["characteristics"], traits);
     // The same ceremony cannot be finished twice.
     let (st, again) = finish(&s, &token, &c, key.create(&c["options"])).await;
-    assert_eq!((st, error_code(&again).as_str()), (StatusCode::BAD_REQUEST, "passkey_refused"));
+    assert_eq!(
+        (st, error_code(&again).as_str()),
+        (StatusCode::BAD_REQUEST, "passkey_refused")
+    );
 
     // In every list, with its characteristics; the management API's too.
     for (path, tok) in [
         ("/api/v2/me/authenticators".to_owned(), token.clone()),
-        (format!("/api/v2/users/{id}/authentication-methods"), s.admin.clone()),
+        (
+            format!("/api/v2/users/{id}/authentication-methods"),
+            s.admin.clone(),
+        ),
     ] {
         let (st, list) = s.json(Method::GET, &path, Some(&tok), None).await;
         assert_eq!(st, StatusCode::OK, "{list}");
@@ -291,7 +130,7 @@ async fn self_service_registers_a_passkey_never_a_totp() {
     // A synced (backup-eligible) passkey is not hardware-protected.
     let (_, token2) = user(&s, "pia2").await;
     let c = begin(&s, &token2).await;
-    let mut synced = SoftKey::new(&s);
+    let mut synced = SoftKey::new(&s.url);
     synced.backup_eligible = true;
     let (st, v) = finish(&s, &token2, &c, synced.create(&c["options"])).await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
@@ -302,7 +141,11 @@ async fn self_service_registers_a_passkey_never_a_totp() {
     let (_, token3) = user(&s, "pia3").await;
     let c = begin(&s, &token3).await;
     let (st, v) = finish(&s, &token3, &c, key.create(&c["options"])).await;
-    assert_eq!((st, error_code(&v).as_str()), (StatusCode::CONFLICT, "conflict"), "{v}");
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::CONFLICT, "conflict"),
+        "{v}"
+    );
 
     // Deleted like any factor: not with a password-only token now that a factor exists
     // (step-up), by an administrator; the credential goes with it (it can be registered again).
@@ -347,20 +190,20 @@ async fn registrations_from_another_origin_or_relying_party_or_user_are_refused(
     let (_, token) = user(&s, "quin").await;
     let (_, other) = user(&s, "rhea").await;
 
-    let mut key = SoftKey::new(&s);
+    let mut key = SoftKey::new(&s.url);
     key.origin = "http://evil.example".into();
     let c = begin(&s, &token).await;
     let (st, v) = finish(&s, &token, &c, key.create(&c["options"])).await;
     refused(st, &v, "origin");
 
-    let mut key = SoftKey::new(&s);
+    let mut key = SoftKey::new(&s.url);
     key.rp_id = "example.com".into();
     let c = begin(&s, &token).await;
     let (st, v) = finish(&s, &token, &c, key.create(&c["options"])).await;
     refused(st, &v, "relying party id hash");
 
     // Another user's ceremony: refused, and used up for its owner too.
-    let mut key = SoftKey::new(&s);
+    let mut key = SoftKey::new(&s.url);
     let c = begin(&s, &other).await;
     let cred = key.create(&c["options"]);
     let (st, v) = finish(&s, &token, &c, cred.clone()).await;
@@ -373,7 +216,7 @@ async fn registrations_from_another_origin_or_relying_party_or_user_are_refused(
     // A ceremony past `passkey.ceremony_secs` is refused.
     let c = begin(&s, &token).await;
     s.clock.advance(301);
-    let (st, v) = finish(&s, &token, &c, SoftKey::new(&s).create(&c["options"])).await;
+    let (st, v) = finish(&s, &token, &c, SoftKey::new(&s.url).create(&c["options"])).await;
     refused(st, &v, "unknown or expired ceremony");
 }
 
@@ -399,12 +242,20 @@ async fn a_passkey_is_a_second_factor_and_signs_in_without_a_password() {
     assert_eq!(allowed[0]["id"].as_str().unwrap(), b64(&key.cred_id), "{o}");
     let cred = key.get(&o["passkey"]);
     let done = b
-        .ok(&f, "verify", json!({"method": "passkey", "credential": cred}))
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "passkey", "credential": cred}),
+        )
         .await;
     assert_eq!(done["step"], "done", "{done}");
     // The same answer again: the challenge was used up.
     let (st, v) = b
-        .step(&f, "verify", json!({"method": "passkey", "credential": cred}))
+        .step(
+            &f,
+            "verify",
+            json!({"method": "passkey", "credential": cred}),
+        )
         .await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
 
@@ -427,7 +278,9 @@ async fn a_passkey_is_a_second_factor_and_signs_in_without_a_password() {
     assert_eq!(session["session"]["user_id"], id.as_str(), "{session}");
     let signins = s.events(&id, "signin.ok").await;
     assert!(
-        signins.iter().any(|e| e["detail"].as_str().unwrap().contains("methods=passkey ")),
+        signins
+            .iter()
+            .any(|e| e["detail"].as_str().unwrap().contains("methods=passkey ")),
         "{signins:?}"
     );
 
@@ -437,12 +290,20 @@ async fn a_passkey_is_a_second_factor_and_signs_in_without_a_password() {
     let first = options(&mut b, &f).await;
     let _second = options(&mut b, &f).await;
     let (st, v) = b
-        .step(&f, "passkey", json!({"credential": key.get(&first["passkey"])}))
+        .step(
+            &f,
+            "passkey",
+            json!({"credential": key.get(&first["passkey"])}),
+        )
         .await;
     refused(st, &v, "challenge differs");
     // …and the ceremony it hit is used up too.
     let (st, v) = b
-        .step(&f, "passkey", json!({"credential": key.get(&first["passkey"])}))
+        .step(
+            &f,
+            "passkey",
+            json!({"credential": key.get(&first["passkey"])}),
+        )
         .await;
     refused(st, &v, "no passkey ceremony is in progress");
     // An expired one.
@@ -486,7 +347,7 @@ async fn wrong_origins_relying_parties_signatures_and_counters_are_refused() {
     let (st, v) = attempt(&s, &key, 1, true).await;
     refused(st, &v, "Authentication has failed");
     // An unknown credential.
-    let (st, v) = attempt(&s, &SoftKey::new(&s), 1, false).await;
+    let (st, v) = attempt(&s, &SoftKey::new(&s.url), 1, false).await;
     refused(st, &v, "not registered here");
     assert!(s.events(&id, "passkey.cloned").await.is_empty());
 
@@ -495,18 +356,30 @@ async fn wrong_origins_relying_parties_signatures_and_counters_are_refused() {
     let mut b = Browser::new(&s);
     let f = b.start(None).await;
     let o = options(&mut b, &f).await;
-    let done = b.ok(&f, "passkey", json!({"credential": key.get(&o["passkey"])})).await;
+    let done = b
+        .ok(&f, "passkey", json!({"credential": key.get(&o["passkey"])}))
+        .await;
     assert_eq!(done["step"], "done");
 
     // A clone that still counts 3, or 5 again: refused as cloned, audited, said plainly.
     for counter in [3, 5] {
         let (st, v) = attempt(&s, &key, counter, false).await;
-        assert_eq!((st, error_code(&v).as_str()), (StatusCode::FORBIDDEN, "passkey_cloned"), "{v}");
-        assert!(v["error_description"].as_str().unwrap().contains("cloned"), "{v}");
+        assert_eq!(
+            (st, error_code(&v).as_str()),
+            (StatusCode::FORBIDDEN, "passkey_cloned"),
+            "{v}"
+        );
+        assert!(
+            v["error_description"].as_str().unwrap().contains("cloned"),
+            "{v}"
+        );
     }
     let cloned = s.events(&id, "passkey.cloned").await;
     assert_eq!(cloned.len(), 2, "{cloned:?}");
-    assert!(cloned[0]["authenticator_id"].as_str().unwrap().starts_with("passkey|"));
+    assert!(cloned[0]["authenticator_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("passkey|"));
 
     // Two sign-ins presenting one counter value at once: one wins (compare-and-set).
     let mut b1 = Browser::new(&s);
@@ -523,8 +396,11 @@ async fn wrong_origins_relying_parties_signatures_and_counters_are_refused() {
     );
     let mut codes = [r1.0, r2.0];
     codes.sort();
-    assert_eq!(codes, [StatusCode::OK, StatusCode::FORBIDDEN], "{r1:?} {r2:?}");
-
+    assert_eq!(
+        codes,
+        [StatusCode::OK, StatusCode::FORBIDDEN],
+        "{r1:?} {r2:?}"
+    );
 }
 
 #[tokio::test]
@@ -548,7 +424,7 @@ async fn a_passkey_is_set_up_at_the_sign_in() {
         .contains(&json!("passkey")));
     let v = b.ok(&f, "enroll", json!({"method": "passkey"})).await;
     assert_eq!(v["step"], "enroll", "{v}");
-    let mut key = SoftKey::new(&s);
+    let mut key = SoftKey::new(&s.url);
     let cred = key.create(&v["passkey"]);
     let done = b.ok(&f, "passkey", json!({ "credential": cred })).await;
     assert_eq!(done["step"], "done", "{done}");
@@ -570,13 +446,23 @@ async fn a_passkey_is_set_up_at_the_sign_in() {
         )
         .await;
     assert_eq!(st, StatusCode::OK, "{run}");
+    // The first step takes the password or a user-verified passkey; a user with a password is
+    // asked for it there (the passkey signs in from the identifier page).
     let first = &run["chains"][0]["steps"][0];
-    assert_eq!(first["usable"], json!(["password", "passkey"]), "{run}");
+    assert_eq!(
+        first["any_of"],
+        json!([{"method": "password"}, {"method": "passkey", "requires": ["user_verification"]}]),
+        "{run}"
+    );
+    assert_eq!(first["usable"], json!(["password"]), "{run}");
+    assert_eq!(run["offer"], json!(["password"]), "{run}");
 
     // Next time it signs in alone (passwordless), MFA required and all.
     let mut b = Browser::new(&s);
     let f = b.start(None).await;
     let o = options(&mut b, &f).await;
-    let done = b.ok(&f, "passkey", json!({"credential": key.get(&o["passkey"])})).await;
+    let done = b
+        .ok(&f, "passkey", json!({"credential": key.get(&o["passkey"])}))
+        .await;
     assert_eq!(done["step"], "done", "{done}");
 }

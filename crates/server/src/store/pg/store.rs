@@ -47,8 +47,8 @@ use crate::model::{
     VerifyOutcome,
 };
 use crate::store::{
-    AuditFilter, AuthorizationCode, Ceremony, PasskeyRow, PasskeyUse, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
-    PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
+    AuditFilter, AuthorizationCode, Ceremony, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
+    PasskeyRow, PasskeyUse, PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
 };
 
 /// The server's store on PostgreSQL.
@@ -632,10 +632,15 @@ impl Store for PgStore {
             .call(move |c| async move { audit::list(&c, filter, page, per_page).await })
     }
 
-    fn create_passkey(&self, authenticator: Authenticator, row: PasskeyRow, now: u64) -> Result<()> {
-        self.pg.call(move |mut c| async move {
-            passkeys::create(&mut c, authenticator, row, now).await
-        })
+    fn create_passkey(
+        &self,
+        authenticator: Authenticator,
+        row: PasskeyRow,
+        now: u64,
+    ) -> Result<()> {
+        self.pg.call(
+            move |mut c| async move { passkeys::create(&mut c, authenticator, row, now).await },
+        )
     }
 
     fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRow>> {

@@ -35,8 +35,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    AuditFilter, AuthorizationCode, Ceremony, PasskeyRow, PasskeyUse, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
-    PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
+    AuditFilter, AuthorizationCode, Ceremony, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
+    PasskeyRow, PasskeyUse, PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
 };
 use crate::config::{LockoutConfig, StorageConfig};
 use crate::crypto::random_id;
@@ -700,7 +700,12 @@ impl Store for SqliteStore {
         self.read(|c| audit::list(c, &filter, page, per_page))
     }
 
-    fn create_passkey(&self, authenticator: Authenticator, row: PasskeyRow, now: u64) -> Result<()> {
+    fn create_passkey(
+        &self,
+        authenticator: Authenticator,
+        row: PasskeyRow,
+        now: u64,
+    ) -> Result<()> {
         self.write(move |c| passkeys::create(c, &authenticator, &row, now))
     }
 

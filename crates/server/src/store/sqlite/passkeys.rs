@@ -114,7 +114,11 @@ pub(super) fn put_ceremony(c: &Connection, x: &Ceremony) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn take_ceremony(c: &Connection, id_hash: &[u8; 32], now: u64) -> Result<Option<Ceremony>> {
+pub(super) fn take_ceremony(
+    c: &Connection,
+    id_hash: &[u8; 32],
+    now: u64,
+) -> Result<Option<Ceremony>> {
     let found = c
         .prepare_cached(
             "DELETE FROM passkey_ceremonies WHERE id_hash = ?1
