@@ -214,7 +214,7 @@ pub fn start_registration(
     let uuid = Uuid::from_slice(&handle).map_err(|_| Error::Internal("user handle".into()))?;
     let exclude = rows
         .iter()
-        .map(|r| r.credential_id.clone().into())
+        .map(|r| r.credential_id.clone())
         .collect::<Vec<_>>();
     let (options, registration): (CreationChallengeResponse, PasskeyRegistration) = wa
         .start_passkey_registration(uuid, &user.username, &user.username, Some(exclude))
