@@ -90,10 +90,8 @@ pub async fn bind(
 ) -> Result<Response> {
     let id = me(&caller)?;
     caller.require("enroll")?;
+    body.check_in(&["totp", "passkey"])?;
     let passkey = body.kind() == "passkey";
-    if !passkey {
-        body.check()?;
-    }
     require_step_up(&state, &caller, "add authenticators").await?;
     let user = factors::user(&state, &id).await?;
     if passkey {

@@ -466,3 +466,52 @@ async fn a_passkey_is_set_up_at_the_sign_in() {
         .await;
     assert_eq!(done["step"], "done", "{done}");
 }
+
+/// Written chains: one that starts with `passkey` signs in with the passkey alone; where no
+/// chain takes a passkey first, the passwordless proof identifies the user, who then proves
+/// what the chain asks (and the passkey proof still counts for a later step).
+#[tokio::test]
+async fn written_chains_decide_what_a_passwordless_proof_is_worth() {
+    let s = Server::start().await;
+    let (_, mut key) = with_passkey(&s, "wes").await;
+    let put = |policy: Value| {
+        let s = &s;
+        async move {
+            let (st, v) = s
+                .admin_json(Method::PUT, "/api/v2/policies/sign-in", Some(policy))
+                .await;
+            assert_eq!(st, StatusCode::OK, "{v}");
+        }
+    };
+    put(json!({"global": {"mfa": {"mode": "optional"}, "chains": [
+        {"steps": [{"any_of": [{"method": "passkey", "requires": ["phishing_resistant", "user_verification"]}]}]},
+        {"steps": [{"any_of": [{"method": "password"}]}, {"any_of": [{"method": "totp"}]}]}]}}))
+    .await;
+    let mut b = Browser::new(&s);
+    let f = b.start(None).await;
+    let o = options(&mut b, &f).await;
+    let done = b
+        .ok(&f, "passkey", json!({"credential": key.get(&o["passkey"])}))
+        .await;
+    assert_eq!(done["step"], "done", "{done}");
+
+    put(json!({"global": {"mfa": {"mode": "optional"}, "chains": [
+        {"steps": [{"any_of": [{"method": "password"}]}, {"any_of": [{"method": "passkey"}]}]}]}}))
+    .await;
+    let mut b = Browser::new(&s);
+    let f = b.start(None).await;
+    let o = options(&mut b, &f).await;
+    let v = b
+        .ok(&f, "passkey", json!({"credential": key.get(&o["passkey"])}))
+        .await;
+    assert_eq!(
+        (v["step"].as_str(), v["method"].as_str()),
+        (Some("verify"), Some("password")),
+        "{v}"
+    );
+    assert_eq!(v["identifier"], "wes");
+    let done = b
+        .ok(&f, "verify", json!({"method": "password", "password": PW}))
+        .await;
+    assert_eq!(done["step"], "done", "{done}");
+}
