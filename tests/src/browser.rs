@@ -150,7 +150,11 @@ impl Driver {
             .await
             .with_context(|| format!("a WebDriver session with {}", self.chromium.display()))?;
         Ok(Session {
-            page: Page { client, downloads },
+            page: Page {
+                client,
+                downloads,
+                driver: self.url.clone(),
+            },
             _profile: profile,
         })
     }
@@ -201,9 +205,112 @@ pub struct Page {
     /// The WebDriver client, for what the helpers do not cover.
     pub client: Client,
     downloads: PathBuf,
+    /// chromedriver's URL, for the WebDriver extensions fantoccini has no call for (the
+    /// virtual authenticators of WebAuthn).
+    driver: String,
+}
+
+/// A virtual WebAuthn authenticator ([`Page::add_authenticator`]): its options.
+#[derive(Debug, Clone, Copy)]
+pub struct VirtualAuthenticator {
+    /// It stores discoverable (resident) credentials.
+    pub resident_keys: bool,
+    /// It verifies the user (and says it did).
+    pub user_verification: bool,
 }
 
 impl Page {
+    /// A WebDriver extension command on this page's session (`/session/{id}/{path}`): its
+    /// `value`.
+    async fn session_command(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let id = self
+            .client
+            .session_id()
+            .await?
+            .ok_or_else(|| anyhow!("the WebDriver session has no id"))?;
+        let url = format!("{}/session/{id}/{path}", self.driver);
+        let mut rb = reqwest::Client::new().request(method.clone(), &url);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        let status = r.status();
+        let v: Value = r
+            .json()
+            .await
+            .with_context(|| format!("{method} {path}: the answer"))?;
+        if !status.is_success() {
+            bail!("{method} {path}: {status} {v}");
+        }
+        Ok(v.get("value").cloned().unwrap_or(Value::Null))
+    }
+
+    /// Adds a virtual WebAuthn authenticator (CTAP2, built in, user present at once) to the
+    /// browser (WebDriver's Web Authentication extension); its id.
+    pub async fn add_authenticator(&self, a: VirtualAuthenticator) -> Result<String> {
+        let v = self
+            .session_command(
+                reqwest::Method::POST,
+                "webauthn/authenticator",
+                Some(json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": a.resident_keys,
+                    "hasUserVerification": a.user_verification,
+                    "isUserVerified": a.user_verification,
+                    "isUserConsenting": true,
+                    "automaticPresenceSimulation": true,
+                })),
+            )
+            .await?;
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("the authenticator id in {v}"))
+    }
+
+    /// Removes a virtual authenticator.
+    pub async fn remove_authenticator(&self, id: &str) -> Result<()> {
+        self.session_command(
+            reqwest::Method::DELETE,
+            &format!("webauthn/authenticator/{id}"),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The credentials a virtual authenticator holds: `credentialId`, `isResidentCredential`,
+    /// `rpId`, `privateKey` (PKCS#8, base64url), `userHandle`, `signCount`.
+    pub async fn credentials(&self, id: &str) -> Result<Vec<Value>> {
+        let v = self
+            .session_command(
+                reqwest::Method::GET,
+                &format!("webauthn/authenticator/{id}/credentials"),
+                None,
+            )
+            .await?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Puts a credential (as [`Page::credentials`] lists them) into a virtual authenticator.
+    pub async fn add_credential(&self, id: &str, credential: Value) -> Result<()> {
+        self.session_command(
+            reqwest::Method::POST,
+            &format!("webauthn/authenticator/{id}/credential"),
+            Some(credential),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Opens `url`.
     pub async fn goto(&self, url: &str) -> Result<()> {
         self.client

@@ -60,6 +60,8 @@ pub struct Config {
     pub send_limits: crate::oob::config::SendLimitsConfig,
     /// Notices of MFA changes (IBM-3).
     pub notifications: crate::oob::config::NotificationsConfig,
+    /// Passkeys (WebAuthn): the relying party.
+    pub passkey: crate::passkey::PasskeyConfig,
 }
 
 /// The hosted sign-in: how long a flow and a global session live.
@@ -334,6 +336,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             device: crate::device::DeviceConfig::default(),
             signin: SigninConfig::default(),
+            passkey: crate::passkey::PasskeyConfig::default(),
             oidc: crate::oidc::OidcConfig::default(),
             email: Default::default(),
             sms: Default::default(),
@@ -568,6 +571,7 @@ impl Config {
             &self.send_limits,
             &self.notifications,
         )?;
+        self.passkey.validate()?;
         Ok(())
     }
 

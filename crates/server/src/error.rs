@@ -59,6 +59,13 @@ pub enum Error {
     /// Too many failed attempts: the factor is delayed or locked.
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
+    /// A passkey ceremony failed (wrong origin or relying party, stale or unknown challenge,
+    /// bad signature, malformed credential): what went wrong, never key material.
+    #[error("the passkey was refused: {0}")]
+    Passkey(String),
+    /// A passkey's signature counter did not increase: the authenticator may have been cloned.
+    #[error("the passkey was refused: its signature counter went back, so the authenticator may have been cloned; use another factor and remove this passkey")]
+    PasskeyCloned,
     /// A sign-in flow cannot be used (docs/signin.md).
     #[error("{0}")]
     Flow(FlowError),
@@ -155,6 +162,8 @@ impl Error {
             Error::MfaRequired(_) => (StatusCode::FORBIDDEN, "mfa_required"),
             Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::Passkey(_) => (StatusCode::BAD_REQUEST, "passkey_refused"),
+            Error::PasskeyCloned => (StatusCode::FORBIDDEN, "passkey_cloned"),
             Error::Flow(f) => match f {
                 FlowError::NotFound => (StatusCode::NOT_FOUND, "flow_not_found"),
                 FlowError::Expired => (StatusCode::GONE, "flow_expired"),

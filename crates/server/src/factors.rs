@@ -36,6 +36,9 @@ pub struct AuthenticatorView {
     /// Unix seconds of its last use in a sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<u64>,
+    /// For a passkey: its characteristics (OK-2), as [`crate::passkey::traits`] records them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub characteristics: Option<crate::policy::Traits>,
 }
 
 /// Masks all but the first characters: `alice@example.com` → `ali**************`.
@@ -62,6 +65,7 @@ impl From<Authenticator> for AuthenticatorView {
             active: a.active,
             created_at: a.created_at,
             last_used_at: a.last_used_at,
+            characteristics: None,
         }
     }
 }
@@ -90,11 +94,21 @@ pub struct AssociateResponse {
 /// can send through their channel ([`counts_as_factor`]).
 pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<AuthenticatorView>> {
     let id = user_id.to_owned();
-    let list = state.db(move |s| s.list_authenticators(&id)).await?;
+    let (list, passkeys) = state
+        .db(move |s| Ok((s.list_authenticators(&id)?, s.passkeys(&id)?)))
+        .await?;
     Ok(list
         .into_iter()
         .filter(|a| counts_as_factor(state, a))
-        .map(AuthenticatorView::from)
+        .map(|a| {
+            let traits = passkeys
+                .iter()
+                .find(|p| p.authenticator_id == a.id)
+                .map(crate::passkey::row_traits);
+            let mut view = AuthenticatorView::from(a);
+            view.characteristics = traits;
+            view
+        })
         .collect())
 }
 

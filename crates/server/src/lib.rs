@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod model;
 pub mod oidc;
 pub mod oob;
+pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod recovery;

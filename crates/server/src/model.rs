@@ -108,6 +108,9 @@ pub enum AuthenticatorKind {
     /// An out-of-band factor (push to a device; filled in by the device-factor work).
     #[serde(rename = "oob")]
     Oob,
+    /// A passkey (WebAuthn credential, roaming or platform: Auth0's `passkey`).
+    #[serde(rename = "passkey")]
+    Passkey,
 }
 
 impl AuthenticatorKind {
@@ -117,6 +120,7 @@ impl AuthenticatorKind {
             AuthenticatorKind::Otp => "otp",
             AuthenticatorKind::RecoveryCode => "recovery-code",
             AuthenticatorKind::Oob => "oob",
+            AuthenticatorKind::Passkey => "passkey",
         }
     }
 
@@ -126,6 +130,7 @@ impl AuthenticatorKind {
             "otp" => Some(AuthenticatorKind::Otp),
             "recovery-code" => Some(AuthenticatorKind::RecoveryCode),
             "oob" => Some(AuthenticatorKind::Oob),
+            "passkey" => Some(AuthenticatorKind::Passkey),
             _ => None,
         }
     }

@@ -6,6 +6,7 @@ mod hosted_signin;
 mod instances;
 mod mfa_oob;
 mod oidc_login;
+mod passkey;
 mod push;
 mod qr_login;
 mod shutdown;

@@ -27,10 +27,21 @@ pub struct EnrollBody {
 const ENROLLABLE: &[&str] = &["totp"];
 
 impl EnrollBody {
+    /// The type named.
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
     /// Refuses a type that is unknown or not supported yet, naming it (a passkey must never
     /// turn into a TOTP).
     pub fn check(&self) -> Result<()> {
-        if ENROLLABLE.contains(&self.kind.as_str()) {
+        self.check_in(ENROLLABLE)
+    }
+
+    /// [`EnrollBody::check`] against the types `allowed` (self-service also registers
+    /// passkeys).
+    pub fn check_in(&self, allowed: &[&str]) -> Result<()> {
+        if allowed.contains(&self.kind.as_str()) {
             return Ok(());
         }
         let shown: String = self
@@ -41,7 +52,7 @@ impl EnrollBody {
             .collect();
         Err(Error::InvalidRequest(format!(
             "`type`: `{shown}` is not a supported authenticator type (supported: {})",
-            ENROLLABLE.join(", ")
+            allowed.join(", ")
         )))
     }
 }

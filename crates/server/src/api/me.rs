@@ -2,6 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -79,21 +80,26 @@ pub async fn list(
     Ok(Json(factors::list(&state, &id).await?))
 }
 
-/// `POST /api/v2/me/authenticators` `{"type":"totp"}` (enroll) → 201.
+/// `POST /api/v2/me/authenticators` `{"type":"totp"}` (enroll) → 201 with the TOTP set-up;
+/// `{"type":"passkey"}` → 201 with a passkey registration ceremony to finish at
+/// `POST /api/v2/me/passkey-verification` ([`crate::passkey::api`]).
 pub async fn bind(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<EnrollBody>,
-) -> Result<(StatusCode, Json<AssociateResponse>)> {
+) -> Result<Response> {
     let id = me(&caller)?;
     caller.require("enroll")?;
-    body.check()?;
+    body.check_in(&["totp", "passkey"])?;
+    let passkey = body.kind() == "passkey";
     require_step_up(&state, &caller, "add authenticators").await?;
     let user = factors::user(&state, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(factors::enroll_otp(&state, &user).await?),
-    ))
+    if passkey {
+        let begun = crate::passkey::api::begin(&state, user).await?;
+        return Ok((StatusCode::CREATED, Json(begun)).into_response());
+    }
+    let setup: AssociateResponse = factors::enroll_otp(&state, &user).await?;
+    Ok((StatusCode::CREATED, Json(setup)).into_response())
 }
 
 /// `DELETE /api/v2/me/authenticators/{id}` (remove:authenticators) → 204.

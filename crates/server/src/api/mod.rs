@@ -106,6 +106,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/me/authenticators/{id}", delete(me::unbind))
         .route("/api/v2/me/otp-verification", post(me::verify_otp))
         .route(
+            "/api/v2/me/passkey-verification",
+            post(crate::passkey::api::finish),
+        )
+        .route(
             "/api/v2/me/recovery-code-regeneration",
             post(me::regenerate),
         )

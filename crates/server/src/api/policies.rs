@@ -189,8 +189,22 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
     let store = state.store();
     let user = store.get_user(user_id)?.ok_or(Error::NotFound("user"))?;
     let mut enrolled = Vec::new();
+    let passkeys = store.passkeys(user_id)?;
     for a in store.list_authenticators(user_id)? {
         if !a.active {
+            continue;
+        }
+        if a.kind == AuthenticatorKind::Passkey {
+            // Its characteristics as registered and last used (crate::passkey::traits).
+            if let Some(p) = passkeys.iter().find(|p| p.authenticator_id == a.id) {
+                enrolled.push(Enrolled {
+                    id: a.id,
+                    method: Method::Passkey,
+                    pair: None,
+                    traits: crate::passkey::row_traits(p),
+                    last_used_at: a.last_used_at,
+                });
+            }
             continue;
         }
         let method = match (a.kind, a.oob_channel.as_deref()) {
@@ -206,6 +220,7 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
                 }
             }
             (AuthenticatorKind::Oob, None) => continue,
+            (AuthenticatorKind::Passkey, _) => continue,
         };
         // A device key records whether a PIN or biometric unlocks it (OK-2); it is kept in
         // the operating system's key store, not in dedicated hardware.

@@ -58,7 +58,8 @@ fn change_of(e: &AuditEvent) -> Option<(Change, String)> {
     match e.kind.as_str() {
         "confirm" => Some((Change::Added, method())),
         "device.enrolled" => Some((Change::Added, "push".into())),
-        "passkey.registered" => Some((Change::Added, "passkey".into())),
+        // A passkey is active from its registration (its `enroll` event).
+        "enroll" if method() == "passkey" => Some((Change::Added, "passkey".into())),
         "delete" if !method().starts_with("recovery") => Some((Change::Removed, method())),
         "delete_all" | "device.removed" => Some((
             Change::Removed,

@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::model::{
-    Chain, FactorSources, MethodRequirement, Mfa, NoFactor, Policy, Prompt, Reauth, Settings, Step,
-    Traits,
+    Chain, Characteristic, FactorSources, MethodRequirement, Mfa, NoFactor, Policy, Prompt, Reauth,
+    Settings, Step, Traits,
 };
 use super::Method;
 
@@ -262,6 +262,7 @@ pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
     let has_second_factor = has_primary_factor || has_recovery;
     let chains = chains_for(settings, mfa_required, has_second_factor);
     let proven = proven_now(settings, subject);
+    let default_chain = settings.chains.is_empty();
     let plans: Vec<ChainPlan> = chains
         .iter()
         .enumerate()
@@ -271,7 +272,17 @@ pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
             steps: chain
                 .steps
                 .iter()
-                .map(|step| plan_step(step, &usable, &proven))
+                .enumerate()
+                .map(|(i, step)| {
+                    let mut plan = plan_step(step, &usable, &proven);
+                    // The default chain's first step asks a user who has a password for it
+                    // (OK-8); a passkey proof (passwordless, from the identifier) satisfies it
+                    // all the same, and is offered there to users without a password.
+                    if default_chain && i == 0 && plan.usable.contains(&Method::Password) {
+                        plan.usable.retain(|m| *m == Method::Password);
+                    }
+                    plan
+                })
                 .collect(),
         })
         .collect();
@@ -312,8 +323,10 @@ fn usable_methods(settings: &Settings, user: &UserFacts) -> Vec<(Method, Traits)
     out
 }
 
-/// The rule's chains, or the default: the password, then (when MFA applies: required, or the
-/// user has a factor) any second factor.
+/// The rule's chains, or the default: the password or a passkey that verified the user (a PIN
+/// or biometric: passwordless; offered there only to users without a password), then (when MFA
+/// applies: required, or the user has a factor) any second factor, which that passkey proof
+/// satisfies too.
 fn chains_for(settings: &Settings, mfa_required: bool, has_second_factor: bool) -> Vec<Chain> {
     if !settings.chains.is_empty() {
         return settings.chains.clone();
@@ -327,7 +340,12 @@ fn chains_for(settings: &Settings, mfa_required: bool, has_second_factor: bool) 
             })
             .collect(),
     };
-    let mut steps = vec![any(&[Method::Password])];
+    let mut first = any(&[Method::Password]);
+    first.any_of.push(MethodRequirement {
+        method: Method::Passkey,
+        requires: vec![Characteristic::UserVerification],
+    });
+    let mut steps = vec![first];
     if mfa_required || has_second_factor {
         let second: Vec<Method> = Method::ALL
             .iter()

@@ -62,6 +62,14 @@ pub fn routes() -> Router<AppState> {
             "/signin/api/recovery/complete",
             post(super::recover::complete),
         )
+        .route(
+            "/signin/api/flows/{id}/passkey/options",
+            post(super::passkey::options),
+        )
+        .route(
+            "/signin/api/flows/{id}/passkey",
+            post(super::passkey::answer),
+        )
         .route("/signin/api/session", get(session_show))
         .route("/signin/api/session/sign-out", post(sign_out))
         .route(
@@ -126,8 +134,8 @@ fn live_session(
 }
 
 /// Everything a request on a flow works with.
-struct Ctx {
-    loaded: Loaded,
+pub(super) struct Ctx {
+    pub(super) loaded: Loaded,
     around: Surroundings,
     session_hash: Option<[u8; 32]>,
     who: Requester,
@@ -136,7 +144,7 @@ struct Ctx {
 
 /// A request on one flow: its id (from the path), cookies and requester.
 #[derive(Debug, Clone)]
-struct OnFlow {
+pub(super) struct OnFlow {
     id: String,
     headers: HeaderMap,
     who: Requester,
@@ -163,7 +171,7 @@ impl FromRequestParts<AppState> for OnFlow {
 
 impl OnFlow {
     /// Loads the flow. Blocking.
-    fn open(self, state: &AppState) -> Result<Ctx> {
+    pub(super) fn open(self, state: &AppState) -> Result<Ctx> {
         let browser = cookie(&self.headers, BROWSER_COOKIE).map(digest);
         let loaded = flow::load(state, &self.id, browser)?;
         let session = live_session(state, &self.headers)?;
@@ -320,14 +328,20 @@ pub struct View {
     pub redirect_to: Option<String>,
     /// At `denied`.
     pub denied: Option<DeniedView>,
+    /// The options of the passkey ceremony this answer started (`…/passkey/options`, or
+    /// `…/enroll` with `passkey`), for `navigator.credentials.get` or `.create`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<serde_json::Value>,
 }
 
 /// What one answer carries once.
 #[derive(Debug, Default)]
-struct Extras {
+pub(super) struct Extras {
     totp: Option<TotpSetup>,
     device: Option<DeviceSetup>,
     codes: Option<Vec<String>>,
+    /// The options of a passkey ceremony just started (crate::passkey).
+    pub(super) passkey: Option<serde_json::Value>,
 }
 
 /// The number of days a browser may be remembered under the settings in force for the flow.
@@ -371,6 +385,7 @@ fn render(state: &AppState, ctx: &Ctx, extras: Extras) -> Result<View> {
         user: None,
         redirect_to: None,
         denied: None,
+        passkey: extras.passkey.clone(),
     };
     match &flow.outcome {
         Some(Outcome::Done {
@@ -650,7 +665,7 @@ fn finish(state: &AppState, ctx: &mut Ctx, facts: &Facts) -> Result<()> {
 
 /// Runs `work` on the flow of the request (blocking), moves it on, and answers the view with
 /// any cookies set.
-async fn run(
+pub(super) async fn run(
     state: &AppState,
     on: OnFlow,
     work: impl FnOnce(&AppState, &mut Ctx) -> Result<Extras> + Send + 'static,
@@ -677,12 +692,12 @@ fn respond(status: StatusCode, view: &View, cookies: Vec<HeaderValue>) -> Respon
 }
 
 /// The flow's stage now, for a handler's precondition. Blocking.
-fn current_stage(state: &AppState, ctx: &Ctx) -> Result<Stage> {
+pub(super) fn current_stage(state: &AppState, ctx: &Ctx) -> Result<Stage> {
     let facts = user_facts_of(state, ctx)?;
     Ok(stage(state, &ctx.loaded.flow, facts.as_ref(), &ctx.around))
 }
 
-fn step_name(stage: &Stage) -> &'static str {
+pub(super) fn step_name(stage: &Stage) -> &'static str {
     match stage {
         Stage::Identifier => "identifier",
         Stage::Verify { .. } => "verify",
@@ -1161,6 +1176,9 @@ pub struct VerifyBody {
     /// For `totp` and `recovery_code`.
     #[serde(default)]
     code: Option<String>,
+    /// For `passkey`: the `PublicKeyCredential` from `navigator.credentials.get`, as JSON.
+    #[serde(default)]
+    credential: Option<serde_json::Value>,
     /// "Remember this browser" (where offered).
     #[serde(default)]
     remember_browser: bool,
@@ -1181,6 +1199,12 @@ async fn verify(
     on: OnFlow,
     JsonBody(body): JsonBody<VerifyBody>,
 ) -> Result<Response> {
+    if body.method == Method::Passkey {
+        let credential = body
+            .credential
+            .ok_or_else(|| Error::InvalidRequest("`credential` is required".into()))?;
+        return super::passkey::finish(&state, on, credential, body.remember_browser).await;
+    }
     // The flow and its step first (cheap, and nothing is checked for a flow that cannot use it).
     let pre = on.clone();
     let flow_id = on.id.clone();
@@ -1334,7 +1358,7 @@ async fn verify(
 }
 
 /// Fails unless the flow is at `verify` and offers `method`.
-fn require_offered(stage: &Stage, method: Method) -> Result<()> {
+pub(super) fn require_offered(stage: &Stage, method: Method) -> Result<()> {
     match stage {
         Stage::Verify { offer, .. } if offer.contains(&method) => Ok(()),
         Stage::Verify { .. } => Err(Error::InvalidRequest(format!(
@@ -1366,7 +1390,7 @@ fn device_proof(state: &AppState, method: Method, device: Option<String>) -> Res
 }
 
 /// Records a proof; the first one selects the chain (OK-3). Blocking.
-fn add_proof(state: &AppState, ctx: &mut Ctx, proof: Proof) -> Result<()> {
+pub(super) fn add_proof(state: &AppState, ctx: &mut Ctx, proof: Proof) -> Result<()> {
     if ctx.loaded.flow.chain.is_none() {
         if let Some(facts) = user_facts_of(state, ctx)? {
             let decision = decide(state, &ctx.loaded.flow, &facts);
@@ -1551,6 +1575,7 @@ async fn enroll(
             })
             .await
         }
+        Method::Passkey => super::passkey::begin_enroll(&state, on).await,
         Method::Push => {
             run(&state, on, move |s, _| {
                 let offer = crate::device::enrollment::create_offer(s, &user_id)?;
@@ -1714,6 +1739,7 @@ async fn back(State(state): State<AppState>, on: OnFlow) -> Result<Response> {
         f.method = None;
         f.push = None;
         f.qr = None;
+        f.passkey = None;
         f.enrolling = None;
         f.skipped.clear();
         f.remember = false;

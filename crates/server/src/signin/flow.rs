@@ -120,6 +120,8 @@ pub struct Flow {
     pub code_sent: Option<crate::oob::Sent>,
     /// A magic link opened in this browser proved a method (the other tab's flow ends).
     pub continued_by_link: bool,
+    /// The passkey ceremony in progress (crate::passkey; its state never leaves the server).
+    pub passkey: Option<crate::passkey::PasskeyChallenge>,
     /// A TOTP authenticator being set up (inactive until confirmed).
     pub enrolling: Option<String>,
     /// That set-up created the user's first backup codes (shown once it is confirmed).

@@ -11,6 +11,7 @@ use crate::AppState;
 pub mod api;
 pub mod flow;
 pub mod pages;
+mod passkey;
 pub mod recover;
 pub mod typing;
 

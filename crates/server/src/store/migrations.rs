@@ -366,6 +366,35 @@ CREATE TRIGGER typing_profiles_password_set AFTER UPDATE OF password_hash ON use
   FOR EACH ROW EXECUTE FUNCTION typing_profiles_password_set();
 "#,
     },
+    Step {
+        what: "passkeys (WebAuthn): one credential row per passkey authenticator (sealed, unique credential id, compare-and-set counter); pending registration ceremonies",
+        sqlite: r#"
+CREATE TABLE passkeys(
+  authenticator_id TEXT PRIMARY KEY REFERENCES authenticators(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  credential_id BLOB NOT NULL UNIQUE, user_handle BLOB NOT NULL, credential_sealed BLOB NOT NULL,
+  counter INTEGER NOT NULL, backup_eligible INTEGER NOT NULL, backup_state INTEGER NOT NULL,
+  user_verified INTEGER NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER);
+CREATE INDEX passkeys_user ON passkeys(user_id);
+CREATE TABLE passkey_ceremonies(
+  id_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX passkey_ceremonies_expires ON passkey_ceremonies(expires_at);
+"#,
+        postgres: r#"
+CREATE TABLE passkeys(
+  authenticator_id TEXT PRIMARY KEY REFERENCES authenticators(id) ON DELETE CASCADE,
+  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  credential_id BYTEA NOT NULL UNIQUE, user_handle BYTEA NOT NULL, credential_sealed BYTEA NOT NULL,
+  counter BIGINT NOT NULL, backup_eligible BOOLEAN NOT NULL, backup_state BOOLEAN NOT NULL,
+  user_verified BOOLEAN NOT NULL, created_at BIGINT NOT NULL, last_used_at BIGINT);
+CREATE INDEX passkeys_user ON passkeys(user_id);
+CREATE TABLE passkey_ceremonies(
+  id_hash BYTEA PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL, state TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX passkey_ceremonies_expires ON passkey_ceremonies(expires_at);
+"#,
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

@@ -8,11 +8,14 @@
 pub mod backup;
 pub mod migrations;
 pub mod oob;
+pub mod passkeys;
 pub mod pg;
 pub mod sqlite;
 
 use crate::config::LockoutConfig;
 use crate::error::Result;
+pub use passkeys::{Ceremony, PasskeyRow, PasskeyUse};
+
 use crate::model::{
     Application, ApplicationPatch, AuditEvent, Authenticator, BrowserRecord, Factor, FailureRow,
     FlowRecord, NewUser, Organization, OtpParams, SessionRecord, SignInRecord, TokenRecord, User,
@@ -494,4 +497,28 @@ pub trait Store: Send + Sync + 'static {
     fn notification_pref(&self, user_id: &str) -> Result<Option<String>>;
     /// Sets it.
     fn set_notification_pref(&self, user_id: &str, pref: Option<&str>) -> Result<bool>;
+
+    // ---- passkeys (crate::passkey)
+    /// Stores a new, active passkey: its authenticator row and its credential row, audited
+    /// (`enroll`); `Conflict` when the credential id is registered already (to anyone).
+    fn create_passkey(&self, authenticator: Authenticator, row: PasskeyRow, now: u64)
+        -> Result<()>;
+    /// A user's passkeys (oldest first).
+    fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRow>>;
+    /// The passkey with this credential id.
+    fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRow>>;
+    /// Records an accepted assertion if the stored counter is still `expected_counter`
+    /// (compare-and-set): the counter, the re-sealed credential, the flags and the last use of
+    /// the passkey and of its authenticator. Whether it was still `expected_counter` (of two
+    /// sign-ins with one counter value, one wins).
+    fn use_passkey(
+        &self,
+        authenticator_id: &str,
+        expected_counter: u32,
+        used: PasskeyUse,
+    ) -> Result<bool>;
+    /// Stores a pending ceremony (and drops the expired ones).
+    fn put_ceremony(&self, ceremony: Ceremony) -> Result<()>;
+    /// Takes (deletes and returns) the ceremony stored under `id_hash`, unless it expired.
+    fn take_ceremony(&self, id_hash: [u8; 32], now: u64) -> Result<Option<Ceremony>>;
 }

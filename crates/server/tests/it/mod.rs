@@ -13,6 +13,7 @@ mod oidc;
 mod oob;
 mod openapi;
 mod ops;
+mod passkey;
 mod pg_tls;
 mod policies;
 mod recovery;

@@ -223,3 +223,113 @@ async fn a_postgres_dump_restores_the_state_it_was_taken_in() {
         "sealed secrets open under the same key"
     );
 }
+
+/// A passkey's credential is sealed at rest like the TOTP secrets: a key rotation re-seals it,
+/// and it signs in afterwards under the new key.
+#[tokio::test]
+async fn a_rotated_key_reseals_passkeys() {
+    use tessera_server::passkey::soft::SoftKey;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = database(tmp.path());
+    let (old_key, new_key) = (tmp.path().join("old.key"), tmp.path().join("new.key"));
+    let p = serve(&db, &old_key).unwrap();
+    let admin_token = p.first_admin.clone().unwrap();
+    let c = Client::new();
+    let pw = "correct horse battery";
+    let (st, _) = post_json(
+        &c,
+        &p.url,
+        &admin_token,
+        "/api/v2/users",
+        json!({"username": "pat", "password": pw}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let tok: Value = c
+        .post(format!("{}/oauth/token", p.url))
+        .json(&json!({"grant_type": "password", "username": "pat", "password": pw}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tok["access_token"].as_str().unwrap();
+    let (st, begun) = post_json(
+        &c,
+        &p.url,
+        access,
+        "/api/v2/me/authenticators",
+        json!({"type": "passkey"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{begun}");
+    let mut key = SoftKey::new(&p.url);
+    let credential = key.create(&begun["options"]);
+    let (st, v) = post_json(
+        &c,
+        &p.url,
+        access,
+        "/api/v2/me/passkey-verification",
+        json!({"ceremony_id": begun["ceremony_id"], "credential": credential}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    drop(p);
+
+    let out = ok(&admin(
+        &db,
+        &old_key,
+        &[
+            "rotate-key",
+            "--new-key-file",
+            &new_key.display().to_string(),
+        ],
+    ));
+    // The passkey's credential and the device identity key.
+    assert!(out.contains("re-sealed 2 secrets"), "{out}");
+
+    // Passwordless under the new key (the page's calls, with the browser cookie).
+    let p = serve(&db, &new_key).unwrap();
+    // The restarted server listens on another port: another origin for the browser.
+    key.origin = SoftKey::new(&p.url).origin;
+    let start = c
+        .post(format!("{}/signin/api/flows", p.url))
+        .send()
+        .await
+        .unwrap();
+    let cookie = start.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let flow: Value = start.json().await.unwrap();
+    let path = format!(
+        "{}/signin/api/flows/{}",
+        p.url,
+        flow["flow_id"].as_str().unwrap()
+    );
+    let options: Value = c
+        .post(format!("{path}/passkey/options"))
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = c
+        .post(format!("{path}/passkey"))
+        .header("cookie", &cookie)
+        .json(&json!({"credential": key.get(&options["passkey"])}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let done: Value = r.json().await.unwrap();
+    assert_eq!(done["step"], "done", "{done}");
+    assert_eq!(done["user"]["username"], "pat");
+}

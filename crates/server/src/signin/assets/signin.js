@@ -20,6 +20,7 @@
     voice: "A code read out by phone call",
   };
   const ENROLL_LABELS = {
+    passkey: "A passkey (your fingerprint, face, screen lock or security key)",
     totp: "An authenticator app (a 6-digit code)",
     push: "The Tessera app (approve a request)",
   };
@@ -76,6 +77,87 @@
     }
     if (!r.ok) throw new ApiError(r.status, data);
     return data;
+  }
+
+  // Passkeys (WebAuthn): the server's options carry binary fields as base64url; the browser
+  // wants ArrayBuffers, and its answer goes back as base64url again.
+  const hasPasskeys = () => Boolean(window.PublicKeyCredential && navigator.credentials);
+
+  function fromB64url(text) {
+    const b64 = String(text).replace(/-/g, "+").replace(/_/g, "/");
+    const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
+  }
+
+  function toB64url(buffer) {
+    if (!buffer) return null;
+    const bytes = new Uint8Array(buffer);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  const withIds = (list) => (list || []).map((c) => ({ ...c, id: fromB64url(c.id) }));
+
+  async function passkeyCreate(options) {
+    const pk = { ...options.publicKey };
+    pk.challenge = fromB64url(pk.challenge);
+    pk.user = { ...pk.user, id: fromB64url(pk.user.id) };
+    pk.excludeCredentials = withIds(pk.excludeCredentials);
+    const cred = await navigator.credentials.create({ publicKey: pk });
+    const r = cred.response;
+    return {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        attestationObject: toB64url(r.attestationObject),
+        clientDataJSON: toB64url(r.clientDataJSON),
+        transports: typeof r.getTransports === "function" ? r.getTransports() : undefined,
+      },
+      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+    };
+  }
+
+  async function passkeyGet(options) {
+    const pk = { ...options.publicKey };
+    pk.challenge = fromB64url(pk.challenge);
+    pk.allowCredentials = withIds(pk.allowCredentials);
+    const cred = await navigator.credentials.get({ publicKey: pk });
+    const r = cred.response;
+    return {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        authenticatorData: toB64url(r.authenticatorData),
+        clientDataJSON: toB64url(r.clientDataJSON),
+        signature: toB64url(r.signature),
+        userHandle: toB64url(r.userHandle),
+      },
+      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+    };
+  }
+
+  // The browser's own refusals (cancelled, timed out, no passkey here) in plain words.
+  function passkeyFailed(e) {
+    if (e instanceof ApiError) return e;
+    const name = e && e.name;
+    if (name === "NotAllowedError") return new Error("The passkey request was cancelled or timed out.");
+    if (name === "InvalidStateError") return new Error("This device already holds a passkey for your account.");
+    return new Error("Your browser could not use a passkey here" + (e && e.message ? ": " + e.message : "."));
+  }
+
+  // Asks the flow for the ceremony its step calls for, runs it in the browser, answers it.
+  async function passkeyCeremony(create, answerPath, extra) {
+    const v = await api("POST", flowPath("/passkey/options"), {});
+    let credential;
+    try {
+      credential = create ? await passkeyCreate(v.passkey) : await passkeyGet(v.passkey);
+    } catch (e) {
+      throw passkeyFailed(e);
+    }
+    render(await api("POST", flowPath(answerPath), { credential, ...(extra || {}) }));
   }
 
   const flowPath = (suffix) => "/flows/" + encodeURIComponent(view.flow_id) + suffix;
@@ -177,6 +259,7 @@
 
   function renderIdentifier(v) {
     $("identifier").value = v.identifier || $("identifier").value || "";
+    $("passkey-signin").hidden = !hasPasskeys();
   }
 
   function renderVerify(v) {
@@ -189,7 +272,9 @@
     $("code-panel").hidden = method !== "totp" && method !== "recovery_code" && !sent;
     $("push-panel").hidden = method !== "push";
     $("qr-panel").hidden = method !== "qr_login";
-    const supported = ["password", "totp", "recovery_code", "push", "qr_login", "email", "sms", "voice"].includes(method);
+    $("passkey-panel").hidden = method !== "passkey";
+    const supported = ["password", "totp", "recovery_code", "push", "qr_login", "email", "sms", "voice"].includes(method) ||
+      (method === "passkey" && hasPasskeys());
     $("unsupported-panel").hidden = supported;
     if (!supported) {
       $("unsupported-method").textContent = (LABELS[method] || method) +
@@ -421,7 +506,8 @@
     const e = v.enroll || {};
     $("enroll-reason").textContent = REASONS[e.reason] || REASONS.prompt;
     $("enroll-skip").hidden = !e.skippable;
-    const methods = (e.methods || []).filter((m) => ENROLL_LABELS[m]);
+    const methods = (e.methods || []).filter((m) => ENROLL_LABELS[m])
+      .sort((a, b) => Object.keys(ENROLL_LABELS).indexOf(a) - Object.keys(ENROLL_LABELS).indexOf(b));
     const totp = e.totp;
     const device = e.push;
     $("step-enroll").dataset.detail = totp ? "totp" : device ? "push" : "choose";
@@ -429,8 +515,9 @@
     $("enroll-totp").hidden = !totp;
     $("enroll-device").hidden = !device;
     $("enroll-other-ways").hidden = !(totp || device) || methods.length < 2;
-    fillChoices($("enroll-methods"), methods, "enroll-method-", ENROLL_LABELS,
-      (m) => step("POST", "/enroll", { method: m }));
+    const usable = methods.filter((m) => m !== "passkey" || hasPasskeys());
+    fillChoices($("enroll-methods"), usable, "enroll-method-", ENROLL_LABELS,
+      (m) => (m === "passkey" ? passkeyCeremony(true, "/passkey") : step("POST", "/enroll", { method: m })));
     if (methods.length === 0) {
       $("enroll-reason").textContent += " None of the methods allowed can be set up on this page.";
     }
@@ -642,6 +729,8 @@
     const first = list.querySelector("button");
     if (!list.hidden && first) first.focus();
   });
+  on("passkey-signin", "click", () => act(() => passkeyCeremony(false, "/passkey")));
+  on("passkey-start", "click", () => act(() => passkeyCeremony(false, "/passkey", remembered())));
   on("push-resend", "click", () => act(() => step("POST", "/choose", { method: "push" })));
   on("code-resend", "click", () => act(() => step("POST", "/choose", { method: view.method })));
   on("qr-refresh", "click", () => act(() => step("POST", "/choose", { method: "qr_login" })));

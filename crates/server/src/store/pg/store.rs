@@ -24,6 +24,7 @@ mod audit;
 mod factors;
 mod oidc;
 mod oob;
+mod passkeys;
 mod policies;
 mod signin;
 mod tokens;
@@ -48,8 +49,8 @@ use crate::model::{
     VerifyOutcome,
 };
 use crate::store::{
-    AuditFilter, AuthorizationCode, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
-    PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
+    AuditFilter, AuthorizationCode, Ceremony, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
+    PasskeyRow, PasskeyUse, PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
 };
 
 /// The server's store on PostgreSQL.
@@ -213,6 +214,7 @@ impl Store for PgStore {
             }
             n += oidc::reseal(&tx, &reseal).await?;
             n += typing::reseal(&tx, &reseal).await?;
+            n += passkeys::reseal(&tx, &reseal).await?;
             tx.commit().await?;
             Ok(n)
         })
@@ -708,5 +710,50 @@ impl Store for PgStore {
         self.pg.call(move |c| async move {
             oob::set_notification_pref(&c, &user_id, pref.as_deref()).await
         })
+    }
+
+    fn create_passkey(
+        &self,
+        authenticator: Authenticator,
+        row: PasskeyRow,
+        now: u64,
+    ) -> Result<()> {
+        self.pg.call(
+            move |mut c| async move { passkeys::create(&mut c, authenticator, row, now).await },
+        )
+    }
+
+    fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRow>> {
+        let user_id = user_id.to_owned();
+        self.pg
+            .call(move |c| async move { passkeys::of_user(&c, &user_id).await })
+    }
+
+    fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRow>> {
+        let id = credential_id.to_vec();
+        self.pg
+            .call(move |c| async move { passkeys::by_credential(&c, &id).await })
+    }
+
+    fn use_passkey(
+        &self,
+        authenticator_id: &str,
+        expected_counter: u32,
+        used: PasskeyUse,
+    ) -> Result<bool> {
+        let id = authenticator_id.to_owned();
+        self.pg.call(move |mut c| async move {
+            passkeys::record_use(&mut c, &id, expected_counter, used).await
+        })
+    }
+
+    fn put_ceremony(&self, ceremony: Ceremony) -> Result<()> {
+        self.pg
+            .call(move |c| async move { passkeys::put_ceremony(&c, ceremony).await })
+    }
+
+    fn take_ceremony(&self, id_hash: [u8; 32], now: u64) -> Result<Option<Ceremony>> {
+        self.pg
+            .call(move |c| async move { passkeys::take_ceremony(&c, id_hash, now).await })
     }
 }

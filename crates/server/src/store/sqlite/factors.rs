@@ -22,7 +22,7 @@ pub(super) fn auth_from_row(r: &Row<'_>) -> rusqlite::Result<Authenticator> {
     })
 }
 
-fn insert_auth(conn: &Connection, a: &Authenticator) -> Result<()> {
+pub(super) fn insert_auth(conn: &Connection, a: &Authenticator) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO authenticators(id,user_id,kind,name,active,oob_channel,pair_id,created_at)
          VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",

@@ -18,6 +18,7 @@ mod audit;
 mod factors;
 mod oidc;
 mod oob;
+mod passkeys;
 mod policies;
 mod signin;
 mod tokens;
@@ -36,8 +37,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{
-    AuditFilter, AuthorizationCode, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
-    PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
+    AuditFilter, AuthorizationCode, Ceremony, CodeRedemption, Done, NewOtp, OnSuccess, OtpCheck,
+    PasskeyRow, PasskeyUse, PolicyVersion, Redeemed, Rotation, SigningKeyRow, Store, StoreStatus,
 };
 use crate::config::{LockoutConfig, StorageConfig};
 use crate::crypto::random_id;
@@ -377,6 +378,11 @@ impl Store for SqliteStore {
                     "UPDATE device_meta SET value = ?1 WHERE key = 'identity_sealed'",
                     params![fresh],
                 )?;
+                n += 1;
+            }
+            for (id, sealed) in passkeys::sealed(c)? {
+                let fresh = reseal(&sealed, &crate::store::passkeys::credential_context(&id))?;
+                passkeys::reseal_one(c, &id, &fresh)?;
                 n += 1;
             }
             for (kid, sealed) in oidc::sealed_keys(c)? {
@@ -757,5 +763,40 @@ impl Store for SqliteStore {
     fn set_notification_pref(&self, user_id: &str, pref: Option<&str>) -> Result<bool> {
         let (user_id, pref) = (user_id.to_owned(), pref.map(str::to_owned));
         self.write(move |c| oob::set_notification_pref(c, &user_id, pref.as_deref()))
+    }
+
+    fn create_passkey(
+        &self,
+        authenticator: Authenticator,
+        row: PasskeyRow,
+        now: u64,
+    ) -> Result<()> {
+        self.write(move |c| passkeys::create(c, &authenticator, &row, now))
+    }
+
+    fn passkeys(&self, user_id: &str) -> Result<Vec<PasskeyRow>> {
+        self.read(|c| passkeys::of_user(c, user_id))
+    }
+
+    fn passkey_by_credential(&self, credential_id: &[u8]) -> Result<Option<PasskeyRow>> {
+        self.read(|c| passkeys::by_credential(c, credential_id))
+    }
+
+    fn use_passkey(
+        &self,
+        authenticator_id: &str,
+        expected_counter: u32,
+        used: PasskeyUse,
+    ) -> Result<bool> {
+        let id = authenticator_id.to_owned();
+        self.write(move |c| passkeys::record_use(c, &id, expected_counter, &used))
+    }
+
+    fn put_ceremony(&self, ceremony: Ceremony) -> Result<()> {
+        self.write(move |c| passkeys::put_ceremony(c, &ceremony))
+    }
+
+    fn take_ceremony(&self, id_hash: [u8; 32], now: u64) -> Result<Option<Ceremony>> {
+        self.write(move |c| passkeys::take_ceremony(c, &id_hash, now))
     }
 }

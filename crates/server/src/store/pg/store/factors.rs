@@ -29,7 +29,7 @@ pub(super) fn auth_from_row(r: &Row) -> Result<Authenticator> {
     })
 }
 
-async fn insert_auth(tx: &Transaction<'_>, a: &Authenticator) -> Result<()> {
+pub(super) async fn insert_auth(tx: &Transaction<'_>, a: &Authenticator) -> Result<()> {
     let st = tx
         .prepare_cached(
             "INSERT INTO authenticators(id, user_id, kind, name, active, oob_channel, pair_id,
