@@ -189,3 +189,213 @@ pub async fn set_notifications(
         stored.as_deref(),
     )))
 }
+
+/// Body of `PUT /api/v2/me/email` and `PUT /api/v2/me/phone`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    /// The new address or number.
+    value: String,
+    /// For a phone: confirm by `sms` (default) or `voice`.
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+/// `PUT /api/v2/me/email` `{"value"}` (enroll): sends a code (and a link) to the new address;
+/// it becomes the primary email, and the email factor, once confirmed (EM-6). Step-up applies.
+pub async fn change_email(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    JsonBody(body): JsonBody<ContactBody>,
+) -> Result<(StatusCode, Json<crate::oob::Sent>)> {
+    if body.channel.is_some() {
+        return Err(Error::InvalidRequest(
+            "`channel`: an address is confirmed by email".into(),
+        ));
+    }
+    super::users::check_email(&body.value)?;
+    start_contact(
+        &state,
+        &caller,
+        &headers,
+        crate::oob::Channel::Email,
+        body.value,
+    )
+    .await
+}
+
+/// `PUT /api/v2/me/phone` `{"value", "channel"?}` (enroll): sends a code by SMS (or a voice
+/// call) to the new number; it becomes the user's phone, and the SMS and voice factors, once
+/// confirmed. Step-up applies.
+pub async fn change_phone(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    JsonBody(body): JsonBody<ContactBody>,
+) -> Result<(StatusCode, Json<crate::oob::Sent>)> {
+    super::users::check_phone(&body.value)?;
+    let channel = match body.channel.as_deref() {
+        None | Some("sms") => crate::oob::Channel::Sms,
+        Some("voice") => crate::oob::Channel::Voice,
+        Some(_) => {
+            return Err(Error::InvalidRequest(
+                "`channel`: must be `sms` or `voice`".into(),
+            ))
+        }
+    };
+    start_contact(&state, &caller, &headers, channel, body.value).await
+}
+
+async fn start_contact(
+    state: &AppState,
+    caller: &Caller,
+    headers: &axum::http::HeaderMap,
+    channel: crate::oob::Channel,
+    value: String,
+) -> Result<(StatusCode, Json<crate::oob::Sent>)> {
+    let id = me(caller)?;
+    caller.require("enroll")?;
+    require_step_up(state, caller, "change how you are reached").await?;
+    if !channel.enabled(state.config()) {
+        return Err(Error::InvalidRequest(format!(
+            "{} is not configured on this server",
+            channel.as_str()
+        )));
+    }
+    if channel == crate::oob::Channel::Email
+        && !crate::oob::domain_allowed(&state.config().email, &value)
+    {
+        return Err(Error::InvalidRequest(
+            "this email address's domain may not receive codes".into(),
+        ));
+    }
+    let now = state.now();
+    let uid = id.clone();
+    let pending = crate::model::Authenticator {
+        id: crate::crypto::random_id(&format!("{}|pending_", channel.as_str()))?,
+        user_id: id.clone(),
+        kind: crate::model::AuthenticatorKind::Oob,
+        name: value,
+        active: false,
+        oob_channel: Some(channel.as_str().to_owned()),
+        pair_id: None,
+        created_at: now,
+        last_used_at: None,
+    };
+    let keep = pending.clone();
+    let user = state
+        .blocking(move |s| {
+            let store = s.store();
+            // One pending change at a time: an earlier one is dropped with its code.
+            for a in store.list_authenticators(&uid)? {
+                if !a.active && a.kind == crate::model::AuthenticatorKind::Oob {
+                    store.delete_authenticator(&uid, &a.id, now)?;
+                }
+            }
+            store.create_authenticator(keep, now)?;
+            store.get_user(&uid)?.ok_or(Error::NotFound("user"))
+        })
+        .await?;
+    let locale = crate::oob::messages::Locale::from_accept_language(
+        headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let sent = crate::oob::send_code(
+        state,
+        crate::oob::SendRequest {
+            user,
+            authenticator: pending,
+            channel,
+            purpose: crate::oob::messages::Purpose::Verify,
+            flow_id: None,
+            locale,
+        },
+    )
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)))
+}
+
+/// Body of `POST /api/v2/me/contact-verification`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCode {
+    /// The code sent to the new address or number.
+    code: String,
+}
+
+/// `POST /api/v2/me/contact-verification` `{"code"}` (enroll): confirms the pending address or
+/// number; the user's profile and factors change at once, and codes sent to the old one are
+/// void.
+pub async fn verify_contact(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<ContactCode>,
+) -> Result<Json<User>> {
+    let id = me(&caller)?;
+    caller.require("enroll")?;
+    // The pending change tells which channel's code settings apply.
+    let uid = id.clone();
+    let pending = state
+        .db(move |s| s.list_authenticators(&uid))
+        .await?
+        .into_iter()
+        .find(|a| !a.active && a.kind == crate::model::AuthenticatorKind::Oob)
+        .ok_or_else(|| Error::InvalidRequest("no change of address or number is pending".into()))?;
+    let channel = pending
+        .oob_channel
+        .as_deref()
+        .and_then(crate::oob::Channel::of_name)
+        .ok_or(Error::NotFound("authenticator"))?;
+    let code = crate::oob::normalize_code(&body.code, &channel.settings(state.config()))?;
+    let lookup = crate::store::oob::OobLookup::Latest {
+        user_id: Some(id),
+        purpose: Some(crate::oob::messages::Purpose::Verify.as_str().to_owned()),
+        flow_hash: None,
+    };
+    Ok(Json(confirm_contact(&state, lookup, Some(code)).await?))
+}
+
+/// Redeems a verification code (or link) and makes its address or number the user's.
+pub async fn confirm_contact(
+    state: &AppState,
+    lookup: crate::store::oob::OobLookup,
+    code: Option<zeroize::Zeroizing<String>>,
+) -> Result<User> {
+    use crate::store::oob::OobRedeemed;
+    let row = match crate::oob::redeem(state, lookup, code).await? {
+        OobRedeemed::Accepted(row) if row.purpose == "verify" => row,
+        OobRedeemed::Accepted(_) | OobRedeemed::Rejected { .. } => {
+            return Err(Error::Flow(crate::error::FlowError::InvalidCredentials))
+        }
+        OobRedeemed::Locked => return Err(Error::TooManyAttempts),
+        OobRedeemed::Expired | OobRedeemed::Invalid => {
+            return Err(Error::InvalidRequest(
+                "the code has expired or was replaced; ask for a new one".into(),
+            ))
+        }
+    };
+    let now = state.now();
+    state
+        .blocking(move |s| {
+            let store = s.store();
+            let pending = store
+                .list_authenticators(&row.user_id)?
+                .into_iter()
+                .find(|a| a.id == row.authenticator_id)
+                .ok_or(Error::NotFound("authenticator"))?;
+            let email = pending.oob_channel.as_deref() == Some("email");
+            let patch = crate::model::UserPatch {
+                email: email.then(|| Some(pending.name.clone())),
+                phone: (!email).then(|| Some(pending.name.clone())),
+                ..crate::model::UserPatch::default()
+            };
+            // The profile's sync replaces the factor (the pending row goes with the old one).
+            store.delete_authenticator(&row.user_id, &pending.id, now)?;
+            store
+                .update_user(&row.user_id, patch, now)?
+                .ok_or(Error::NotFound("user"))
+        })
+        .await
+}

@@ -114,6 +114,9 @@ pub fn router(state: AppState) -> Router {
             post(me::regenerate),
         )
         .route("/api/v2/me/logto-configs", patch(me::mfa_configs))
+        .route("/api/v2/me/email", axum::routing::put(me::change_email))
+        .route("/api/v2/me/phone", axum::routing::put(me::change_phone))
+        .route("/api/v2/me/contact-verification", post(me::verify_contact))
         .route(
             "/api/v2/me/notifications",
             get(me::notifications).put(me::set_notifications),

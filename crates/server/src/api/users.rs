@@ -87,7 +87,7 @@ pub(crate) fn check_username(u: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_email(e: &str) -> Result<()> {
+pub(crate) fn check_email(e: &str) -> Result<()> {
     let ok = e.len() <= 254
         && e.split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'))
@@ -101,7 +101,7 @@ fn check_email(e: &str) -> Result<()> {
     }
 }
 
-fn check_phone(p: &str) -> Result<()> {
+pub(crate) fn check_phone(p: &str) -> Result<()> {
     let digits = p.chars().filter(char::is_ascii_digit).count();
     let ok = (5..=20).contains(&digits)
         && p.chars()

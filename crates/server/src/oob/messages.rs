@@ -67,6 +67,8 @@ pub enum Purpose {
     Reset,
     /// Self-service unlock (EM-5).
     Unlock,
+    /// Confirming a new address or number before it becomes the user's (EM-6).
+    Verify,
 }
 
 impl Purpose {
@@ -76,6 +78,7 @@ impl Purpose {
             Purpose::SignIn => "signin",
             Purpose::Reset => "reset",
             Purpose::Unlock => "unlock",
+            Purpose::Verify => "verify",
         }
     }
 
@@ -85,6 +88,7 @@ impl Purpose {
             "signin" => Some(Purpose::SignIn),
             "reset" => Some(Purpose::Reset),
             "unlock" => Some(Purpose::Unlock),
+            "verify" => Some(Purpose::Verify),
             _ => None,
         }
     }
@@ -131,6 +135,7 @@ pub fn code_email(
                 Purpose::SignIn => "Your Tessera sign-in code",
                 Purpose::Reset => "Reset your Tessera password",
                 Purpose::Unlock => "Unlock your Tessera account",
+                Purpose::Verify => "Confirm your email address for Tessera",
             }
             .to_owned(),
             format!("Hello {username},"),
@@ -138,6 +143,7 @@ pub fn code_email(
                 Purpose::SignIn => "Your code to sign in to Tessera is:",
                 Purpose::Reset => "Your code to reset your Tessera password is:",
                 Purpose::Unlock => "Your code to unlock your Tessera account is:",
+                Purpose::Verify => "Your code to confirm this address for your Tessera account is:",
             }
             .to_owned(),
             "Or open this link in the browser where you asked for it:".to_owned(),
@@ -151,6 +157,7 @@ pub fn code_email(
                 Purpose::SignIn => "Tessera サインイン確認コード",
                 Purpose::Reset => "Tessera パスワードの再設定",
                 Purpose::Unlock => "Tessera アカウントのロック解除",
+                Purpose::Verify => "Tessera メールアドレスの確認",
             }
             .to_owned(),
             format!("{username} 様"),
@@ -158,6 +165,9 @@ pub fn code_email(
                 Purpose::SignIn => "Tessera にサインインするための確認コードです:",
                 Purpose::Reset => "Tessera のパスワードを再設定するための確認コードです:",
                 Purpose::Unlock => "Tessera アカウントのロックを解除するための確認コードです:",
+                Purpose::Verify => {
+                    "このメールアドレスを Tessera アカウントで確認するための確認コードです:"
+                }
             }
             .to_owned(),
             "または、コードを要求したブラウザーで次のリンクを開いてください:".to_owned(),

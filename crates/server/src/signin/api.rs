@@ -1043,6 +1043,35 @@ async fn open_link(
     let Some(row) = row.filter(|r| crate::store::oob::liveness(r, now).is_ok()) else {
         return Ok(page(LinkUse::Gone));
     };
+    if row.purpose == crate::oob::messages::Purpose::Verify.as_str() {
+        // Confirming a new address: opening the mail's link is the proof of the mailbox.
+        let done =
+            crate::api::me::confirm_contact(&state, crate::store::oob::OobLookup::Link(hash), None)
+                .await;
+        let (title, text) = match (locale, done.is_ok()) {
+            (Locale::Ja, true) => (
+                "メールアドレスを確認しました",
+                "このアドレスがアカウントのメールアドレスになりました。",
+            ),
+            (Locale::Ja, false) => (
+                "このリンクは使用できません",
+                "リンクの有効期限が切れたか、すでに使用されました。",
+            ),
+            (_, true) => (
+                "Your email address is confirmed",
+                "This address is now your account's email address.",
+            ),
+            (_, false) => (
+                "This link can no longer be used",
+                "The link has expired or was already used.",
+            ),
+        };
+        let mut r = super::pages::message_page(locale.tag(), title, text, ("/signin", "Tessera"));
+        if done.is_err() {
+            *r.status_mut() = StatusCode::GONE;
+        }
+        return Ok(r);
+    }
     let (Some(channel), Some(flow_id)) = (
         crate::oob::Channel::of_name(&row.channel),
         crate::oob::flow_of(&state, &row),

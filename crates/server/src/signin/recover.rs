@@ -223,7 +223,8 @@ pub async fn complete(
             ))
         }
     };
-    let purpose = Purpose::parse(&row.purpose).filter(|p| *p != Purpose::SignIn);
+    let purpose =
+        Purpose::parse(&row.purpose).filter(|p| matches!(p, Purpose::Reset | Purpose::Unlock));
     let Some(purpose) = purpose else {
         return Err(Error::InvalidRequest(
             "this code is for signing in, not for recovery".into(),
@@ -263,7 +264,9 @@ pub async fn complete(
                 })
                 .await?;
         }
-        Purpose::SignIn => return Err(Error::Internal("recovery purpose".into())),
+        Purpose::SignIn | Purpose::Verify => {
+            return Err(Error::Internal("recovery purpose".into()))
+        }
     }
     Ok(Json(Completed {
         purpose: purpose.as_str(),

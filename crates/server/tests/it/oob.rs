@@ -848,3 +848,157 @@ async fn no_code_link_or_address_reaches_the_log_even_at_trace() {
     }
     server.kill().unwrap();
 }
+
+#[tokio::test]
+async fn users_change_their_email_by_code_or_link_and_their_phone_by_code() {
+    let sink = Sink::start(&[]).await;
+    let (url, seen) = sms_receiver().await;
+    let s = Server::start_with(|c| {
+        email_on(c, &sink);
+        c.sms.provider = Provider::Http;
+        c.sms.http_url = url.clone();
+    })
+    .await;
+    // No address yet: a password grant's token may change it (no factor to step up with).
+    let (st, v) = s
+        .admin_json(
+            Method::POST,
+            "/api/v2/users",
+            Some(json!({"username": "cam", "password": PW})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (_, tok) = s.password_grant("cam", PW).await;
+    let access = tok["access_token"].as_str().unwrap().to_owned();
+    let me = |m: Method, path: &'static str, body: Option<Value>| {
+        let (s, a) = (&s, access.clone());
+        async move { s.json(m, path, Some(&a), body).await }
+    };
+    // A malformed address, then a real one: a code to the new address.
+    let (st, _) = me(
+        Method::PUT,
+        "/api/v2/me/email",
+        Some(json!({"value": "nope"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, v) = me(
+        Method::PUT,
+        "/api/v2/me/email",
+        Some(json!({"value": "cam@example.com"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+    let mail = sink.mail(1).await;
+    assert_eq!(mail["to"], "cam@example.com");
+    assert_eq!(mail["subject"], "Confirm your email address for Tessera");
+    let (code, _) = code_and_link(&mail);
+    // Not yet the user's: the profile is unchanged until confirmed.
+    let (_, profile) = me(Method::GET, "/api/v2/me", None).await;
+    assert!(profile["user"]["email"].is_null(), "{profile}");
+    let (st, v) = me(
+        Method::POST,
+        "/api/v2/me/contact-verification",
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["email"], "cam@example.com");
+    // Now the email factor (active) — and a change needs a token with MFA from now on.
+    let (_, list) = me(Method::GET, "/api/v2/me/authenticators", None).await;
+    let emails: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["oob_channel"] == "email")
+        .collect();
+    assert_eq!(emails.len(), 1, "{list}");
+    assert_eq!(emails[0]["active"], true);
+    let (st, v) = me(
+        Method::PUT,
+        "/api/v2/me/phone",
+        Some(json!({"value": "+81 90 1111 2222"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "step-up: {v}");
+
+    // The phone, by the admin's hand for this user's twin: by SMS, then confirmed by its code.
+    let (st, v) = s
+        .admin_json(
+            Method::POST,
+            "/api/v2/users",
+            Some(json!({"username": "cam2", "password": PW})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (_, tok) = s.password_grant("cam2", PW).await;
+    let access2 = tok["access_token"].as_str().unwrap().to_owned();
+    let (st, v) = s
+        .json(
+            Method::PUT,
+            "/api/v2/me/phone",
+            Some(&access2),
+            Some(json!({"value": "+819011112222"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{v}");
+    let text = seen.lock().unwrap()[0].1["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sms_code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let wrong = if sms_code == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let (st, _) = s
+        .json(
+            Method::POST,
+            "/api/v2/me/contact-verification",
+            Some(&access2),
+            Some(json!({"code": wrong})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v) = s
+        .json(
+            Method::POST,
+            "/api/v2/me/contact-verification",
+            Some(&access2),
+            Some(json!({"code": sms_code})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["phone"], "+819011112222");
+
+    // An address confirmed by the mail's link instead (a third user).
+    let (st, v) = s
+        .admin_json(
+            Method::POST,
+            "/api/v2/users",
+            Some(json!({"username": "cam3", "password": PW})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let uid3 = v["user_id"].as_str().unwrap().to_owned();
+    let (_, tok) = s.password_grant("cam3", PW).await;
+    let access3 = tok["access_token"].as_str().unwrap().to_owned();
+    let (st, _) = s
+        .json(
+            Method::PUT,
+            "/api/v2/me/email",
+            Some(&access3),
+            Some(json!({"value": "cam3@example.com"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let (_, link) = code_and_link(&sink.mail(2).await);
+    let page = reqwest::get(link.unwrap()).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("confirmed"));
+    let (_, user) = s
+        .admin_json(Method::GET, &format!("/api/v2/users/{uid3}"), None)
+        .await;
+    assert_eq!(user["email"], "cam3@example.com", "{user}");
+}

@@ -134,7 +134,7 @@ pub(super) fn get(c: &Connection, id_hash: [u8; 32]) -> Result<Option<OobCodeRow
 /// The address or number the code's authenticator holds now, if it still exists.
 fn destination_now(c: &Connection, authenticator_id: &str) -> Result<Option<String>> {
     Ok(
-        c.prepare_cached("SELECT name FROM authenticators WHERE id=?1 AND active=1")?
+        c.prepare_cached("SELECT name FROM authenticators WHERE id=?1")?
             .query_row([authenticator_id], |r| r.get(0))
             .optional()?,
     )

@@ -237,7 +237,7 @@ pub(super) async fn redeem(
     }
     let dest = tx
         .query_opt(
-            "SELECT name FROM authenticators WHERE id = $1 AND active",
+            "SELECT name FROM authenticators WHERE id = $1",
             &[&code.authenticator_id],
         )
         .await?;
