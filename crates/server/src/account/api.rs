@@ -13,7 +13,7 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/api/recovery-codes", post(regenerate))
         .route("/account/api/sessions", delete(end_others))
         .route("/account/api/sessions/{session_id}", delete(end_one))
-        .route("/account/api/notifications", axum::routing::put(notify))
+        .route("/account/api/notifications", put(notify))
 }
 
 // ------------------------------------------------------------------ refusals
