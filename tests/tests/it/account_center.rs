@@ -37,7 +37,13 @@ async fn post(
 async fn other_browser(origin: &str, name: &str) -> Result<()> {
     let http = reqwest::Client::new();
     let mut cookies: Vec<String> = Vec::new();
-    let (set, f) = post(&http, format!("{origin}/signin/api/flows"), &cookies, json!({})).await?;
+    let (set, f) = post(
+        &http,
+        format!("{origin}/signin/api/flows"),
+        &cookies,
+        json!({}),
+    )
+    .await?;
     cookies.extend(set);
     let id = f["flow_id"].as_str().context("flow_id")?.to_owned();
     let flow = format!("{origin}/signin/api/flows/{id}");

@@ -87,7 +87,7 @@ impl IntoResponse for Refusal {
             ),
             Refusal::StepUp => (
                 "step_up_required",
-                "confirm it is you: enter a code from your authenticator app or a backup code",
+                "Confirm it is you: enter a code from your authenticator app or a backup code.",
             ),
         };
         let body = ErrorBody {
@@ -150,9 +150,7 @@ impl FromRequestParts<AppState> for Account {
     ) -> std::result::Result<Self, Self::Rejection> {
         let headers = parts.headers.clone();
         let changes = !matches!(parts.method, HttpMethod::GET | HttpMethod::HEAD);
-        let found = state
-            .blocking(move |s| live_session(s, &headers))
-            .await?;
+        let found = state.blocking(move |s| live_session(s, &headers)).await?;
         let Some((value, hash, session)) = found else {
             return Err(Error::BadCredentials.into());
         };
@@ -393,7 +391,13 @@ async fn step_up(
     state
         .db(move |s| {
             s.save_session(hash, session)?;
-            s.audit(Some(&uid), "account.step_up", None, method_name(method), now)
+            s.audit(
+                Some(&uid),
+                "account.step_up",
+                None,
+                method_name(method),
+                now,
+            )
         })
         .await?;
     Ok(Json(StepUp {

@@ -82,7 +82,10 @@ mod tests {
 
     #[tokio::test]
     async fn assets_carry_the_security_headers() {
-        for (r, kind) in [(script().await, "text/javascript"), (style().await, "text/css")] {
+        for (r, kind) in [
+            (script().await, "text/javascript"),
+            (style().await, "text/css"),
+        ] {
             let h = |n: &str| r.headers().get(n).unwrap().to_str().unwrap().to_owned();
             assert!(h("content-type").starts_with(kind));
             assert_eq!(h("cache-control"), "no-cache");
@@ -119,7 +122,10 @@ mod tests {
                 body.contains(&format!("id=\"{id}\"")),
                 "#{id} is used by account.js but not in account.html"
             );
-            assert!(comment.contains(id), "#{id} is listed in the header comment");
+            assert!(
+                comment.contains(id),
+                "#{id} is listed in the header comment"
+            );
             n += 1;
         }
         assert!(n > 20, "the script looks up its elements by id");

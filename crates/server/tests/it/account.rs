@@ -150,13 +150,21 @@ async fn every_change_needs_this_sessions_csrf_token() {
             "/account/api/step-up".into(),
             Some(json!({"code": "123456"})),
         ),
-        (Method::POST, "/account/api/authenticators/totp".into(), None),
+        (
+            Method::POST,
+            "/account/api/authenticators/totp".into(),
+            None,
+        ),
         (
             Method::POST,
             "/account/api/authenticators/totp/confirm".into(),
             Some(json!({"otp": "123456"})),
         ),
-        (Method::DELETE, format!("/account/api/authenticators/{id}"), None),
+        (
+            Method::DELETE,
+            format!("/account/api/authenticators/{id}"),
+            None,
+        ),
         (Method::POST, "/account/api/recovery-codes".into(), None),
         (Method::DELETE, "/account/api/sessions".into(), None),
         (Method::DELETE, format!("/account/api/sessions/{sid}"), None),
@@ -192,7 +200,11 @@ async fn every_change_needs_this_sessions_csrf_token() {
     .await;
     assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
     let (st, _) = call(&other, Method::GET, "/account/api/overview", None, None).await;
-    assert_eq!(st, StatusCode::UNAUTHORIZED, "the ended session no longer opens the page");
+    assert_eq!(
+        st,
+        StatusCode::UNAUTHORIZED,
+        "the ended session no longer opens the page"
+    );
 }
 
 #[tokio::test]
@@ -274,7 +286,11 @@ async fn sensitive_changes_need_a_recent_second_factor_and_old_backup_codes_stop
                 .ok(&f, "choose", json!({"method": "recovery_code"}))
                 .await;
             other
-                .step(&f, "verify", json!({"method": "recovery_code", "code": code}))
+                .step(
+                    &f,
+                    "verify",
+                    json!({"method": "recovery_code", "code": code}),
+                )
                 .await
         }
     };
@@ -283,7 +299,10 @@ async fn sensitive_changes_need_a_recent_second_factor_and_old_backup_codes_stop
     let (st, v) = recovery_sign_in(new_codes[0].clone()).await;
     // Accepted: done, or (its set used up) the replacement set is shown first.
     assert_eq!(st, StatusCode::OK, "{v}");
-    assert!(matches!(v["step"].as_str(), Some("done" | "recovery_codes")), "{v}");
+    assert!(
+        matches!(v["step"].as_str(), Some("done" | "recovery_codes")),
+        "{v}"
+    );
 
     // Removing the app within the window works.
     let (st, v) = call(&b, Method::DELETE, &remove, Some(&token), None).await;
@@ -412,15 +431,29 @@ async fn sessions_are_listed_and_ended_one_or_all_others() {
         None,
     )
     .await;
-    assert_eq!((st, error_code(&v)), (StatusCode::NOT_FOUND, "not_found".into()));
+    assert_eq!(
+        (st, error_code(&v)),
+        (StatusCode::NOT_FOUND, "not_found".into())
+    );
 
-    let (st, v) = call(&a, Method::DELETE, "/account/api/sessions", Some(&token), None).await;
+    let (st, v) = call(
+        &a,
+        Method::DELETE,
+        "/account/api/sessions",
+        Some(&token),
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["ended"], 1);
     let (st, _) = call(&c, Method::GET, "/account/api/overview", None, None).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let v = overview(&a).await;
-    assert_eq!(v["sessions"].as_array().unwrap().len(), 1, "this one is kept");
+    assert_eq!(
+        v["sessions"].as_array().unwrap().len(),
+        1,
+        "this one is kept"
+    );
 
     // The notification preference, through the page's API.
     let (st, v) = call(
