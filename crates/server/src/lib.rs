@@ -6,6 +6,7 @@
 //! storage sits behind [`store::Store`] (SQLite by default). The binary (`main.rs`) only reads
 //! configuration and calls [`run`].
 
+pub mod account;
 pub mod api;
 pub mod auth;
 pub mod client_ip;

@@ -1,3 +1,4 @@
+mod account_center;
 mod cli;
 mod cli_device;
 mod email_signin;

@@ -1,6 +1,7 @@
 //! Shared harness: the calls the tests make to a server started by `tessera_server::testing`
 //! (in this process on an ephemeral port with a clock the test moves, or the binary itself).
 
+mod account;
 mod admin;
 mod applications;
 mod binary;

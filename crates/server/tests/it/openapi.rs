@@ -16,6 +16,8 @@ const ROUTER_SOURCES: &[&str] = &[
     "src/device/http.rs",
     "src/signin/api.rs",
     "src/signin/pages.rs",
+    "src/account/api.rs",
+    "src/account/pages.rs",
     "src/oidc/mod.rs",
 ];
 

@@ -221,6 +221,8 @@
     const v = await api("POST", "/flows", clientId ? { client_id: clientId } : {});
     const q = new URLSearchParams({ flow: v.flow_id });
     if (clientId) q.set("client_id", clientId);
+    const back = new URLSearchParams(window.location.search).get("return_to");
+    if (back) q.set("return_to", back);
     history.replaceState(null, "", "?" + q.toString());
     render(v);
   }
@@ -592,10 +594,23 @@
   function renderDone(v) {
     $("done-user").textContent = (v.user && v.user.username) || v.identifier || "";
     renderSecurity(v.security);
-    const to = safeRedirect(v.redirect_to);
+    const to = safeRedirect(v.redirect_to) || accountReturn();
     $("done-redirect").hidden = !to;
     $("sign-out").hidden = Boolean(to);
     if (to) window.location.assign(to);
+  }
+
+  // `?return_to=` when no application waits: only the account center of this origin
+  // (`/account`, `/account/…`, `/account?…`), never another site (docs/account.md).
+  function accountReturn() {
+    const r = new URLSearchParams(window.location.search).get("return_to");
+    if (!r || !/^\/account(?:[/?#]|$)/.test(r) || r.includes("\\")) return null;
+    try {
+      const u = new URL(r, window.location.origin);
+      return u.origin === window.location.origin ? u.href : null;
+    } catch (_) {
+      return null;
+    }
   }
 
   // Only http(s) URLs are followed: never a javascript: or data: one.
