@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use serde::de::DeserializeOwned;
 
@@ -114,8 +114,8 @@ pub fn router(state: AppState) -> Router {
             post(me::regenerate),
         )
         .route("/api/v2/me/logto-configs", patch(me::mfa_configs))
-        .route("/api/v2/me/email", axum::routing::put(me::change_email))
-        .route("/api/v2/me/phone", axum::routing::put(me::change_phone))
+        .route("/api/v2/me/email", put(me::change_email))
+        .route("/api/v2/me/phone", put(me::change_phone))
         .route("/api/v2/me/contact-verification", post(me::verify_contact))
         .route(
             "/api/v2/me/notifications",
