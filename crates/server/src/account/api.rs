@@ -27,7 +27,7 @@ use crate::model::{AuditEvent, SessionRecord, VerifyOutcome};
 use crate::oob::notify::{Preference, PreferenceView};
 use crate::policy::{Method, Traits};
 use crate::signin::api::SESSION_COOKIE;
-use crate::signin::flow::{digest, session_proofs, Proof, Security};
+use crate::signin::flow::{session_proofs, Proof, Security};
 use crate::store::{AuditFilter, OnSuccess};
 use crate::AppState;
 
@@ -130,15 +130,14 @@ pub fn live_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(String, [u8; 32], SessionRecord)>> {
-    let Some(value) = cookie(headers, SESSION_COOKIE).filter(|v| v.len() == 43) else {
+    // The sign-in's own check of the cookie; the value is kept for the CSRF token.
+    let Some((hash, session)) = crate::signin::api::live_session(state, headers)? else {
         return Ok(None);
     };
-    let hash = digest(value);
-    Ok(state
-        .store()
-        .session(hash)?
-        .filter(|s| s.revoked_at.is_none() && s.expires_at > state.now())
-        .map(|s| (value.to_owned(), hash, s)))
+    let value = cookie(headers, SESSION_COOKIE)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Some((value, hash, session)))
 }
 
 impl FromRequestParts<AppState> for Account {

@@ -5,17 +5,14 @@
 //! Without a live session the page redirects to the sign-in, which comes back here.
 
 use axum::extract::State;
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
-};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
 use crate::error::Result;
-use crate::signin::pages::CSP;
+use crate::signin::pages::serve;
 use crate::AppState;
 
 const HTML: &str = include_str!("assets/account.html");
@@ -54,26 +51,6 @@ async fn script() -> Response {
 
 async fn style() -> Response {
     serve(STYLE, "text/css; charset=utf-8", "no-cache")
-}
-
-fn serve(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
-    let headers: [(HeaderName, HeaderValue); 8] = [
-        (CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (CACHE_CONTROL, HeaderValue::from_static(cache)),
-        (CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
-        (X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
-        (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (
-            HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ),
-        (
-            HeaderName::from_static("cross-origin-resource-policy"),
-            HeaderValue::from_static("same-origin"),
-        ),
-    ];
-    (headers, body).into_response()
 }
 
 #[cfg(test)]

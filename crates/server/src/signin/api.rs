@@ -118,7 +118,7 @@ fn browser(state: &AppState, headers: &HeaderMap) -> Result<([u8; 32], Option<He
 }
 
 /// The live global session of the browser, with its cookie's hash. Blocking.
-fn live_session(
+pub(crate) fn live_session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<([u8; 32], SessionRecord)>> {

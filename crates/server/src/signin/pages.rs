@@ -80,7 +80,13 @@ pub fn message_page(lang: &str, title: &str, text: &str, link: (&str, &str)) -> 
     r
 }
 
-fn serve(body: &'static str, content_type: &'static str, cache: &'static str) -> Response {
+/// An embedded page or asset with the pages' headers (CSP, no framing, no referrer, nosniff,
+/// same-origin isolation); the account center's pages use it too.
+pub(crate) fn serve(
+    body: &'static str,
+    content_type: &'static str,
+    cache: &'static str,
+) -> Response {
     let headers: [(HeaderName, HeaderValue); 8] = [
         (CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (CACHE_CONTROL, HeaderValue::from_static(cache)),
