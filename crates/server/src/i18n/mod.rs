@@ -27,7 +27,9 @@ use fluent_syntax::ast;
 pub const LANG_COOKIE: &str = "tessera_lang";
 
 /// A language of the server's texts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Locale {
     /// English (the default).

@@ -100,7 +100,11 @@ fn every_text_a_page_uses_is_in_both_catalogues() {
                         locale.tag()
                     );
                 } else {
-                    assert!(has(locale, id), "{page}: {id} is missing in {}", locale.tag());
+                    assert!(
+                        has(locale, id),
+                        "{page}: {id} is missing in {}",
+                        locale.tag()
+                    );
                 }
             }
         }
@@ -112,9 +116,15 @@ fn a_page_is_rendered_in_its_language_with_escaped_texts_and_a_safe_catalogue() 
     let html = "<html lang=\"{{lang}}\"><title>{{signin-page-title}}</title>\
         <script type=\"application/json\" id=\"i18n\">{{i18n}}</script><p>{{signin-unknown-step}}</p>";
     let ja = render_uncached(html, "signin", Locale::Ja);
-    assert!(ja.starts_with("<html lang=\"ja\"><title>サインイン — Tessera</title>"), "{ja}");
+    assert!(
+        ja.starts_with("<html lang=\"ja\"><title>サインイン — Tessera</title>"),
+        "{ja}"
+    );
     // A variable the script fills stays a marker.
-    assert!(ja.contains("このページは「{step}」という手順に対応していません。"), "{ja}");
+    assert!(
+        ja.contains("このページは「{step}」という手順に対応していません。"),
+        "{ja}"
+    );
     let json = ja
         .split("id=\"i18n\">")
         .nth(1)
@@ -123,26 +133,44 @@ fn a_page_is_rendered_in_its_language_with_escaped_texts_and_a_safe_catalogue() 
     let messages: BTreeMap<String, String> = serde_json::from_str(json).unwrap();
     assert_eq!(messages["signin-continue"], "次へ");
     assert_eq!(messages["signin-to-continue"], "{app} を続行するには");
-    assert_eq!(messages["error-network"], text(Locale::Ja, "error-network", &[]));
-    assert!(!messages.keys().any(|k| k.starts_with("account-")), "only this page's texts");
+    assert_eq!(
+        messages["error-network"],
+        text(Locale::Ja, "error-network", &[])
+    );
+    assert!(
+        !messages.keys().any(|k| k.starts_with("account-")),
+        "only this page's texts"
+    );
     let en = render_uncached(html, "signin", Locale::En);
-    assert!(en.contains("<p>This page does not know the step “{step}”.</p>"), "{en}");
+    assert!(
+        en.contains("<p>This page does not know the step “{step}”.</p>"),
+        "{en}"
+    );
 
     // Markup in a text cannot close the data block or start an element.
     let mut m = BTreeMap::new();
     m.insert("k".to_owned(), "</script><img src=x>&amp;".to_owned());
     let safe = script_json(&m);
-    assert!(!safe.contains('<') && !safe.contains('>') && !safe.contains('&'), "{safe}");
+    assert!(
+        !safe.contains('<') && !safe.contains('>') && !safe.contains('&'),
+        "{safe}"
+    );
     let back: BTreeMap<String, String> = serde_json::from_str(&safe).unwrap();
     assert_eq!(back, m);
-    assert_eq!(escape_html("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    assert_eq!(
+        escape_html("<a href=\"x\">&'"),
+        "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+    );
 }
 
 #[test]
 fn the_language_is_the_users_then_the_cookies_then_the_browsers_then_english() {
     let mut h = HeaderMap::new();
     assert_eq!(negotiate(&h, None), Locale::En);
-    h.insert(ACCEPT_LANGUAGE, "fr-FR, ja;q=0.8, en;q=0.5".parse().unwrap());
+    h.insert(
+        ACCEPT_LANGUAGE,
+        "fr-FR, ja;q=0.8, en;q=0.5".parse().unwrap(),
+    );
     assert_eq!(negotiate(&h, None), Locale::Ja);
     h.insert(
         axum::http::header::COOKIE,
@@ -152,7 +180,10 @@ fn the_language_is_the_users_then_the_cookies_then_the_browsers_then_english() {
     assert_eq!(negotiate(&h, Some("ja")), Locale::Ja);
     // An unknown saved choice or cookie falls through to the next source.
     assert_eq!(negotiate(&h, Some("de")), Locale::En);
-    h.insert(axum::http::header::COOKIE, "tessera_lang=xx".parse().unwrap());
+    h.insert(
+        axum::http::header::COOKIE,
+        "tessera_lang=xx".parse().unwrap(),
+    );
     assert_eq!(negotiate(&h, None), Locale::Ja);
     assert_eq!(Locale::parse("ja_JP.UTF-8"), Some(Locale::Ja));
     assert_eq!(Locale::parse("EN-us"), Some(Locale::En));
@@ -174,5 +205,8 @@ fn texts_take_their_variables_and_fall_back_to_english_then_the_id() {
         script_ids("a.split(\"x\"); t(\"one\"); t('two', {}); format(\"no\")"),
         vec!["one", "two"]
     );
-    assert_eq!(markers("{{lang}} {{ a-b }} {{i18n}} {{c}}"), vec!["a-b", "c"]);
+    assert_eq!(
+        markers("{{lang}} {{ a-b }} {{i18n}} {{c}}"),
+        vec!["a-b", "c"]
+    );
 }

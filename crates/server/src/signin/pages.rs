@@ -50,8 +50,10 @@ async fn page(headers: HeaderMap) -> Response {
         axum::http::header::CONTENT_LANGUAGE,
         HeaderValue::from_static(locale.tag()),
     );
-    r.headers_mut()
-        .insert(axum::http::header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+    r.headers_mut().insert(
+        axum::http::header::VARY,
+        HeaderValue::from_static("Accept-Language, Cookie"),
+    );
     r
 }
 
