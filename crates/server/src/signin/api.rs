@@ -1327,7 +1327,7 @@ async fn verify(
                 .code
                 .ok_or_else(|| Error::InvalidRequest("`code` is required".into()))?;
             check_len("code", &typed)?;
-            let code = crate::oob::normalize_code(&typed, &channel.settings(state.config()))?;
+            let code = crate::oob::normalize_code(&typed, &channel.settings(&state.config()))?;
             let Some(uid) = user_id.clone() else {
                 return Err(Error::Flow(FlowError::InvalidCredentials));
             };
