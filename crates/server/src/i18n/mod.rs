@@ -143,6 +143,11 @@ pub const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../../locales/en/errors.ftl"),
         include_str!("../../locales/ja/errors.ftl"),
     ),
+    (
+        "mail",
+        include_str!("../../locales/en/mail.ftl"),
+        include_str!("../../locales/ja/mail.ftl"),
+    ),
 ];
 
 struct Catalogue {
