@@ -343,6 +343,11 @@ fn script_json(messages: &BTreeMap<String, String>) -> String {
         .replace('&', "\\u0026")
 }
 
+/// A page's HTML in `locale`, rendered now (what [`render_page`] keeps in memory).
+pub fn render(html: &str, page: &str, locale: Locale) -> String {
+    render_uncached(html, page, locale)
+}
+
 fn render_uncached(html: &str, page: &str, locale: Locale) -> String {
     let mut out = String::with_capacity(html.len() + html.len() / 2);
     let mut rest = html;
