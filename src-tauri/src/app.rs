@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::wire::{
     AccountEdit, AccountList, AccountView, AddResult, AppStatus, ExportFormatInfo, ExportResult,
-    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, LockState, ManualAccount, ScanFound,
+    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale, LockState, ManualAccount, ScanFound,
     ScanKind, ScanResult, Settings, SkippedEntry, SortOrder,
 };
 
@@ -65,6 +65,8 @@ pub struct Desktop {
     pub(crate) policy: Policy,
     pub(crate) clock: Arc<dyn Clock>,
     settings: Mutex<Settings>,
+    /// The OS's preferred locales, read once at start ([`crate::locale::os_locales`]).
+    os_locales: Vec<String>,
     session: Mutex<Option<Session>>,
     /// Unix seconds of the last user activity.
     last_activity: AtomicU64,
@@ -104,6 +106,7 @@ impl Desktop {
             policy,
             clock,
             settings: Mutex::new(settings),
+            os_locales: crate::locale::os_locales(),
             session: Mutex::new(None),
             last_activity: AtomicU64::new(now),
             next_handle: AtomicU64::new(1),
@@ -129,7 +132,13 @@ impl Desktop {
             vault_path: self.paths.vault.display().to_string(),
             policy: self.policy.view().clone(),
             settings: lock(&self.settings).clone(),
+            locale: self.locale(),
         }
+    }
+
+    /// The language the app shows (the setting, else the OS locale, else English).
+    pub fn locale(&self) -> Locale {
+        crate::locale::resolve(lock(&self.settings).language, &self.os_locales)
     }
 
     fn key_kind(&self) -> Option<KeyKind> {

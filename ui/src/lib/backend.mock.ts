@@ -15,7 +15,9 @@ import type { PushView } from "./bindings/PushView";
 import type { QrLoginView } from "./bindings/QrLoginView";
 import type { ScanResult } from "./bindings/ScanResult";
 import type { Settings } from "./bindings/Settings";
+import type { Locale } from "./bindings/Locale";
 import { BackendError, EVENTS, type Backend, type UnlistenFn } from "./backend";
+import { guess } from "./i18n.svelte";
 
 type Listener = (payload: unknown) => void;
 
@@ -36,6 +38,8 @@ export interface MockOptions {
   passphrase?: string;
   /** Unix seconds; defaults to the real clock. */
   now?: () => number;
+  /** The OS locale the backend would read (BCP 47); default `en-US`. */
+  osLocale?: string;
 }
 
 export interface MockBackend extends Backend {
@@ -73,6 +77,7 @@ export const defaultPolicy: PolicyView = {
   max_auto_lock_mins: null,
   disable_export: false,
   disable_manual_entry: false,
+  language: null,
   error: null,
 };
 
@@ -82,6 +87,7 @@ export const defaultSettings: Settings = {
   hide_codes: false,
   theme: "system",
   sort: "manual",
+  language: "system",
 };
 
 let nextId = 1;
@@ -147,7 +153,16 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
     vault_path: "/home/alice/.local/share/tessera/vault.db",
     policy: { ...defaultPolicy, ...opts.policy },
     settings: { ...defaultSettings, ...opts.settings },
+    locale: "en",
   };
+  const osLocale = opts.osLocale ?? "en-US";
+  // As src-tauri/src/locale.rs resolves it: the setting, else the OS locale, else English.
+  const resolve = (): Locale => {
+    if (status.policy.language) status.settings.language = status.policy.language;
+    const l = status.settings.language;
+    return l === "system" ? guess([osLocale]) : l;
+  };
+  status.locale = resolve();
   const data: MockBackend["data"] = {
     status,
     accounts: opts.accounts ?? [],
@@ -234,7 +249,10 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
         fail("policy", `Your organization allows at most ${max} minutes.`);
       if (status.policy.require_app_lock && settings.auto_lock_mins === 0)
         fail("policy", "Your organization requires the app to lock.");
+      if (status.policy.language && settings.language !== status.policy.language)
+        fail("policy", "The language is set by your organization's policy.");
       status.settings = { ...settings };
+      status.locale = resolve();
       return structuredClone(status);
     },
     async listAccounts(): Promise<AccountList> {
