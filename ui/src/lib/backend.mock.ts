@@ -127,21 +127,22 @@ export function fakeCode(id: number, step: number, digits: number): string {
   return out;
 }
 
+// As tessera-core's import and export formats name them (ids and descriptions).
 export const importFormats: ImportFormatInfo[] = [
   { id: "aegis", description: "Aegis (JSON, plain or encrypted)" },
-  { id: "2fas", description: "2FAS (.2fas)" },
-  { id: "andotp", description: "andOTP (JSON, plain or encrypted)" },
-  { id: "bitwarden", description: "Bitwarden (JSON)" },
-  { id: "google-migration", description: "Google Authenticator export (otpauth-migration)" },
-  { id: "uri-list", description: "otpauth:// URI list (text)" },
-  { id: "tessera", description: "Tessera backup" },
+  { id: "2fas", description: "2FAS (.2fas, plain or encrypted)" },
+  { id: "andotp", description: "andOTP (JSON or encrypted)" },
+  { id: "bitwarden-json", description: "Bitwarden (JSON)" },
+  { id: "google-migration", description: "Google Authenticator (otpauth-migration://)" },
+  { id: "uri-list", description: "otpauth:// URI list" },
+  { id: "tessera-backup", description: "Tessera encrypted backup" },
 ];
 
 export const exportFormats: ExportFormatInfo[] = [
-  { id: "tessera", description: "Tessera encrypted backup", plaintext: false, needs_password: true, extension: "tessera" },
-  { id: "aegis-encrypted", description: "Aegis (encrypted)", plaintext: false, needs_password: true, extension: "json" },
-  { id: "aegis", description: "Aegis (plain JSON)", plaintext: true, needs_password: false, extension: "json" },
-  { id: "uri-list", description: "otpauth:// URI list", plaintext: true, needs_password: false, extension: "txt" },
+  { id: "backup", description: "Tessera encrypted backup", plaintext: false, needs_password: true, extension: "tessera" },
+  { id: "aegis-encrypted", description: "Aegis JSON, encrypted", plaintext: false, needs_password: true, extension: "json" },
+  { id: "aegis", description: "Aegis JSON (plaintext)", plaintext: true, needs_password: false, extension: "json" },
+  { id: "uri-list", description: "otpauth:// URI list (plaintext)", plaintext: true, needs_password: false, extension: "txt" },
 ];
 
 export function createMockBackend(opts: MockOptions = {}): MockBackend {
@@ -390,7 +391,7 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
         files: [path],
         exported: data.accounts.length,
         skipped: [],
-        verified: f?.id === "tessera" ? true : null,
+        verified: f?.id === "backup" ? true : null,
       };
     },
     async enroll(link, deviceName) {
