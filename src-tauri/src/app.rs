@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::wire::{
     AccountEdit, AccountList, AccountView, AddResult, AppStatus, ExportFormatInfo, ExportResult,
-    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale, LockState, ManualAccount, ScanFound,
-    ScanKind, ScanResult, Settings, SkippedEntry, SortOrder,
+    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale, LockState, ManualAccount,
+    ScanFound, ScanKind, ScanResult, Settings, SkippedEntry, SortOrder,
 };
 
 /// Something the backend tells the UI (emitted as an event by the Tauri shell).
@@ -126,13 +126,15 @@ impl Desktop {
         } else {
             (LockState::NoVault, None)
         };
+        // One lock for both: a guard held across `self.locale()` would deadlock.
+        let settings = lock(&self.settings).clone();
         AppStatus {
             state,
             key_kind,
             vault_path: self.paths.vault.display().to_string(),
             policy: self.policy.view().clone(),
-            settings: lock(&self.settings).clone(),
-            locale: self.locale(),
+            locale: crate::locale::resolve(settings.language, &self.os_locales),
+            settings,
         }
     }
 

@@ -187,7 +187,8 @@ fn locale_of<R: Runtime>(app: &AppHandle<R>) -> Locale {
 
 /// The tray menu in `locale`.
 fn tray_menu<R: Runtime, M: Manager<R>>(app: &M, locale: Locale) -> tauri::Result<Menu<R>> {
-    let item = |id: &str, t: Text| MenuItem::with_id(app, id, texts::text(locale, t), true, None::<&str>);
+    let item =
+        |id: &str, t: Text| MenuItem::with_id(app, id, texts::text(locale, t), true, None::<&str>);
     let show = item("show", Text::TrayShow)?;
     let lock = item("lock", Text::TrayLock)?;
     let quit = item("quit", Text::TrayQuit)?;
@@ -196,7 +197,9 @@ fn tray_menu<R: Runtime, M: Manager<R>>(app: &M, locale: Locale) -> tauri::Resul
 
 /// Rebuilds the tray menu in a new language (no tray: nothing to do).
 pub(crate) fn relabel_tray<R: Runtime>(app: &AppHandle<R>, locale: Locale) {
-    let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
     match tray_menu(app, locale) {
         Ok(menu) => {
             if let Err(e) = tray.set_menu(Some(menu)) {

@@ -1,12 +1,11 @@
 //! Which language the app shows: the user's setting, else the OS locale, else English.
 //!
 //! The OS locale comes from `sys-locale` (Linux: `LANGUAGE`, `LC_ALL`, `LC_MESSAGES`, `LANG`,
-//! in that order; macOS and Windows: the user's preferred languages). It is read in Rust rather
-//! than from the webview's `navigator.languages` because WebKitGTK derives the latter from the
-//! web process's C locale, which is not guaranteed to follow the session's settings; the backend's
-//! answer is the same in every window and testable here. The UI gets the result in
-//! [`crate::wire::AppStatus::locale`] and translates itself (i18next); the few texts the shell
-//! shows itself (tray menu, notification) are in [`crate::texts`].
+//! in that order; macOS and Windows: the user's preferred languages), read once at start. It is
+//! read here rather than from the webview's `navigator.languages`, whose source differs between
+//! WebKitGTK, WebView2 and WKWebView: every window then gets the same answer, and the shell's own
+//! texts ([`crate::texts`]: tray menu, notification) use it too. The UI gets the result in
+//! [`crate::wire::AppStatus::locale`] and translates itself (i18next, `ui/src/locales/`).
 
 use crate::wire::{Language, Locale};
 
@@ -53,9 +52,18 @@ mod tests {
         assert_eq!(resolve(Language::En, &ja_os), Locale::En);
         assert_eq!(resolve(Language::Ja, &tags(&["en-US"])), Locale::Ja);
         assert_eq!(resolve(Language::System, &ja_os), Locale::Ja);
-        assert_eq!(resolve(Language::System, &tags(&["ja_JP.UTF-8"])), Locale::Ja);
-        assert_eq!(resolve(Language::System, &tags(&["fr-FR", "ja"])), Locale::Ja);
-        assert_eq!(resolve(Language::System, &tags(&["en-GB", "ja"])), Locale::En);
+        assert_eq!(
+            resolve(Language::System, &tags(&["ja_JP.UTF-8"])),
+            Locale::Ja
+        );
+        assert_eq!(
+            resolve(Language::System, &tags(&["fr-FR", "ja"])),
+            Locale::Ja
+        );
+        assert_eq!(
+            resolve(Language::System, &tags(&["en-GB", "ja"])),
+            Locale::En
+        );
         for os in [tags(&["C"]), tags(&["POSIX"]), tags(&["fr-FR"]), tags(&[])] {
             assert_eq!(resolve(Language::System, &os), Locale::En, "{os:?}");
         }

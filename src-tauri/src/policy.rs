@@ -327,8 +327,17 @@ mod tests {
         };
         p.check_settings(&s).unwrap();
         let bad = load(r#"{"version":1,"language":"fr"}"#);
-        assert!(bad.view().error.as_deref().unwrap_or_default().contains("unknown variant"));
-        assert_eq!(bad.view().language, None, "a broken file does not pick a language");
+        assert!(bad
+            .view()
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unknown variant"));
+        assert_eq!(
+            bad.view().language,
+            None,
+            "a broken file does not pick a language"
+        );
     }
 
     #[test]
