@@ -300,6 +300,40 @@ pub struct ScanFound {
     pub handle: String,
     /// Why it cannot be used (an invalid otpauth field, a migration entry we lack), if so.
     pub problem: Option<String>,
+    /// The parts of `label` the UI words in its own language: the server's origin (enroll,
+    /// sign-in), the link's `scheme://host` (other), the user (enroll), the number of
+    /// accounts (migration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub origin: Option<String>,
+    /// See `origin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub user: Option<String>,
+    /// See `origin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub count: Option<u32>,
+    /// What kind of problem `problem` is, for the UI's own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub problem_kind: Option<ScanProblem>,
+}
+
+/// Why a scanned code cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanProblem {
+    /// The managed policy does not allow this server.
+    NotAllowed,
+    /// A sign-in code from a server this device is not enrolled with.
+    NotEnrolled,
+    /// A Google Authenticator export with no account Tessera can use.
+    Empty,
+    /// Not a code Tessera uses (another app's QR code, a web link).
+    NotOurs,
+    /// A malformed link or field.
+    Invalid,
 }
 
 /// Every QR code found by one scan (screen, file, clipboard).
@@ -579,6 +613,7 @@ mod bindings {
                 $f::<CopyResult>(),
                 $f::<ScanKind>(),
                 $f::<ScanFound>(),
+                $f::<ScanProblem>(),
                 $f::<ScanResult>(),
                 $f::<ImportFormatInfo>(),
                 $f::<ExportFormatInfo>(),

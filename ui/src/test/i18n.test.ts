@@ -19,7 +19,7 @@ const DATA = [
   "https://id.example.com", "https://console.example.com", "https://portal.example.com",
   "Example Console", "Example portal", "Firefox on Linux", "Firefox 140 on Linux", "Lyon, FR", "Berlin, Germany",
   "203.0.113.42", "203.0.113.0/24", "198.51.100.7", "198.51.100.0/24", "alice", "Laptop", "ES256", "SHA256:abcd",
-  "/home/alice/.local/share/tessera/vault.db", "/etc/tessera/policy.json", "Contoso Ltd", "1 monitor",
+  "/home/alice/.local/share/tessera/vault.db", "/etc/tessera/policy.json", "Contoso Ltd",
   "JBSW Y3DP EHPK 3PXP", // the example secret key in the manual form's placeholder
 ].sort((a, b) => b.length - a.length); // longest first: "alice" must not cut a path in two
 
@@ -103,7 +103,17 @@ describe("the app in Japanese", () => {
       enrollments: [enrollment],
       history,
       policy: { managed: true, organization: "Contoso Ltd", disable_export: true, max_auto_lock_mins: 10, allowed_origins: ["https://id.example.com"] },
-      scan: { source: "1 monitor", found: [{ kind: "enroll", label: "https://id.example.com", handle: "h", problem: null }] },
+      // As the backend words them: English labels and problems, with the parts the UI words itself.
+      scan: {
+        source: "1 monitor",
+        found: [
+          { kind: "enroll", label: "Enroll this device with https://id.example.com as alice", handle: "h1", problem: null, origin: "https://id.example.com", user: "alice" },
+          { kind: "qr_login", label: "Sign-in request from https://portal.example.com", handle: "h2", problem: "this device is not enrolled with https://portal.example.com: a sign-in QR from a server you have not enrolled with is refused", origin: "https://portal.example.com", problem_kind: "not_enrolled" },
+          { kind: "migration", label: "3 accounts from Google Authenticator", handle: "h3", problem: null, count: 3 },
+          { kind: "other", label: "A https link to example.com", handle: "h4", problem: "not an authenticator code", origin: "https://example.com", problem_kind: "not_ours" },
+          { kind: "account", label: "An authenticator code", handle: "h5", problem: "the secret is not valid base32", problem_kind: "invalid" },
+        ],
+      },
     });
     expect(document.documentElement.lang).toBe("ja");
     await screen.findByTestId("approval");
@@ -122,7 +132,7 @@ describe("the app in Japanese", () => {
       if (id === "devices") {
         await screen.findByTestId("enrollment");
         await fireEvent.click(document.getElementById("device-scan")!);
-        await screen.findByTestId("scan-found");
+        expect(await screen.findAllByTestId("scan-found")).toHaveLength(5);
       }
       if (id === "history") await screen.findAllByTestId("history-entry");
       for (const d of document.querySelectorAll("details")) d.open = true;
