@@ -20,8 +20,8 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::wire::{
     AccountEdit, AccountList, AccountView, AddResult, AppStatus, ExportFormatInfo, ExportResult,
-    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, LockState, ManualAccount, ScanFound,
-    ScanKind, ScanResult, Settings, SkippedEntry, SortOrder,
+    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale, LockState, ManualAccount,
+    ScanFound, ScanKind, ScanProblem, ScanResult, Settings, SkippedEntry, SortOrder,
 };
 
 /// Something the backend tells the UI (emitted as an event by the Tauri shell).
@@ -65,6 +65,8 @@ pub struct Desktop {
     pub(crate) policy: Policy,
     pub(crate) clock: Arc<dyn Clock>,
     settings: Mutex<Settings>,
+    /// The OS's preferred locales, read once at start ([`crate::locale::os_locales`]).
+    os_locales: Vec<String>,
     session: Mutex<Option<Session>>,
     /// Unix seconds of the last user activity.
     last_activity: AtomicU64,
@@ -104,6 +106,7 @@ impl Desktop {
             policy,
             clock,
             settings: Mutex::new(settings),
+            os_locales: crate::locale::os_locales(),
             session: Mutex::new(None),
             last_activity: AtomicU64::new(now),
             next_handle: AtomicU64::new(1),
@@ -123,13 +126,21 @@ impl Desktop {
         } else {
             (LockState::NoVault, None)
         };
+        // One lock for both: a guard held across `self.locale()` would deadlock.
+        let settings = lock(&self.settings).clone();
         AppStatus {
             state,
             key_kind,
             vault_path: self.paths.vault.display().to_string(),
             policy: self.policy.view().clone(),
-            settings: lock(&self.settings).clone(),
+            locale: crate::locale::resolve(settings.language, &self.os_locales),
+            settings,
         }
+    }
+
+    /// The language the app shows (the setting, else the OS locale, else English).
+    pub fn locale(&self) -> Locale {
+        crate::locale::resolve(lock(&self.settings).language, &self.os_locales)
     }
 
     fn key_kind(&self) -> Option<KeyKind> {
@@ -507,9 +518,9 @@ impl Desktop {
         let found = texts
             .into_iter()
             .map(|text| {
-                let (kind, label, problem) = classify(&text, &self.policy, &enrolled);
+                let found = classify(&text, &self.policy, &enrolled);
                 let handle = format!("scan-{}", self.next_handle.fetch_add(1, Ordering::Relaxed));
-                (handle, text, kind, label, problem)
+                (handle, text, found)
             })
             .collect::<Vec<_>>();
         self.with_session(|s| {
@@ -518,14 +529,9 @@ impl Desktop {
                 source,
                 found: found
                     .into_iter()
-                    .map(|(handle, text, kind, label, problem)| {
+                    .map(|(handle, text, found)| {
                         s.scans.insert(handle.clone(), text);
-                        ScanFound {
-                            kind,
-                            label,
-                            handle,
-                            problem,
-                        }
+                        ScanFound { handle, ..found }
                     })
                     .collect(),
             })
@@ -829,28 +835,45 @@ fn icon_slug(issuer: &str) -> Option<String> {
     (!slug.is_empty()).then_some(slug)
 }
 
-/// What a QR text is, a label for it, and why it cannot be used (if so).
-fn classify(
-    text: &str,
-    policy: &Policy,
-    enrolled: &[String],
-) -> (ScanKind, String, Option<String>) {
+/// What a QR text is, a label for it, and why it cannot be used (if so); `handle` is left empty
+/// for the caller.
+fn classify(text: &str, policy: &Policy, enrolled: &[String]) -> ScanFound {
     use tessera_core::device::{EnrollLink, QrLoginLink};
+    let found = |kind, label: String, problem: Option<(ScanProblem, String)>| {
+        let (problem_kind, problem) = problem.unzip();
+        ScanFound {
+            kind,
+            label,
+            handle: String::new(),
+            problem,
+            origin: None,
+            user: None,
+            count: None,
+            problem_kind,
+        }
+    };
     let lower = text.get(..20).unwrap_or(text).to_ascii_lowercase();
     if lower.starts_with("tessera://enroll") {
         return match EnrollLink::parse(text) {
             Ok(l) => {
-                let problem = policy.check_origin(&l.origin).err().map(|e| e.to_string());
-                (
-                    ScanKind::Enroll,
-                    format!("Enroll this device with {} as {}", l.origin, l.user),
-                    problem,
-                )
+                let problem = policy
+                    .check_origin(&l.origin)
+                    .err()
+                    .map(|e| (ScanProblem::NotAllowed, e.to_string()));
+                ScanFound {
+                    origin: Some(l.origin.clone()),
+                    user: Some(l.user.clone()),
+                    ..found(
+                        ScanKind::Enroll,
+                        format!("Enroll this device with {} as {}", l.origin, l.user),
+                        problem,
+                    )
+                }
             }
-            Err(e) => (
+            Err(e) => found(
                 ScanKind::Enroll,
                 "An enrollment code".into(),
-                Some(e.to_string()),
+                Some((ScanProblem::Invalid, e.to_string())),
             ),
         };
     }
@@ -858,49 +881,74 @@ fn classify(
         return match QrLoginLink::parse(text) {
             Ok(l) => {
                 let problem = (!enrolled.contains(&l.origin)).then(|| {
-                    format!(
-                        "this device is not enrolled with {}: a sign-in QR from a server you have not enrolled with is refused",
-                        l.origin
+                    (
+                        ScanProblem::NotEnrolled,
+                        format!(
+                            "this device is not enrolled with {}: a sign-in QR from a server you have not enrolled with is refused",
+                            l.origin
+                        ),
                     )
                 });
-                (
-                    ScanKind::QrLogin,
-                    format!("Sign-in request from {}", l.origin),
-                    problem,
-                )
+                ScanFound {
+                    origin: Some(l.origin.clone()),
+                    ..found(
+                        ScanKind::QrLogin,
+                        format!("Sign-in request from {}", l.origin),
+                        problem,
+                    )
+                }
             }
-            Err(e) => (
+            Err(e) => found(
                 ScanKind::QrLogin,
                 "A sign-in code".into(),
-                Some(e.to_string()),
+                Some((ScanProblem::Invalid, e.to_string())),
             ),
         };
     }
     match qr::classify(text) {
-        Ok(Payload::Account(p)) => (ScanKind::Account, p.account.display_name(), None),
+        Ok(Payload::Account(p)) => found(ScanKind::Account, p.account.display_name(), None),
         Ok(Payload::Migration(b)) => {
             let n = b.accounts.len();
             let label = match n {
                 1 => "1 account from Google Authenticator".to_owned(),
                 n => format!("{n} accounts from Google Authenticator"),
             };
-            let problem = (n == 0).then(|| "it carries no account Tessera can use".to_owned());
-            (ScanKind::Migration, label, problem)
+            let problem = (n == 0).then(|| {
+                (
+                    ScanProblem::Empty,
+                    "it carries no account Tessera can use".to_owned(),
+                )
+            });
+            ScanFound {
+                count: u32::try_from(n).ok(),
+                ..found(ScanKind::Migration, label, problem)
+            }
         }
-        Ok(Payload::Other(why)) => (ScanKind::Other, other_label(text), Some(why)),
+        Ok(Payload::Other(why)) => {
+            let (label, link) = other_label(text);
+            ScanFound {
+                origin: link,
+                ..found(ScanKind::Other, label, Some((ScanProblem::NotOurs, why)))
+            }
+        }
         Err(e) => {
             let kind = if lower.starts_with("otpauth-migration") {
                 ScanKind::Migration
             } else {
                 ScanKind::Account
             };
-            (kind, "An authenticator code".into(), Some(e.to_string()))
+            found(
+                kind,
+                "An authenticator code".into(),
+                Some((ScanProblem::Invalid, e.to_string())),
+            )
         }
     }
 }
 
-/// A harmless label for a QR code that is not ours: its scheme and host, never the rest.
-fn other_label(text: &str) -> String {
+/// A harmless label for a QR code that is not ours: its scheme and host, never the rest; and
+/// that `scheme://host` alone.
+fn other_label(text: &str) -> (String, Option<String>) {
     match text.split_once("://") {
         Some((scheme, rest)) if scheme.len() <= 16 => {
             let host: String = rest
@@ -908,9 +956,12 @@ fn other_label(text: &str) -> String {
                 .take_while(|c| !"/?#".contains(*c))
                 .take(64)
                 .collect();
-            format!("A {scheme} link to {host}")
+            (
+                format!("A {scheme} link to {host}"),
+                Some(format!("{scheme}://{host}")),
+            )
         }
-        _ => "Text that is not an authenticator code".into(),
+        _ => ("Text that is not an authenticator code".into(), None),
     }
 }
 

@@ -56,8 +56,15 @@ pub async fn activity(d: D<'_>) -> Result<()> {
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn set_settings(d: D<'_>, settings: Settings) -> Result<AppStatus> {
-    d.set_settings(settings)
+pub async fn set_settings<R: Runtime>(
+    app: AppHandle<R>,
+    d: D<'_>,
+    settings: Settings,
+) -> Result<AppStatus> {
+    let status = d.set_settings(settings)?;
+    // The tray menu is the shell's own text: it follows a language change at once.
+    crate::relabel_tray(&app, status.locale);
+    Ok(status)
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -12,8 +12,10 @@ pub mod commands;
 pub mod config;
 pub mod device;
 pub mod error;
+pub mod locale;
 pub mod policy;
 pub mod scan;
+pub mod texts;
 pub mod wire;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +28,8 @@ use tauri_plugin_notification::NotificationExt;
 
 use app::{Desktop, Notice, Notifier};
 use config::Paths;
-use wire::{events, PushView};
+use texts::Text;
+use wire::{events, Locale, PushView};
 
 /// How often the idle lock and push expiry are checked.
 const TICK: std::time::Duration = std::time::Duration::from_secs(1);
@@ -134,20 +137,17 @@ fn notifier<R: Runtime>(handle: Arc<OnceLock<AppHandle<R>>>) -> Notifier {
 /// A push: an OS notification, and a focused approval window on top.
 fn show_push<R: Runtime>(app: &AppHandle<R>, p: &PushView) {
     static N: AtomicU64 = AtomicU64::new(1);
-    let body = format!(
-        "{} at {} from {} — open Tessera and type the number shown",
-        if p.application.is_empty() {
-            "A sign-in"
-        } else {
-            &p.application
-        },
-        p.origin,
+    let locale = locale_of(app);
+    let body = texts::push_body(
+        locale,
+        &p.application,
+        &p.origin,
         p.location.as_deref().unwrap_or(&p.ip),
     );
     if let Err(e) = app
         .notification()
         .builder()
-        .title("Sign-in request")
+        .title(texts::text(locale, Text::PushTitle))
         .body(body)
         .show()
     {
@@ -156,7 +156,7 @@ fn show_push<R: Runtime>(app: &AppHandle<R>, p: &PushView) {
     let label = format!("approval-{}", N.fetch_add(1, Ordering::Relaxed));
     let url = WebviewUrl::App(format!("index.html#approve={}", p.transaction_id).into());
     let built = WebviewWindowBuilder::new(app, &label, url)
-        .title("Tessera — sign-in request")
+        .title(texts::text(locale, Text::ApprovalWindowTitle))
         .inner_size(420.0, 600.0)
         .resizable(false)
         .always_on_top(true)
@@ -179,12 +179,42 @@ fn show_main<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// The language the app shows now (English before the state exists).
+fn locale_of<R: Runtime>(app: &AppHandle<R>) -> Locale {
+    app.try_state::<Arc<Desktop>>()
+        .map_or(Locale::En, |d| d.locale())
+}
+
+/// The tray menu in `locale`.
+fn tray_menu<R: Runtime, M: Manager<R>>(app: &M, locale: Locale) -> tauri::Result<Menu<R>> {
+    let item =
+        |id: &str, t: Text| MenuItem::with_id(app, id, texts::text(locale, t), true, None::<&str>);
+    let show = item("show", Text::TrayShow)?;
+    let lock = item("lock", Text::TrayLock)?;
+    let quit = item("quit", Text::TrayQuit)?;
+    Menu::with_items(app, &[&show, &lock, &quit])
+}
+
+/// Rebuilds the tray menu in a new language (no tray: nothing to do).
+pub(crate) fn relabel_tray<R: Runtime>(app: &AppHandle<R>, locale: Locale) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    match tray_menu(app, locale) {
+        Ok(menu) => {
+            if let Err(e) = tray.set_menu(Some(menu)) {
+                tracing::warn!("could not relabel the tray menu: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("could not build the tray menu: {e}"),
+    }
+}
+
+const TRAY_ID: &str = "tessera";
+
 fn tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
-    let show = MenuItem::with_id(app, "show", "Show Tessera", true, None::<&str>)?;
-    let lock = MenuItem::with_id(app, "lock", "Lock", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&show, &lock, &quit])?;
-    let mut tray = TrayIconBuilder::with_id("tessera")
+    let menu = tray_menu(app, locale_of(app.handle()))?;
+    let mut tray = TrayIconBuilder::with_id(TRAY_ID)
         .tooltip("Tessera")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id.as_ref() {

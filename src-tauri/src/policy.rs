@@ -10,7 +10,7 @@
 //! { "version": 1, "organization": "Example Corp",
 //!   "allowed_origins": ["https://auth.example.com"],
 //!   "require_app_lock": true, "max_auto_lock_mins": 5,
-//!   "disable_export": true, "disable_manual_entry": true }
+//!   "disable_export": true, "disable_manual_entry": true, "language": "ja" }
 //! ```
 //!
 //! Every field but `version` is optional. An invalid file (unreadable, not JSON, an unknown
@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::wire::{PolicyView, Settings};
+use crate::wire::{Language, Locale, PolicyView, Settings};
 
 /// Largest policy file read.
 const MAX_POLICY_BYTES: u64 = 64 * 1024;
@@ -60,6 +60,8 @@ struct PolicyFile {
     disable_export: bool,
     #[serde(default)]
     disable_manual_entry: bool,
+    #[serde(default)]
+    language: Option<Locale>,
 }
 
 /// The policy in force.
@@ -101,6 +103,8 @@ impl Policy {
                 max_auto_lock_mins: Some(FAIL_CLOSED_AUTO_LOCK_MINS),
                 disable_export: true,
                 disable_manual_entry: true,
+                // The language is no security setting: a broken file leaves it to the user.
+                language: None,
                 error: Some(format!(
                     "the policy file {} is invalid: {why}",
                     path.display()
@@ -158,6 +162,9 @@ impl Policy {
         if self.view.require_app_lock && s.auto_lock_mins == 0 {
             s.auto_lock_mins = FAIL_CLOSED_AUTO_LOCK_MINS;
         }
+        if let Some(l) = self.view.language {
+            s.language = l.into();
+        }
         s
     }
 
@@ -173,6 +180,11 @@ impl Policy {
                 return Err(Error::Policy(
                     self.because(&format!("auto-lock can be at most {max} minutes")),
                 ));
+            }
+        }
+        if let Some(l) = self.view.language {
+            if s.language != Language::from(l) {
+                return Err(Error::Policy(self.because("the language is set")));
             }
         }
         Ok(())
@@ -236,6 +248,7 @@ fn read(path: &Path) -> std::result::Result<Option<PolicyView>, String> {
         max_auto_lock_mins: file.max_auto_lock_mins,
         disable_export: file.disable_export,
         disable_manual_entry: file.disable_manual_entry,
+        language: file.language,
         error: None,
     }))
 }
@@ -288,6 +301,43 @@ mod tests {
         };
         assert!(p.check_settings(&s).is_err());
         assert_eq!(p.clamp(s).auto_lock_mins, 10);
+        assert_eq!(v.language, None);
+        let s = Settings {
+            language: Language::Ja,
+            auto_lock_mins: 5,
+            ..Settings::default()
+        };
+        p.check_settings(&s).unwrap();
+    }
+
+    #[test]
+    fn a_policy_language_locks_the_setting() {
+        let p = load(r#"{"version":1,"language":"ja"}"#);
+        assert_eq!(p.view().language, Some(Locale::Ja));
+        assert!(p.view().error.is_none());
+        let s = Settings {
+            language: Language::En,
+            ..Settings::default()
+        };
+        assert_eq!(p.check_settings(&s).unwrap_err().code(), "policy");
+        assert_eq!(p.clamp(s).language, Language::Ja);
+        let s = Settings {
+            language: Language::Ja,
+            ..Settings::default()
+        };
+        p.check_settings(&s).unwrap();
+        let bad = load(r#"{"version":1,"language":"fr"}"#);
+        assert!(bad
+            .view()
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("unknown variant"));
+        assert_eq!(
+            bad.view().language,
+            None,
+            "a broken file does not pick a language"
+        );
     }
 
     #[test]

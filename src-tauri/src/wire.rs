@@ -42,6 +42,9 @@ pub struct AppStatus {
     pub policy: PolicyView,
     /// The user's settings, already capped by the policy.
     pub settings: Settings,
+    /// The language the UI shows: the setting, else the OS locale, else English
+    /// ([`crate::locale::resolve`]).
+    pub locale: Locale,
 }
 
 /// The user's settings (a JSON file in the config directory).
@@ -58,6 +61,8 @@ pub struct Settings {
     pub theme: Theme,
     /// How the list is ordered.
     pub sort: SortOrder,
+    /// `system` (the OS locale), `en` or `ja`.
+    pub language: Language,
 }
 
 impl Default for Settings {
@@ -68,6 +73,38 @@ impl Default for Settings {
             hide_codes: false,
             theme: Theme::System,
             sort: SortOrder::Manual,
+            language: Language::System,
+        }
+    }
+}
+
+/// The language the user chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    /// Follow the OS locale (English when it is neither English nor Japanese).
+    System,
+    /// English.
+    En,
+    /// Japanese.
+    Ja,
+}
+
+/// A language the app is translated into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Locale {
+    /// English.
+    En,
+    /// Japanese.
+    Ja,
+}
+
+impl From<Locale> for Language {
+    fn from(l: Locale) -> Language {
+        match l {
+            Locale::En => Language::En,
+            Locale::Ja => Language::Ja,
         }
     }
 }
@@ -117,6 +154,8 @@ pub struct PolicyView {
     pub disable_export: bool,
     /// Manual entry (typing a secret) is disabled.
     pub disable_manual_entry: bool,
+    /// The language the organization sets; the user's language setting is then locked to it.
+    pub language: Option<Locale>,
     /// Why the policy file was refused; the app then runs fail-closed (everything the policy
     /// could restrict is restricted) and says so.
     pub error: Option<String>,
@@ -261,6 +300,40 @@ pub struct ScanFound {
     pub handle: String,
     /// Why it cannot be used (an invalid otpauth field, a migration entry we lack), if so.
     pub problem: Option<String>,
+    /// The parts of `label` the UI words in its own language: the server's origin (enroll,
+    /// sign-in), the link's `scheme://host` (other), the user (enroll), the number of
+    /// accounts (migration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub origin: Option<String>,
+    /// See `origin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub user: Option<String>,
+    /// See `origin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub count: Option<u32>,
+    /// What kind of problem `problem` is, for the UI's own words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub problem_kind: Option<ScanProblem>,
+}
+
+/// Why a scanned code cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanProblem {
+    /// The managed policy does not allow this server.
+    NotAllowed,
+    /// A sign-in code from a server this device is not enrolled with.
+    NotEnrolled,
+    /// A Google Authenticator export with no account Tessera can use.
+    Empty,
+    /// Not a code Tessera uses (another app's QR code, a web link).
+    NotOurs,
+    /// A malformed link or field.
+    Invalid,
 }
 
 /// Every QR code found by one scan (screen, file, clipboard).
@@ -529,6 +602,8 @@ mod bindings {
                 $f::<Settings>(),
                 $f::<Theme>(),
                 $f::<SortOrder>(),
+                $f::<Language>(),
+                $f::<Locale>(),
                 $f::<PolicyView>(),
                 $f::<AccountView>(),
                 $f::<AccountList>(),
@@ -538,6 +613,7 @@ mod bindings {
                 $f::<CopyResult>(),
                 $f::<ScanKind>(),
                 $f::<ScanFound>(),
+                $f::<ScanProblem>(),
                 $f::<ScanResult>(),
                 $f::<ImportFormatInfo>(),
                 $f::<ExportFormatInfo>(),

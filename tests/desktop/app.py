@@ -59,9 +59,11 @@ class App:
     """tauri-driver on its own port pair; `launch` starts a WebDriver session, which starts
     the app. `driver` is the current session (None before the first launch)."""
 
-    def __init__(self, binary, work, procs):
+    def __init__(self, binary, work, procs, name="app", extra_env=None):
+        """`name` names its directory and log under `work`; `extra_env` sets variables in the
+        app's environment (a value of None removes one)."""
         self.binary = binary
-        self.dir = os.path.join(work, "app")
+        self.dir = os.path.join(work, name)
         os.makedirs(os.path.join(self.dir, "config"), mode=0o700)
         self.vault = os.path.join(self.dir, "vault.sqlite3")
         env = dict(os.environ)
@@ -75,7 +77,12 @@ class App:
             "RUST_LOG": os.environ.get("RUST_LOG", "info"),
             "RUST_BACKTRACE": "1",
         })
-        self.logfile = os.path.join(work, "app.log")
+        for k, v in (extra_env or {}).items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        self.logfile = os.path.join(work, f"{name}.log")
         port, native_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{port}"
         # tauri-driver passes its environment on to WebKitWebDriver and the app.

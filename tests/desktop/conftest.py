@@ -162,6 +162,18 @@ def app(work, procs):
     a.quit()
 
 
+@pytest.fixture
+def app_ja(work, procs, app):
+    """A second app, on its own vault, whose OS locale is Japanese (only `LANG`, as a Japanese
+    desktop session sets it; the locale need not be installed in the C library). The shared
+    app is quit first: the app is single-instance, so a second launch would only focus it."""
+    app.quit()
+    a = App(APP_BIN, work, procs, name="app-ja",
+            extra_env={"LANG": "ja_JP.UTF-8", "LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None})
+    yield a
+    a.quit()
+
+
 @pytest.fixture(scope="session")
 def screen(work, procs):
     shots = os.environ.get("TESSERA_E2E_SHOTS") or os.path.join(work, "screenshots")

@@ -501,3 +501,19 @@ def test_g_lock_hides(e2e):
     app.click("#nav-accounts")
     app.wait(account_css(URI_ISSUER), 15)
     check_code(app, URI_ISSUER, URI_SECRET)
+
+
+def test_h_japanese(app_ja):
+    """The OS locale picks the language: an app started with LANG=ja_JP.UTF-8 shows its first
+    screen in Japanese, with <html lang="ja"> and no English word left."""
+    d = app_ja.launch()
+    WebDriverWait(d, 20, poll_frequency=0.2).until(
+        lambda d: d.execute_script("return document.documentElement.lang") == "ja",
+        "<html lang> did not become ja")
+    heading = d.find_element(By.CSS_SELECTOR, "h1").text
+    assert heading == "Tessera へようこそ", f"the first-run heading reads {heading!r}"
+    text = d.execute_script("return document.body.innerText")
+    # Product names the Japanese text keeps: the app's and the OS keyring's.
+    english = set(re.findall(r"[A-Za-z]{3,}", text)) - {"Tessera", "Secret", "Service"}
+    assert not english, f"English left on the Japanese first-run screen: {sorted(english)}"
+

@@ -29,7 +29,12 @@ export function installDemo(): void {
   const managed = q.get("managed") === "1";
   const opts: MockOptions = {
     state: (q.get("state") as MockOptions["state"]) ?? "locked",
-    settings: { theme: (q.get("theme") as "light" | "dark" | null) ?? "system", hide_codes: q.get("hide") === "1" },
+    settings: {
+      theme: (q.get("theme") as "light" | "dark" | null) ?? "system",
+      hide_codes: q.get("hide") === "1",
+      language: (q.get("lang") as "en" | "ja" | null) ?? "system",
+    },
+    osLocale: navigator.language,
     policy: managed
       ? {
           managed: true,

@@ -100,3 +100,32 @@ fn settings_are_saved_validated_and_survive_a_restart() {
     assert_eq!(st["settings"]["clipboard_clear_secs"], 12);
     assert_eq!(st["settings"]["theme"], "dark");
 }
+
+#[test]
+fn the_language_setting_picks_the_locale_and_survives_a_restart() {
+    let app = App::unlocked();
+    let st = app.ok("status", json!({}));
+    assert_eq!(
+        st["settings"]["language"], "system",
+        "the default follows the OS"
+    );
+    let mut s = st["settings"].clone();
+    s["language"] = json!("ja");
+    let st = app.ok("set_settings", json!({"settings": s.clone()}));
+    assert_eq!(st["locale"], "ja");
+    s["language"] = json!("fr");
+    assert!(
+        app.call("set_settings", json!({"settings": s})).is_err(),
+        "only system, en and ja exist"
+    );
+    let app = app.restart();
+    let st = app.ok("status", json!({}));
+    assert_eq!(st["settings"]["language"], "ja");
+    assert_eq!(st["locale"], "ja");
+    let mut s = st["settings"].clone();
+    s["language"] = json!("en");
+    assert_eq!(
+        app.ok("set_settings", json!({"settings": s}))["locale"],
+        "en"
+    );
+}

@@ -76,3 +76,17 @@ fn an_invalid_policy_is_reported_and_the_app_fails_closed() {
     );
     assert_eq!(st["settings"]["auto_lock_mins"], 5);
 }
+
+#[test]
+fn a_policy_language_is_the_app_language_and_locks_the_setting() {
+    let app = App::with_policy(Some(r#"{"version": 1, "language": "ja"}"#));
+    let st = app.ok("create_vault", json!({"passphrase": PASS}));
+    assert_eq!(st["policy"]["language"], "ja");
+    assert_eq!(st["settings"]["language"], "ja");
+    assert_eq!(st["locale"], "ja");
+    let mut s = st["settings"].clone();
+    s["language"] = json!("en");
+    assert_eq!(app.err("set_settings", json!({"settings": s})).0, "policy");
+    s["language"] = json!("ja");
+    app.ok("set_settings", json!({"settings": s}));
+}

@@ -58,6 +58,7 @@ fn a_google_export_qr_adds_every_account() {
             Some("3 accounts from Google Authenticator")
         )
     );
+    assert_eq!(f["count"], 3, "the UI words the label from the count");
     let added = app.ok("add_scanned", json!({"handle": f["handle"]}));
     assert_eq!(added["added"].as_array().unwrap().len(), 3);
     assert_eq!(app.accounts().len(), 3);
@@ -107,6 +108,11 @@ fn several_codes_are_all_reported_and_other_codes_are_never_acted_on() {
         .find(|f| f["kind"] == "other")
         .unwrap();
     assert_eq!(other["label"], "A https link to example.com");
+    assert_eq!(
+        (other["origin"].as_str(), other["problem_kind"].as_str()),
+        (Some("https://example.com"), Some("not_ours")),
+        "the UI words it from the link alone, never the rest of the text"
+    );
     assert_eq!(
         app.err("add_scanned", json!({"handle": other["handle"]})).0,
         "invalid"

@@ -8,17 +8,20 @@ import type { ScanResult } from "./bindings/ScanResult";
 import type { Settings } from "./bindings/Settings";
 import { backend, errorOf, type UnlistenFn } from "./backend";
 import { clock } from "./clock.svelte";
+import { errorText } from "./errors";
+import { i18n, t } from "./i18n.svelte";
 import { toasts } from "./toast.svelte";
 
 export type Screen = "accounts" | "add" | "devices" | "history" | "transfer" | "settings";
 
-export const SCREENS: Array<{ id: Screen; label: string }> = [
-  { id: "accounts", label: "Accounts" },
-  { id: "add", label: "Add" },
-  { id: "devices", label: "Devices" },
-  { id: "history", label: "History" },
-  { id: "transfer", label: "Transfer" },
-  { id: "settings", label: "Settings" },
+/** The tabs; `label()` reads the current language. */
+export const SCREENS: Array<{ id: Screen; label: () => string }> = [
+  { id: "accounts", label: () => t("nav.accounts") },
+  { id: "add", label: () => t("nav.add") },
+  { id: "devices", label: () => t("nav.devices") },
+  { id: "history", label: () => t("nav.history") },
+  { id: "transfer", label: () => t("nav.transfer") },
+  { id: "settings", label: () => t("nav.settings") },
 ];
 
 export type ScanOrigin = "screen" | "file" | "clipboard" | "image";
@@ -74,14 +77,14 @@ class AppState {
       await backend.onAccounts(() => void this.reloadAccounts()),
       await backend.onPush((p) => this.addPush(p)),
       await backend.onPushGone((tx) => this.removePush(tx)),
-      await backend.onClipboardCleared(() => toasts.show("Clipboard cleared")),
+      await backend.onClipboardCleared(() => toasts.show(t("toast.clipboardCleared"))),
     );
     this.#unlisten.push(clock.subscribe((s) => this.onTick(s)));
     let s: AppStatus;
     try {
       s = await backend.status();
     } catch (e) {
-      this.fatal = errorOf(e).message;
+      this.fatal = errorText(e);
       return;
     }
     // A keyring vault opens at launch with the login session's keyring, as a passphrase-less
@@ -90,7 +93,7 @@ class AppState {
       try {
         s = await backend.unlock(null);
       } catch (e) {
-        toasts.show(errorOf(e).message, "error");
+        toasts.show(errorText(e), "error");
       }
     }
     this.applyStatus(s);
@@ -113,6 +116,7 @@ class AppState {
   /** Takes a new status; leaving the unlocked state drops every account from memory. */
   applyStatus(s: AppStatus): void {
     const was = this.unlocked;
+    i18n.set(s.locale);
     this.status = s;
     if (s.state !== "unlocked") {
       this.wipe();
@@ -150,7 +154,7 @@ class AppState {
         this.#refreshAt = min;
       } catch (e) {
         const err = errorOf(e);
-        if (err.code !== "locked") toasts.show(err.message, "error");
+        if (err.code !== "locked") toasts.show(errorText(err), "error");
       }
     };
     const p = (this.#loading ?? Promise.resolve()).then(run);
@@ -207,7 +211,7 @@ class AppState {
     try {
       this.applyStatus(await backend.lock());
     } catch (e) {
-      toasts.show(errorOf(e).message, "error");
+      toasts.show(errorText(e), "error");
     }
   }
 
@@ -218,11 +222,12 @@ class AppState {
     try {
       const s = await backend.setSettings(next);
       const resort = s.settings.sort !== this.status.settings.sort;
+      i18n.set(s.locale);
       this.status = s;
       if (resort) void this.reloadAccounts();
       return true;
     } catch (e) {
-      toasts.show(errorOf(e).message, "error");
+      toasts.show(errorText(e), "error");
       return false;
     }
   }
@@ -242,7 +247,7 @@ class AppState {
       this.qrLogin = await backend.qrLoginDetails(link);
       return true;
     } catch (e) {
-      toasts.show(errorOf(e).message, "error");
+      toasts.show(errorText(e), "error");
       return false;
     }
   }
@@ -266,6 +271,6 @@ export async function runScan(
   try {
     return { origin, busy: false, result: await run(), error: null };
   } catch (e) {
-    return { origin, busy: false, result: null, error: errorOf(e).message };
+    return { origin, busy: false, result: null, error: errorText(e) };
   }
 }

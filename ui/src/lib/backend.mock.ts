@@ -15,7 +15,9 @@ import type { PushView } from "./bindings/PushView";
 import type { QrLoginView } from "./bindings/QrLoginView";
 import type { ScanResult } from "./bindings/ScanResult";
 import type { Settings } from "./bindings/Settings";
+import type { Locale } from "./bindings/Locale";
 import { BackendError, EVENTS, type Backend, type UnlistenFn } from "./backend";
+import { guess } from "./i18n.svelte";
 
 type Listener = (payload: unknown) => void;
 
@@ -36,6 +38,8 @@ export interface MockOptions {
   passphrase?: string;
   /** Unix seconds; defaults to the real clock. */
   now?: () => number;
+  /** The OS locale the backend would read (BCP 47); default `en-US`. */
+  osLocale?: string;
 }
 
 export interface MockBackend extends Backend {
@@ -73,6 +77,7 @@ export const defaultPolicy: PolicyView = {
   max_auto_lock_mins: null,
   disable_export: false,
   disable_manual_entry: false,
+  language: null,
   error: null,
 };
 
@@ -82,6 +87,7 @@ export const defaultSettings: Settings = {
   hide_codes: false,
   theme: "system",
   sort: "manual",
+  language: "system",
 };
 
 let nextId = 1;
@@ -121,21 +127,22 @@ export function fakeCode(id: number, step: number, digits: number): string {
   return out;
 }
 
+// As tessera-core's import and export formats name them (ids and descriptions).
 export const importFormats: ImportFormatInfo[] = [
   { id: "aegis", description: "Aegis (JSON, plain or encrypted)" },
-  { id: "2fas", description: "2FAS (.2fas)" },
-  { id: "andotp", description: "andOTP (JSON, plain or encrypted)" },
-  { id: "bitwarden", description: "Bitwarden (JSON)" },
-  { id: "google-migration", description: "Google Authenticator export (otpauth-migration)" },
-  { id: "uri-list", description: "otpauth:// URI list (text)" },
-  { id: "tessera", description: "Tessera backup" },
+  { id: "2fas", description: "2FAS (.2fas, plain or encrypted)" },
+  { id: "andotp", description: "andOTP (JSON or encrypted)" },
+  { id: "bitwarden-json", description: "Bitwarden (JSON)" },
+  { id: "google-migration", description: "Google Authenticator (otpauth-migration://)" },
+  { id: "uri-list", description: "otpauth:// URI list" },
+  { id: "tessera-backup", description: "Tessera encrypted backup" },
 ];
 
 export const exportFormats: ExportFormatInfo[] = [
-  { id: "tessera", description: "Tessera encrypted backup", plaintext: false, needs_password: true, extension: "tessera" },
-  { id: "aegis-encrypted", description: "Aegis (encrypted)", plaintext: false, needs_password: true, extension: "json" },
-  { id: "aegis", description: "Aegis (plain JSON)", plaintext: true, needs_password: false, extension: "json" },
-  { id: "uri-list", description: "otpauth:// URI list", plaintext: true, needs_password: false, extension: "txt" },
+  { id: "backup", description: "Tessera encrypted backup", plaintext: false, needs_password: true, extension: "tessera" },
+  { id: "aegis-encrypted", description: "Aegis JSON, encrypted", plaintext: false, needs_password: true, extension: "json" },
+  { id: "aegis", description: "Aegis JSON (plaintext)", plaintext: true, needs_password: false, extension: "json" },
+  { id: "uri-list", description: "otpauth:// URI list (plaintext)", plaintext: true, needs_password: false, extension: "txt" },
 ];
 
 export function createMockBackend(opts: MockOptions = {}): MockBackend {
@@ -147,7 +154,16 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
     vault_path: "/home/alice/.local/share/tessera/vault.db",
     policy: { ...defaultPolicy, ...opts.policy },
     settings: { ...defaultSettings, ...opts.settings },
+    locale: "en",
   };
+  const osLocale = opts.osLocale ?? "en-US";
+  // As src-tauri/src/locale.rs resolves it: the setting, else the OS locale, else English.
+  const resolve = (): Locale => {
+    if (status.policy.language) status.settings.language = status.policy.language;
+    const l = status.settings.language;
+    return l === "system" ? guess([osLocale]) : l;
+  };
+  status.locale = resolve();
   const data: MockBackend["data"] = {
     status,
     accounts: opts.accounts ?? [],
@@ -234,7 +250,10 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
         fail("policy", `Your organization allows at most ${max} minutes.`);
       if (status.policy.require_app_lock && settings.auto_lock_mins === 0)
         fail("policy", "Your organization requires the app to lock.");
+      if (status.policy.language && settings.language !== status.policy.language)
+        fail("policy", "The language is set by your organization's policy.");
       status.settings = { ...settings };
+      status.locale = resolve();
       return structuredClone(status);
     },
     async listAccounts(): Promise<AccountList> {
@@ -372,7 +391,7 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
         files: [path],
         exported: data.accounts.length,
         skipped: [],
-        verified: f?.id === "tessera" ? true : null,
+        verified: f?.id === "backup" ? true : null,
       };
     },
     async enroll(link, deviceName) {

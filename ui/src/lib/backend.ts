@@ -25,6 +25,7 @@ import type { PushView } from "./bindings/PushView";
 import type { QrLoginView } from "./bindings/QrLoginView";
 import type { ScanResult } from "./bindings/ScanResult";
 import type { Settings } from "./bindings/Settings";
+import { t } from "./i18n.svelte";
 
 export type { UnlistenFn };
 
@@ -175,23 +176,23 @@ export const tauriBackend: Backend = {
   async pickImageFile() {
     const { open } = await import("@tauri-apps/plugin-dialog");
     const path = await open({
-      title: "Open an image with a QR code",
+      title: t("dialogs.openImage"),
       multiple: false,
       directory: false,
-      filters: [{ name: "Images", extensions: ["png", "jpg", "jpeg", "gif", "bmp", "webp"] }],
+      filters: [{ name: t("dialogs.images"), extensions: ["png", "jpg", "jpeg", "gif", "bmp", "webp"] }],
     });
     return typeof path === "string" ? path : null;
   },
   async pickImportFile() {
     const { open } = await import("@tauri-apps/plugin-dialog");
-    const path = await open({ title: "Choose a file to import", multiple: false, directory: false });
+    const path = await open({ title: t("dialogs.chooseImport"), multiple: false, directory: false });
     return typeof path === "string" ? path : null;
   },
   async pickExportPath(defaultName, extension) {
     const { save } = await import("@tauri-apps/plugin-dialog");
     const ext = extension.replace(/^\./, "");
     const path = await save({
-      title: "Export accounts",
+      title: t("dialogs.exportAccounts"),
       defaultPath: defaultName,
       filters: ext ? [{ name: ext.toUpperCase(), extensions: [ext] }] : undefined,
     });

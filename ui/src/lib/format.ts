@@ -1,4 +1,6 @@
-// Presentation helpers only (no OTP logic: the backend computes every code).
+// Presentation helpers only (no OTP logic: the backend computes every code). Words come from
+// the catalogues, dates and numbers from Intl in the current language.
+import { i18n, t } from "./i18n.svelte";
 
 /** Groups a numeric code for reading: 123 456, 1234 5678, 123 4567. Other codes are kept. */
 export function groupCode(code: string): string {
@@ -19,29 +21,32 @@ export function spokenCode(code: string): string {
   return code.split("").join(" ");
 }
 
-/** "12 s", "2 min 5 s". */
+/** "12 s", "2 min 5 s" (「12秒」「2分5秒」). */
 export function duration(secs: number): string {
   const s = Math.max(0, Math.round(secs));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t("format.seconds", { count: s });
   const m = Math.floor(s / 60);
   const r = s % 60;
-  return r ? `${m} min ${r} s` : `${m} min`;
+  return r ? t("format.minutesSeconds", { m, s: r }) : t("format.minutes", { count: m });
 }
 
-/** A Unix time as a local date and time. */
+/** A Unix time as a date and time in the current language (Intl). */
 export function dateTime(unix: number): string {
-  return new Date(unix * 1000).toLocaleString(undefined, {
-    dateStyle: "medium",
-    timeStyle: "short",
-  });
+  return new Intl.DateTimeFormat(i18n.locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(unix * 1000));
 }
 
-/** "just now", "5 min ago", "3 h ago", else the date. */
+/** A number in the current language's digits and grouping (Intl). */
+export function number(n: number): string {
+  return new Intl.NumberFormat(i18n.locale).format(n);
+}
+
+/** "just now", "5 min. ago", "3 hr. ago" (「たった今」「5 分前」), else the date. */
 export function ago(unix: number, now: number): string {
   const d = now - unix;
-  if (d < 45) return "just now";
-  if (d < 3600) return `${Math.round(d / 60)} min ago`;
-  if (d < 86400) return `${Math.round(d / 3600)} h ago`;
+  if (d < 45) return t("format.justNow");
+  const rtf = new Intl.RelativeTimeFormat(i18n.locale, { style: "short", numeric: "always" });
+  if (d < 3600) return rtf.format(-Math.round(d / 60), "minute");
+  if (d < 86400) return rtf.format(-Math.round(d / 3600), "hour");
   return dateTime(unix);
 }
 
@@ -76,15 +81,15 @@ export function initials(s: string): string {
 export function outcomeText(outcome: string): string {
   switch (outcome) {
     case "approved":
-      return "Approved";
+      return t("format.outcomeApproved");
     case "denied":
-      return "Denied";
+      return t("format.outcomeDenied");
     case "not_me":
-      return "Reported as not you";
+      return t("format.outcomeNotMe");
     case "expired":
-      return "Expired";
+      return t("format.outcomeExpired");
     case "failed":
-      return "Failed";
+      return t("format.outcomeFailed");
     default:
       return outcome.replace(/_/g, " ");
   }

@@ -29,7 +29,7 @@ describe("export", () => {
     const mock = await renderApp();
     await openTransfer();
     const user = userEvent.setup();
-    expect((document.getElementById("export-format") as HTMLSelectElement).value).toBe("tessera");
+    expect((document.getElementById("export-format") as HTMLSelectElement).value).toBe("backup");
     expect(screen.queryByTestId("plaintext-warning")).toBeNull();
     await user.type(document.getElementById("export-password")!, "s3cret-pw");
     await user.type(document.getElementById("export-password-confirm")!, "s3cret-px");
@@ -37,7 +37,7 @@ describe("export", () => {
     await user.clear(document.getElementById("export-password-confirm")!);
     await user.type(document.getElementById("export-password-confirm")!, "s3cret-pw");
     await user.click(document.getElementById("export-submit")!);
-    await waitFor(() => expect(mock.callsTo("exportAccounts")[0]).toEqual([expect.any(String), "tessera", "s3cret-pw"]));
+    await waitFor(() => expect(mock.callsTo("exportAccounts")[0]).toEqual([expect.any(String), "backup", "s3cret-pw"]));
     expect(await screen.findByTestId("export-result")).toHaveTextContent("verified");
   });
 
