@@ -33,6 +33,10 @@
       type_recovery_code: "Backup codes",
       type_oob: "Device or code by message",
       type_passkey: "Passkey",
+      type_push: "Tessera app",
+      type_email: "Email",
+      type_sms: "Text message (SMS)",
+      type_voice: "Voice call",
       not_confirmed: "not confirmed",
       added: "Added {date}",
       last_used: "last used {date}",
@@ -52,7 +56,45 @@
       totp_qr_alt: "QR code for your authenticator app",
       totp_done: "The authenticator app is added.",
       totp_enter: "Enter the code the app shows.",
-      desktop_note: "To use the Tessera desktop app, set it up from the sign-in page's set-up step.",
+      close: "Close",
+      passkey_add: "Add a passkey",
+      passkey_done: "The passkey is added.",
+      passkey_cancelled: "The passkey was not created: the request was cancelled or timed out.",
+      passkey_exists: "This device already holds a passkey for your account.",
+      passkey_failed: "Your browser could not create a passkey here.",
+      device_add: "Set up the Tessera desktop app",
+      device_scan: "In the Tessera desktop app, choose to add this account and scan this QR code, or open the link on the computer where the app is installed.",
+      device_qr_alt: "QR code to set up the Tessera desktop app",
+      device_link: "Open in the Tessera app",
+      device_waiting: "Waiting for your device… (this code works until {time})",
+      device_done: "{name} is set up. It can now approve your sign-ins.",
+      device_expired: "This QR code has expired.",
+      device_again: "Show a new QR code",
+      contact_title: "Email and phone",
+      contact_email: "Email address",
+      contact_phone: "Phone number",
+      contact_none: "None",
+      email_add: "Add an email address",
+      email_change: "Change your email address",
+      phone_add: "Add a phone number",
+      phone_change: "Change your phone number",
+      contact_new_email: "New email address",
+      contact_new_phone: "New phone number (with the country code, such as +81 90 1234 5678)",
+      contact_by: "Send the code by",
+      by_sms: "Text message (SMS)",
+      by_voice: "Voice call",
+      contact_send: "Send a code",
+      contact_sent: "We sent a code to {to}. It works until {time}. Type it here, or open the link in the email.",
+      contact_sent_phone: "We sent a code to {to}. It works until {time}. Type it here.",
+      contact_code: "Code",
+      contact_confirm: "Confirm",
+      contact_resend: "Send a new code",
+      contact_enter_value: "Enter the address or number.",
+      contact_enter_code: "Enter the code you received.",
+      contact_done_email: "Your email address is now {value}.",
+      contact_done_phone: "Your phone number is now {value}.",
+      contact_resume: "Enter the code",
+      contact_resume_named: "Enter the code sent to {what}",
       codes_title: "Backup codes",
       codes_text: "Each backup code signs you in once when you cannot use your other methods.",
       codes_regenerate: "Get new backup codes",
@@ -82,6 +124,8 @@
       act_lockout: "Locked after failed attempts",
       act_password_fail: "Wrong password",
       act_session_end: "Signed out",
+      "act_contact.enrolled": "Email or phone added",
+      "act_contact.removed": "Email or phone removed",
       "act_account.step_up": "Identity confirmed",
       notify_title: "Notices of changes",
       notify_channels: "Tell me about changes to my sign-in methods by",
@@ -115,6 +159,9 @@
 
   function when(unix) {
     return new Date(unix * 1000).toLocaleString(lang);
+  }
+  function clock(unix) {
+    return new Date(unix * 1000).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
   }
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -191,6 +238,7 @@
     $("account-user").textContent = v.user.username;
     renderSecurity(v);
     renderMethods(v.authenticators);
+    renderAdd(v);
     renderSessions(v.sessions);
     renderActivity(v.activity);
     renderNotify(v.notifications);
@@ -214,8 +262,14 @@
   }
 
   function typeName(a) {
+    if (a.authenticator_type === "oob" && ["push", "email", "sms", "voice"].includes(a.oob_channel)) {
+      return t("type_" + a.oob_channel);
+    }
     return t("type_" + a.authenticator_type.replace("-", "_"));
   }
+
+  const isPendingContact = (a) =>
+    !a.active && a.authenticator_type === "oob" && ["email", "sms", "voice"].includes(a.oob_channel);
 
   function secondFactors(list) {
     return list.filter((a) => a.active && a.authenticator_type !== "recovery_code" && a.authenticator_type !== "recovery-code");
@@ -238,10 +292,29 @@
       b.type = "button";
       b.setAttribute("aria-label", t("remove_named", { what: typeName(a) + (a.name ? " " + a.name : "") }));
       b.addEventListener("click", () => askRemove(a));
-      li.append(what, b);
+      li.append(what);
+      if (isPendingContact(a)) {
+        // A change of address or number waiting for its code (sent earlier, or before a reload).
+        const r = el("button", t("contact_resume"), "resume secondary");
+        r.type = "button";
+        r.setAttribute("aria-label", t("contact_resume_named", { what: typeName(a) + (a.name ? " " + a.name : "") }));
+        r.addEventListener("click", () => resumeContact(a));
+        li.append(r);
+      }
+      li.append(b);
       ul.append(li);
     }
     $("methods-empty").hidden = secondFactors(list).length > 0;
+  }
+
+  function renderAdd(v) {
+    $("passkey-add").hidden = !(v.can_add.passkey && hasPasskeys());
+    $("contact-email").textContent = v.user.email || t("contact_none");
+    $("contact-phone").textContent = v.user.phone || t("contact_none");
+    $("email-add").hidden = !v.can_add.email;
+    $("email-add").textContent = v.user.email ? t("email_change") : t("email_add");
+    $("phone-add").hidden = !(v.can_add.sms || v.can_add.voice);
+    $("phone-add").textContent = v.user.phone ? t("phone_change") : t("phone_add");
   }
 
   function askRemove(a) {
@@ -322,6 +395,222 @@
     $("codes-saved").focus();
   }
 
+  // ---------------------------------------------------------------- passkeys
+
+  // WebAuthn: the server's options carry binary fields as base64url; the browser wants
+  // ArrayBuffers, and its answer goes back as base64url again (as the sign-in page does).
+  const hasPasskeys = () => Boolean(window.PublicKeyCredential && navigator.credentials);
+
+  function fromB64url(text) {
+    const b64 = String(text).replace(/-/g, "+").replace(/_/g, "/");
+    const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
+  }
+
+  function toB64url(buffer) {
+    if (!buffer) return null;
+    const bytes = new Uint8Array(buffer);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  async function passkeyCreate(options) {
+    const pk = { ...options.publicKey };
+    pk.challenge = fromB64url(pk.challenge);
+    pk.user = { ...pk.user, id: fromB64url(pk.user.id) };
+    pk.excludeCredentials = (pk.excludeCredentials || []).map((c) => ({ ...c, id: fromB64url(c.id) }));
+    let cred;
+    try {
+      cred = await navigator.credentials.create({ publicKey: pk });
+    } catch (e) {
+      // The browser's own refusals (cancelled, timed out, already here) in plain words.
+      const name = e && e.name;
+      const key = name === "NotAllowedError" ? "passkey_cancelled" : name === "InvalidStateError" ? "passkey_exists" : "passkey_failed";
+      throw new ApiError("passkey_browser", t(key));
+    }
+    const r = cred.response;
+    return {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        attestationObject: toB64url(r.attestationObject),
+        clientDataJSON: toB64url(r.clientDataJSON),
+        transports: typeof r.getTransports === "function" ? r.getTransports() : undefined,
+      },
+      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+    };
+  }
+
+  // ---------------------------------------------------------------- the desktop app
+
+  const device = { known: null, timer: null, expires: 0 };
+
+  function stopDeviceWatch() {
+    if (device.timer) clearInterval(device.timer);
+    device.timer = null;
+  }
+
+  function closeDevice() {
+    stopDeviceWatch();
+    $("device-setup").hidden = true;
+    $("device-add").hidden = false;
+    $("device-qr").removeAttribute("src");
+    $("device-link").href = "#";
+    $("device-status").textContent = "";
+  }
+
+  async function showDeviceOffer() {
+    const before = await api("GET", "/devices");
+    const offer = await api("POST", "/devices/offer");
+    device.known = new Set(before.map((d) => d.device_id));
+    device.expires = offer.expires_at;
+    $("device-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(offer.qr_svg || "");
+    $("device-qr").alt = t("device_qr_alt");
+    $("device-qr").hidden = false;
+    $("device-link").href = /^tessera:\/\//.test(offer.link || "") ? offer.link : "#";
+    $("device-link").hidden = false;
+    $("device-again").hidden = true;
+    $("device-status").textContent = t("device_waiting", { time: clock(offer.expires_at) });
+    $("device-setup").hidden = false;
+    $("device-add").hidden = true;
+    $("device-setup").scrollIntoView({ block: "nearest" });
+    watchDevice();
+  }
+
+  // The app enrolls over its own channel: look at the user's devices every two seconds until a
+  // new one is there or the offer expires.
+  function watchDevice() {
+    stopDeviceWatch();
+    device.timer = setInterval(async () => {
+      if (Date.now() / 1000 >= device.expires) {
+        stopDeviceWatch();
+        $("device-qr").removeAttribute("src");
+        $("device-qr").hidden = true;
+        $("device-link").hidden = true;
+        $("device-status").textContent = t("device_expired");
+        $("device-again").hidden = false;
+        return;
+      }
+      let list;
+      try {
+        list = await api("GET", "/devices");
+      } catch (_) {
+        return; // the next look may succeed
+      }
+      const added = list.find((d) => !device.known.has(d.device_id));
+      if (!added) return;
+      stopDeviceWatch();
+      $("device-qr").removeAttribute("src");
+      $("device-qr").hidden = true;
+      $("device-link").hidden = true;
+      $("device-link").href = "#";
+      $("device-status").textContent = t("device_done", { name: added.name });
+      notice(t("device_done", { name: added.name }));
+      await act(load);
+    }, 2000);
+  }
+
+  // ---------------------------------------------------------------- email and phone
+
+  const contact = { kind: null, value: "", timer: null };
+
+  function stopContactWatch() {
+    if (contact.timer) clearInterval(contact.timer);
+    contact.timer = null;
+  }
+
+  function openContact(kind) {
+    stopContactWatch();
+    contact.kind = kind;
+    $("contact-label").textContent = kind === "email" ? t("contact_new_email") : t("contact_new_phone");
+    const input = $("contact-value");
+    input.type = kind === "email" ? "email" : "tel";
+    input.autocomplete = kind === "email" ? "email" : "tel";
+    input.inputMode = kind === "email" ? "email" : "tel";
+    input.value = "";
+    const both = kind === "phone" && view.can_add.sms && view.can_add.voice;
+    $("contact-channels").hidden = !both;
+    $("contact-by-sms").checked = kind !== "phone" || view.can_add.sms;
+    $("contact-by-voice").checked = kind === "phone" && !view.can_add.sms;
+    $("contact-form").hidden = false;
+    $("contact-code-form").hidden = true;
+    $("contact-setup").hidden = false;
+    input.focus();
+  }
+
+  function closeContact() {
+    stopContactWatch();
+    contact.kind = null;
+    $("contact-setup").hidden = true;
+    $("contact-value").value = "";
+    $("contact-code").value = "";
+  }
+
+  function showCodeForm(sent) {
+    const kind = sent.channel === "email" ? "email" : "phone";
+    contact.kind = kind;
+    const text = kind === "email" ? "contact_sent" : "contact_sent_phone";
+    $("contact-sent").textContent = t(text, { to: sent.to, time: clock(sent.expires_at) });
+    $("contact-code").value = "";
+    $("contact-code").inputMode = sent.code_charset === "digits" ? "numeric" : "text";
+    $("contact-code").maxLength = sent.code_length || 20;
+    $("contact-form").hidden = true;
+    $("contact-code-form").hidden = false;
+    $("contact-setup").hidden = false;
+    $("contact-code").focus();
+    watchContact();
+  }
+
+  async function sendContact() {
+    const body = { value: contact.value };
+    if (contact.kind === "phone") body.channel = $("contact-by-voice").checked ? "voice" : "sms";
+    const sent = await api("PUT", contact.kind === "email" ? "/email" : "/phone", body);
+    showCodeForm(sent);
+    await load();
+  }
+
+  // A pending change listed with the methods (after a reload): its code was sent already.
+  function resumeContact(a) {
+    contact.kind = a.oob_channel === "email" ? "email" : "phone";
+    contact.value = "";
+    $("contact-sent").textContent = "";
+    $("contact-code").value = "";
+    $("contact-form").hidden = true;
+    $("contact-code-form").hidden = false;
+    $("contact-setup").hidden = false;
+    $("contact-code").focus();
+    watchContact();
+  }
+
+  function contactDone(user) {
+    const kind = contact.kind;
+    closeContact();
+    if (kind === "email") notice(t("contact_done_email", { value: user.email || "" }));
+    else notice(t("contact_done_phone", { value: user.phone || "" }));
+  }
+
+  // The mail's link may confirm the address in another tab: look every three seconds whether
+  // the pending change is gone and the profile changed.
+  function watchContact() {
+    stopContactWatch();
+    const before = view ? { email: view.user.email, phone: view.user.phone } : {};
+    contact.timer = setInterval(async () => {
+      let v;
+      try {
+        v = await api("GET", "/overview");
+      } catch (_) {
+        return;
+      }
+      const pending = v.authenticators.some(isPendingContact);
+      const changed = v.user.email !== before.email || v.user.phone !== before.phone;
+      if (pending || !changed) return;
+      render(v);
+      contactDone(v.user);
+    }, 3000);
+  }
+
   async function load() {
     render(await api("GET", "/overview"));
   }
@@ -393,6 +682,65 @@
       await load();
       if (totpCodes) showCodes(totpCodes);
       totpCodes = null;
+    });
+  });
+
+  $("passkey-add").addEventListener("click", () =>
+    act(async () => {
+      const begun = await api("POST", "/authenticators/passkey");
+      const credential = await passkeyCreate(begun.options);
+      await api("POST", "/authenticators/passkey/finish", { ceremony_id: begun.ceremony_id, credential });
+      notice(t("passkey_done"));
+      await load();
+    }));
+
+  $("device-add").addEventListener("click", () => act(showDeviceOffer));
+  $("device-again").addEventListener("click", () => act(showDeviceOffer));
+  $("device-cancel").addEventListener("click", () => {
+    closeDevice();
+    $("device-add").focus();
+  });
+
+  $("email-add").addEventListener("click", () => openContact("email"));
+  $("phone-add").addEventListener("click", () => openContact("phone"));
+  $("contact-cancel").addEventListener("click", closeContact);
+  $("contact-code-cancel").addEventListener("click", closeContact);
+  $("contact-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const value = $("contact-value").value.trim();
+    if (!value) {
+      $("error").textContent = t("contact_enter_value");
+      return;
+    }
+    contact.value = value;
+    act(sendContact);
+  });
+  $("contact-resend").addEventListener("click", () => {
+    if (!contact.value) {
+      // Resumed after a reload: the address is not known here; ask for it again.
+      openContact(contact.kind || "email");
+      return;
+    }
+    act(sendContact);
+  });
+  $("contact-code-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const code = $("contact-code").value.trim();
+    if (!code) {
+      $("error").textContent = t("contact_enter_code");
+      return;
+    }
+    act(async () => {
+      stopContactWatch();
+      let user;
+      try {
+        user = await api("POST", "/contact-verification", { code });
+      } catch (e) {
+        watchContact();
+        throw e;
+      }
+      contactDone(user);
+      await load();
     });
   });
 
