@@ -580,19 +580,30 @@ async fn devices(State(state): State<AppState>, account: Account) -> Answer<Json
     Ok(Json(list.iter().map(crate::device::http::info).collect()))
 }
 
+/// An enrollment offer as the page shows it.
+#[derive(Debug, Serialize)]
+pub struct DeviceOffer {
+    /// The device factor's offer: `link`, `qr_svg`, `expires_at`.
+    #[serde(flatten)]
+    pub offer: EnrollOfferResponse,
+    /// Seconds until it expires (the page counts with its own clock, not the server's).
+    pub expires_in: u64,
+}
+
 /// `POST /account/api/devices/offer` → 201 (step-up when the user has an active factor): an
 /// enrollment offer for the signed-in user only (the request names no user), its link and QR
 /// code; the desktop app scanning it becomes the user's device.
 async fn device_offer(
     State(state): State<AppState>,
     account: Account,
-) -> Answer<(StatusCode, Json<EnrollOfferResponse>)> {
+) -> Answer<(StatusCode, Json<DeviceOffer>)> {
     require_step_up(&state, &account).await?;
     let uid = account.user_id.clone();
     let offer = state
         .blocking(move |s| crate::device::enrollment::create_offer(s, &uid))
         .await?;
-    Ok((StatusCode::CREATED, Json(offer)))
+    let expires_in = offer.expires_at.saturating_sub(state.now());
+    Ok((StatusCode::CREATED, Json(DeviceOffer { offer, expires_in })))
 }
 
 /// The new backup codes (shown once).

@@ -66,7 +66,7 @@
       device_scan: "In the Tessera desktop app, choose to add this account and scan this QR code, or open the link on the computer where the app is installed.",
       device_qr_alt: "QR code to set up the Tessera desktop app",
       device_link: "Open in the Tessera app",
-      device_waiting: "Waiting for your device… (this code works until {time})",
+      device_waiting: "Waiting for your device… This QR code works for {minutes} minutes.",
       device_done: "{name} is set up. It can now approve your sign-ins.",
       device_expired: "This QR code has expired.",
       device_again: "Show a new QR code",
@@ -84,8 +84,8 @@
       by_sms: "Text message (SMS)",
       by_voice: "Voice call",
       contact_send: "Send a code",
-      contact_sent: "We sent a code to {to}. It works until {time}. Type it here, or open the link in the email.",
-      contact_sent_phone: "We sent a code to {to}. It works until {time}. Type it here.",
+      contact_sent: "We sent a code to {to}. Type it here, or open the link in the email.",
+      contact_sent_phone: "We sent a code to {to}. Type it here.",
       contact_code: "Code",
       contact_confirm: "Confirm",
       contact_resend: "Send a new code",
@@ -159,9 +159,6 @@
 
   function when(unix) {
     return new Date(unix * 1000).toLocaleString(lang);
-  }
-  function clock(unix) {
-    return new Date(unix * 1000).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
   }
   function el(tag, text, cls) {
     const e = document.createElement(tag);
@@ -465,14 +462,14 @@
     const before = await api("GET", "/devices");
     const offer = await api("POST", "/devices/offer");
     device.known = new Set(before.map((d) => d.device_id));
-    device.expires = offer.expires_at;
+    device.expires = Date.now() / 1000 + offer.expires_in;
     $("device-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(offer.qr_svg || "");
     $("device-qr").alt = t("device_qr_alt");
     $("device-qr").hidden = false;
     $("device-link").href = /^tessera:\/\//.test(offer.link || "") ? offer.link : "#";
     $("device-link").hidden = false;
     $("device-again").hidden = true;
-    $("device-status").textContent = t("device_waiting", { time: clock(offer.expires_at) });
+    $("device-status").textContent = t("device_waiting", { minutes: Math.max(1, Math.round(offer.expires_in / 60)) });
     $("device-setup").hidden = false;
     $("device-add").hidden = true;
     $("device-setup").scrollIntoView({ block: "nearest" });
@@ -552,7 +549,7 @@
     const kind = sent.channel === "email" ? "email" : "phone";
     contact.kind = kind;
     const text = kind === "email" ? "contact_sent" : "contact_sent_phone";
-    $("contact-sent").textContent = t(text, { to: sent.to, time: clock(sent.expires_at) });
+    $("contact-sent").textContent = t(text, { to: sent.to });
     $("contact-code").value = "";
     $("contact-code").inputMode = sent.code_charset === "digits" ? "numeric" : "text";
     $("contact-code").maxLength = sent.code_length || 20;
