@@ -123,6 +123,12 @@ fn start_driver() -> Result<std::result::Result<Driver, Missing>> {
 impl Driver {
     /// A headless Chromium with a fresh profile and download directory.
     pub async fn session(&self) -> Result<Session> {
+        self.session_in("en-US").await
+    }
+
+    /// Like [`Driver::session`], with the browser's language (its UI and `Accept-Language`)
+    /// set to `lang`, e.g. `ja`.
+    pub async fn session_in(&self, lang: &str) -> Result<Session> {
         let profile = tempfile::tempdir()?;
         let downloads = profile.path().join("downloads");
         std::fs::create_dir(&downloads)?;
@@ -134,8 +140,10 @@ impl Driver {
                 "--no-first-run", "--disable-extensions", "--password-store=basic",
                 format!("--window-size={},{}", WINDOW.0, WINDOW.1),
                 format!("--user-data-dir={}", profile.path().join("profile").display()),
+                format!("--lang={lang}"),
             ],
             "prefs": {
+                "intl.accept_languages": lang,
                 "download.default_directory": downloads,
                 "download.prompt_for_download": false,
                 "credentials_enable_service": false,
@@ -160,6 +168,19 @@ impl Driver {
     }
 }
 
+/// The English words of a page's text: runs of three or more ASCII letters, except `allowed`
+/// (product names, data the test typed). A Japanese page should have none.
+pub fn english_words(text: &str, allowed: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3 && !allowed.iter().any(|a| a.eq_ignore_ascii_case(w)))
+        .map(str::to_owned)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// One browser; its profile is removed when it is dropped.
 #[derive(Debug)]
 pub struct Session {
@@ -180,6 +201,20 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = ()>,
 {
+    with_page_in("en-US", body).await;
+}
+
+/// Like [`with_page`], in a browser whose language is `lang` (`ja`: Japanese UI and
+/// `Accept-Language: ja`).
+#[allow(
+    clippy::panic,
+    reason = "failing the calling test is this helper's job"
+)]
+pub async fn with_page_in<F, Fut>(lang: &str, body: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let driver = match driver().unwrap_or_else(|e| panic!("{e:#}")) {
         Ok(driver) => driver,
         Err(Missing(what)) => {
@@ -188,7 +223,10 @@ where
             return;
         }
     };
-    let session = driver.session().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let session = driver
+        .session_in(lang)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let checked = AssertUnwindSafe(body(session.page.clone()))
         .catch_unwind()
         .await;

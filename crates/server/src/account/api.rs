@@ -70,6 +70,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/api/sessions", delete(end_others))
         .route("/account/api/sessions/{session_id}", delete(end_one))
         .route("/account/api/notifications", put(notify))
+        .route("/account/api/locale", put(set_locale))
 }
 
 // ------------------------------------------------------------------ refusals
@@ -221,6 +222,8 @@ pub struct Profile {
     pub email: Option<String>,
     /// The user's phone number.
     pub phone: Option<String>,
+    /// The language the user chose (`en`, `ja`); none: the browser's.
+    pub locale: Option<String>,
 }
 
 /// What the page can offer to add: the methods this server can set up.
@@ -331,6 +334,7 @@ async fn overview(State(state): State<AppState>, account: Account) -> Answer<Res
             username: user.username,
             email: user.email,
             phone: user.phone,
+            locale: user.locale,
         },
         security: crate::signin::flow::security(&facts),
         authenticators,
@@ -687,6 +691,36 @@ async fn notify(
         &state,
         stored.as_deref(),
     )))
+}
+
+/// Body of `PUT /account/api/locale`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocaleBody {
+    /// `en`, `ja`, or null for the browser's language.
+    pub locale: Option<String>,
+}
+
+/// `PUT /account/api/locale`: the language of the user's pages and messages (mails, SMS, voice),
+/// wherever they sign in → 204.
+async fn set_locale(
+    State(state): State<AppState>,
+    account: Account,
+    JsonBody(body): JsonBody<LocaleBody>,
+) -> Answer<StatusCode> {
+    let locale = body
+        .locale
+        .as_deref()
+        .map(crate::api::users::check_locale)
+        .transpose()?;
+    let uid = account.user_id.clone();
+    let now = state.now();
+    let patch = crate::model::UserPatch {
+        locale: Some(locale),
+        ..Default::default()
+    };
+    state.db(move |s| s.update_user(&uid, patch, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

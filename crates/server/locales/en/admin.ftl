@@ -1,0 +1,1 @@
+# admin page messages (en): ids start with `admin-`.

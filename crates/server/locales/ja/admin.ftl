@@ -1,0 +1,1 @@
+# admin page messages (ja): ids start with `admin-`.
