@@ -9,7 +9,7 @@
 use anyhow::{Context as _, Result};
 use serde_json::{json, Value};
 use tessera_core::{Clock as _, SystemClock};
-use tessera_e2e::browser::{with_page, VirtualAuthenticator};
+use tessera_e2e::browser::{english_words, with_page, with_page_in, VirtualAuthenticator};
 use tessera_e2e::{oathtool, Server, START};
 use tessera_server::testing::SmtpSink;
 
@@ -379,6 +379,110 @@ async fn account_center_adds_a_passkey_the_desktop_app_and_an_email_address() {
             "nothing pending"
         );
         assert!(!p.page.visible_text().await.unwrap().contains(&code));
+    })
+    .await;
+}
+
+/// The page's visible text without its data: the user name, the authenticators' names, a key
+/// and backup codes shown once.
+async fn page_words(p: &Pages) -> String {
+    let v = p
+        .page
+        .js(
+            "let t = document.body.innerText;
+             const data = [...document.querySelectorAll('#account-user, #totp-secret, #codes-list li, #methods-list .name')];
+             for (const e of data) if (e.innerText) t = t.split(e.innerText).join(' ');
+             return t;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// The account center in Japanese (`Accept-Language: ja`): no English word is left on the page,
+/// in its panels, its messages or an error; the language switcher saves the user's choice,
+/// which then wins over the browser's language, and switches back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_center_in_japanese_has_no_english_left_and_saves_the_language() {
+    if !oathtool_ready() {
+        return;
+    }
+    with_page_in("ja", |page| async move {
+        let h = hosted();
+        let origin = h.origin().to_owned();
+        h.run(|s| async move { user(s, "acct-jun").await }).await;
+        let p = Pages::new(page, h.origin());
+        // Product and browser names, and the names of the languages in the switcher.
+        let allowed = ["Tessera", "English", "SMS", "PIN", "Chrome", "Linux"];
+        let no_english = |at: &'static str, text: String| {
+            let left = english_words(&text, &allowed);
+            assert!(left.is_empty(), "English left at {at}: {left:?} in {text}");
+        };
+        let ready = "return document.body.dataset.ready === '1' \
+            && document.body.getAttribute('aria-busy') === 'false' ? document.documentElement.lang : null;";
+
+        p.page.goto(&format!("{origin}/account")).await.unwrap();
+        p.identify("acct-jun").await;
+        p.password(PASSWORD).await;
+        let lang = p.page.wait_js("the account page", ready, vec![]).await.unwrap();
+        assert_eq!(lang, json!("ja"));
+        let text = page_words(&p).await;
+        for heading in ["セキュリティ", "サインイン方法", "バックアップコード", "最近のアクティビティ"] {
+            assert!(text.contains(heading), "{heading} in {text}");
+        }
+        no_english("the overview", text);
+        p.page.screenshot("account-ja").await.unwrap();
+
+        // An authenticator app: its panel, then its backup codes, in Japanese.
+        p.page.click("#totp-add").await.unwrap();
+        let secret = p.page.wait_text("#totp-secret").await.unwrap();
+        no_english("the authenticator app's panel", page_words(&p).await);
+        let code = oathtool(&secret, START).unwrap();
+        p.page.fill("#totp-code", &code).await.unwrap();
+        p.page.click("#totp-submit").await.unwrap();
+        p.page.wait_for("#codes-shown").await.unwrap();
+        let said = p.page.wait_text("#notice").await.unwrap();
+        assert_eq!(said, "認証アプリを追加しました。");
+        no_english("the backup codes", page_words(&p).await);
+        p.page.click("#codes-saved").await.unwrap();
+        p.page.click("#codes-done").await.unwrap();
+
+        // A change that needs a fresh second factor: the step-up panel, and a wrong code's
+        // error, in Japanese.
+        p.page.click("#device-add").await.unwrap();
+        p.page.wait_for("#stepup").await.unwrap();
+        p.page.fill("#stepup-code", "000000").await.unwrap();
+        p.page.click("#stepup-submit").await.unwrap();
+        let e = p.page.wait_text("#error").await.unwrap();
+        assert!(e.contains("もう一度お試しください"), "{e}");
+        no_english("the step-up and its error", page_words(&p).await);
+        p.page.click("#stepup-cancel").await.unwrap();
+
+        // The switcher saves English as the user's language: it wins over Accept-Language: ja.
+        p.page.click("#languages a[data-lang='en']").await.unwrap();
+        let en = "return document.documentElement.lang === 'en' \
+            && document.body.dataset.ready === '1' ? document.getElementById('methods-title').textContent : null;";
+        let title = p.page.wait_js("the page in English", en, vec![]).await.unwrap();
+        assert_eq!(title, json!("Sign-in methods"));
+        let saved = p
+            .page
+            .js(
+                "return fetch('/account/api/overview').then((r) => r.json()).then((v) => v.user.locale);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(saved, json!("en"));
+        p.page.click("#languages a[data-lang='ja']").await.unwrap();
+        p.page
+            .wait_js(
+                "the page in Japanese again",
+                "return document.documentElement.lang === 'ja' && document.body.dataset.ready === '1';",
+                vec![],
+            )
+            .await
+            .unwrap();
     })
     .await;
 }

@@ -39,7 +39,9 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
             let Some((_, _, session)) = super::api::live_session(s, &asked)? else {
                 return Ok(None);
             };
-            Ok(Some(s.store().get_user(&session.user_id)?.and_then(|u| u.locale)))
+            Ok(Some(
+                s.store().get_user(&session.user_id)?.and_then(|u| u.locale),
+            ))
         })
         .await?;
     let Some(saved) = signed_in else {
@@ -156,7 +158,11 @@ mod tests {
                     .split(' ')
                     .filter(|w| w.len() > 1 && w.chars().all(|c| c.is_ascii_alphabetic()))
                     .count();
-                assert!(words < 3, "line {}: English text in the script: {lit:?}", n + 1);
+                assert!(
+                    words < 3,
+                    "line {}: English text in the script: {lit:?}",
+                    n + 1
+                );
             }
         }
         // The HTML's visible texts are markers (brand and language names aside).
@@ -178,7 +184,9 @@ mod tests {
         assert_eq!(en.headers()["content-language"], "en");
         assert_eq!(ja.headers()["content-language"], "ja");
         let text = |r: Response| async move {
-            let b = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+            let b = axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .unwrap();
             String::from_utf8(b.to_vec()).unwrap()
         };
         let (en, ja) = (text(en).await, text(ja).await);

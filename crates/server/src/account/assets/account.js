@@ -139,7 +139,8 @@
 
   function typeName(a) {
     const oob = a.authenticator_type === "oob" && ["push", "email", "sms", "voice"].includes(a.oob_channel);
-    return byCode("account-type-", oob ? a.oob_channel : a.authenticator_type, a.authenticator_type);
+    const code = oob ? a.oob_channel : a.authenticator_type.replace(/-/g, "_");
+    return byCode("account-type-", code, a.authenticator_type);
   }
 
   const isPendingContact = (a) =>
@@ -158,7 +159,7 @@
       li.dataset.type = a.authenticator_type;
       const what = el("span", undefined, "what");
       what.append(el("strong", typeName(a)));
-      if (a.name) what.append(document.createTextNode(" " + a.name));
+      if (a.name) what.append(" ", el("span", a.name, "name"));
       if (!a.active) what.append(el("span", t("account-not-confirmed"), "tag"));
       const used = a.last_used_at ? t("account-last-used", { date: when(a.last_used_at) }) : t("account-never-used");
       what.append(el("span", t("account-added", { date: when(a.created_at) }) + " · " + used, "when"));
@@ -592,8 +593,8 @@
     $("device-add").focus();
   });
 
-  $("email-add").addEventListener("click", () => openContact("account-email"));
-  $("phone-add").addEventListener("click", () => openContact("account-phone"));
+  $("email-add").addEventListener("click", () => openContact("email"));
+  $("phone-add").addEventListener("click", () => openContact("phone"));
   $("contact-cancel").addEventListener("click", closeContact);
   $("contact-code-cancel").addEventListener("click", closeContact);
   $("contact-form").addEventListener("submit", (ev) => {
@@ -653,7 +654,7 @@
     const codes = [...$("codes-list").children].map((li) => li.textContent);
     const text = t("account-codes-file-head", { user: view ? view.user.username : "" }) + "\n\n" + codes.join("\n") + "\n";
     const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
-    const a = document.createElement("account-a");
+    const a = document.createElement("a");
     a.href = url;
     a.download = "tessera-backup-codes.txt";
     document.body.append(a);
