@@ -635,7 +635,18 @@ async fn lg2_in_japanese_every_step_is_japanese() {
         h.run(|s| async move { user(s, "lg2-jun").await }).await;
         let p = Pages::new(page, h.origin());
         let no_english = |step: &'static str, text: String| {
-            let left = english_words(&text, &["Tessera", "TOTP", "QR", "JavaScript", "txt"]);
+            let left = english_words(
+                &text,
+                &[
+                    "Tessera",
+                    "TOTP",
+                    "QR",
+                    "JavaScript",
+                    "txt",
+                    "English",
+                    "PIN",
+                ],
+            );
             assert!(
                 left.is_empty(),
                 "English left at {step}: {left:?} in {text}"

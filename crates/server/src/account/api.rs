@@ -360,9 +360,9 @@ async fn overview(State(state): State<AppState>, account: Account) -> Answer<Res
         },
         can_add: CanAdd {
             passkey: crate::passkey::relying_party(&state).is_ok(),
-            email: Channel::Email.enabled(state.config()),
-            sms: Channel::Sms.enabled(state.config()),
-            voice: Channel::Voice.enabled(state.config()),
+            email: Channel::Email.enabled(&state.config()),
+            sms: Channel::Sms.enabled(&state.config()),
+            voice: Channel::Voice.enabled(&state.config()),
         },
         csrf_token: account.csrf,
     };

@@ -279,7 +279,7 @@ pub async fn change_phone(
 /// Starts a change of `user_id`'s address or number (its form checked by
 /// [`ContactBody::check`], the step-up by the caller): the new one is held as a pending,
 /// inactive authenticator (replacing an earlier pending one) and a code (by email also a link)
-/// is sent to it, in the language of `headers`' `Accept-Language`.
+/// is sent to it, in the user's saved language, else that of `headers`' `Accept-Language`.
 pub async fn start_contact(
     state: &AppState,
     user_id: &str,
@@ -287,7 +287,7 @@ pub async fn start_contact(
     channel: crate::oob::Channel,
     value: String,
 ) -> Result<crate::oob::Sent> {
-    if !channel.enabled(state.config()) {
+    if !channel.enabled(&state.config()) {
         return Err(Error::InvalidRequest(format!(
             "{} is not configured on this server",
             channel.as_str()
@@ -387,7 +387,7 @@ pub async fn confirm_pending_contact(
         .as_deref()
         .and_then(crate::oob::Channel::of_name)
         .ok_or(Error::NotFound("authenticator"))?;
-    let code = crate::oob::normalize_code(&body.code, &channel.settings(state.config()))?;
+    let code = crate::oob::normalize_code(&body.code, &channel.settings(&state.config()))?;
     let lookup = crate::store::oob::OobLookup::Latest {
         user_id: Some(user_id.to_owned()),
         purpose: Some(crate::oob::messages::Purpose::Verify.as_str().to_owned()),
