@@ -379,6 +379,20 @@ async fn account_center_adds_a_passkey_the_desktop_app_and_an_email_address() {
             "nothing pending"
         );
         assert!(!p.page.visible_text().await.unwrap().contains(&code));
+
+        // 360 px wide with the new methods listed and the address form open: nothing sticks out.
+        p.page.client.set_window_size(360, 800).await.unwrap();
+        p.page.click("#email-add").await.unwrap();
+        p.page.wait_for("#contact-value").await.unwrap();
+        let overflow = p
+            .page
+            .js(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(overflow, json!(0), "no horizontal scrolling at 360 px");
     })
     .await;
 }
