@@ -36,8 +36,10 @@
   let pending = null; // the change to retry after a step-up
   let removing = null;
 
+  // Dates and times in the page's language (Intl), in the browser's time zone.
+  const DATES = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
   function when(unix) {
-    return new Date(unix * 1000).toLocaleString(lang);
+    return DATES.format(new Date(unix * 1000));
   }
   function el(tag, text, cls) {
     const e = document.createElement(tag);
