@@ -11,7 +11,7 @@ use tessera_core::{Clock, SystemClock};
 use tessera_e2e::Server;
 
 /// The `tessera` binary `cargo test --workspace` builds beside this test binary.
-fn tessera_bin() -> PathBuf {
+pub(super) fn tessera_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
     let bin = dir.join("tessera");
@@ -23,12 +23,12 @@ fn tessera_bin() -> PathBuf {
     bin
 }
 
-struct Cli {
+pub(super) struct Cli {
     dir: tempfile::TempDir,
 }
 
 impl Cli {
-    fn new() -> Cli {
+    pub(super) fn new() -> Cli {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pass"), "device sim passphrase\n").unwrap();
         Cli { dir }
@@ -42,12 +42,12 @@ impl Cli {
             .args(args);
         c
     }
-    fn run(&self, args: &[&str]) -> Output {
+    pub(super) fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }
 }
 
-fn ok(o: &Output) -> String {
+pub(super) fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
         "tessera failed: {}",

@@ -19,17 +19,21 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::api::admin::{self, OtpBody, OtpVerified};
+use crate::api::me::{Contact, ContactBody, ContactCode};
 use crate::api::JsonBody;
 use crate::device::http::cookie;
 use crate::error::{Error, ErrorBody, Result};
 use crate::factors::{self, AssociateResponse, AuthenticatorView};
-use crate::model::{AuditEvent, SessionRecord, VerifyOutcome};
+use crate::model::{AuditEvent, SessionRecord, User, VerifyOutcome};
 use crate::oob::notify::{Preference, PreferenceView};
+use crate::oob::{Channel, Sent};
+use crate::passkey::api::{FinishBody, RegistrationBegun};
 use crate::policy::{Method, Traits};
 use crate::signin::api::SESSION_COOKIE;
 use crate::signin::flow::{session_proofs, Proof, Security};
 use crate::store::{AuditFilter, OnSuccess};
 use crate::AppState;
+use tessera_core::device::wire::{DeviceInfo, EnrollOfferResponse};
 
 /// How recent a second factor must be for a sensitive change (removing a factor, replacing the
 /// backup codes), seconds.
@@ -51,7 +55,17 @@ pub fn routes() -> Router<AppState> {
             "/account/api/authenticators/totp/confirm",
             post(confirm_totp),
         )
+        .route("/account/api/authenticators/passkey", post(add_passkey))
+        .route(
+            "/account/api/authenticators/passkey/finish",
+            post(finish_passkey),
+        )
         .route("/account/api/authenticators/{id}", delete(remove))
+        .route("/account/api/email", put(change_email))
+        .route("/account/api/phone", put(change_phone))
+        .route("/account/api/contact-verification", post(verify_contact))
+        .route("/account/api/devices", get(devices))
+        .route("/account/api/devices/offer", post(device_offer))
         .route("/account/api/recovery-codes", post(regenerate))
         .route("/account/api/sessions", delete(end_others))
         .route("/account/api/sessions/{session_id}", delete(end_one))
@@ -204,8 +218,25 @@ pub struct Profile {
     pub user_id: String,
     /// The user name.
     pub username: String,
+    /// The user's email address (their own: shown in full).
+    pub email: Option<String>,
+    /// The user's phone number.
+    pub phone: Option<String>,
     /// The language the user chose (`en`, `ja`); none: the browser's.
     pub locale: Option<String>,
+}
+
+/// What the page can offer to add: the methods this server can set up.
+#[derive(Debug, Serialize)]
+pub struct CanAdd {
+    /// A passkey (a relying party is configured or derived).
+    pub passkey: bool,
+    /// An email address (the server can send mail).
+    pub email: bool,
+    /// A phone number confirmed by SMS.
+    pub sms: bool,
+    /// A phone number confirmed by a voice call.
+    pub voice: bool,
 }
 
 /// A session as the account center shows it.
@@ -260,6 +291,8 @@ pub struct Overview {
     pub notifications: PreferenceView,
     /// Whether a sensitive change needs a step-up first.
     pub step_up: StepUp,
+    /// The methods the page may offer to add.
+    pub can_add: CanAdd,
     /// The token to send in `X-CSRF-Token` with every change.
     pub csrf_token: String,
 }
@@ -299,6 +332,8 @@ async fn overview(State(state): State<AppState>, account: Account) -> Answer<Res
         user: Profile {
             user_id: user.user_id,
             username: user.username,
+            email: user.email,
+            phone: user.phone,
             locale: user.locale,
         },
         security: crate::signin::flow::security(&facts),
@@ -322,6 +357,12 @@ async fn overview(State(state): State<AppState>, account: Account) -> Answer<Res
             recent: until.is_some() || !enrolled,
             until,
             window_secs: STEP_UP_SECS,
+        },
+        can_add: CanAdd {
+            passkey: crate::passkey::relying_party(&state).is_ok(),
+            email: Channel::Email.enabled(&state.config()),
+            sms: Channel::Sms.enabled(&state.config()),
+            voice: Channel::Voice.enabled(&state.config()),
         },
         csrf_token: account.csrf,
     };
@@ -459,6 +500,114 @@ async fn remove(
         return Err(Error::NotFound("authenticator").into());
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /account/api/authenticators/passkey` (step-up when the user has an active factor):
+/// begins a passkey registration for the signed-in user — the options for
+/// `navigator.credentials.create` and a single-use ceremony id bound to the user.
+async fn add_passkey(
+    State(state): State<AppState>,
+    account: Account,
+) -> Answer<(StatusCode, Json<RegistrationBegun>)> {
+    require_step_up(&state, &account).await?;
+    let user = factors::user(&state, &account.user_id).await?;
+    let begun = crate::passkey::api::begin(&state, user).await?;
+    Ok((StatusCode::CREATED, Json(begun)))
+}
+
+/// `POST /account/api/authenticators/passkey/finish` `{"ceremony_id", "credential"}` → 201:
+/// the browser's new credential, checked against the user's ceremony.
+async fn finish_passkey(
+    State(state): State<AppState>,
+    account: Account,
+    JsonBody(body): JsonBody<FinishBody>,
+) -> Answer<(StatusCode, Json<AuthenticatorView>)> {
+    let view = crate::passkey::api::complete(&state, account.user_id, body).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Starts a change of address or number (step-up when the user has an active factor).
+async fn change_contact(
+    state: &AppState,
+    account: &Account,
+    headers: &HeaderMap,
+    contact: Contact,
+    body: ContactBody,
+) -> Answer<(StatusCode, Json<Sent>)> {
+    let channel = body.check(contact)?;
+    require_step_up(state, account).await?;
+    let sent =
+        crate::api::me::start_contact(state, &account.user_id, headers, channel, body.into_value())
+            .await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)))
+}
+
+/// `PUT /account/api/email` `{"value"}` → 202: a code (and a link) sent to the new address.
+async fn change_email(
+    State(state): State<AppState>,
+    account: Account,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ContactBody>,
+) -> Answer<(StatusCode, Json<Sent>)> {
+    change_contact(&state, &account, &headers, Contact::Email, body).await
+}
+
+/// `PUT /account/api/phone` `{"value", "channel"?}` → 202: a code by SMS (or a voice call) to
+/// the new number.
+async fn change_phone(
+    State(state): State<AppState>,
+    account: Account,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<ContactBody>,
+) -> Answer<(StatusCode, Json<Sent>)> {
+    change_contact(&state, &account, &headers, Contact::Phone, body).await
+}
+
+/// `POST /account/api/contact-verification` `{"code"}`: confirms the pending address or
+/// number; it is the user's (and a factor) from now on.
+async fn verify_contact(
+    State(state): State<AppState>,
+    account: Account,
+    JsonBody(body): JsonBody<ContactCode>,
+) -> Answer<Json<User>> {
+    let user = crate::api::me::confirm_pending_contact(&state, &account.user_id, &body).await?;
+    Ok(Json(user))
+}
+
+/// `GET /account/api/devices`: the user's Tessera devices (the page watches it while an
+/// enrollment offer is shown).
+async fn devices(State(state): State<AppState>, account: Account) -> Answer<Json<Vec<DeviceInfo>>> {
+    let uid = account.user_id.clone();
+    let list = state
+        .blocking(move |s| s.devices().devices_of(&uid))
+        .await?;
+    Ok(Json(list.iter().map(crate::device::http::info).collect()))
+}
+
+/// An enrollment offer as the page shows it.
+#[derive(Debug, Serialize)]
+pub struct DeviceOffer {
+    /// The device factor's offer: `link`, `qr_svg`, `expires_at`.
+    #[serde(flatten)]
+    pub offer: EnrollOfferResponse,
+    /// Seconds until it expires (the page counts with its own clock, not the server's).
+    pub expires_in: u64,
+}
+
+/// `POST /account/api/devices/offer` → 201 (step-up when the user has an active factor): an
+/// enrollment offer for the signed-in user only (the request names no user), its link and QR
+/// code; the desktop app scanning it becomes the user's device.
+async fn device_offer(
+    State(state): State<AppState>,
+    account: Account,
+) -> Answer<(StatusCode, Json<DeviceOffer>)> {
+    require_step_up(&state, &account).await?;
+    let uid = account.user_id.clone();
+    let offer = state
+        .blocking(move |s| crate::device::enrollment::create_offer(s, &uid))
+        .await?;
+    let expires_in = offer.expires_at.saturating_sub(state.now());
+    Ok((StatusCode::CREATED, Json(DeviceOffer { offer, expires_in })))
 }
 
 /// The new backup codes (shown once).

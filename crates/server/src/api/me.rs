@@ -190,7 +190,8 @@ pub async fn set_notifications(
     )))
 }
 
-/// Body of `PUT /api/v2/me/email` and `PUT /api/v2/me/phone`.
+/// Body of `PUT /api/v2/me/email` and `PUT /api/v2/me/phone` (and of the account center's
+/// `PUT /account/api/email|phone`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBody {
@@ -201,6 +202,47 @@ pub struct ContactBody {
     channel: Option<String>,
 }
 
+/// What a change of contact is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contact {
+    /// The email address.
+    Email,
+    /// The phone number.
+    Phone,
+}
+
+impl ContactBody {
+    /// The new address or number.
+    pub fn into_value(self) -> String {
+        self.value
+    }
+
+    /// Checks the request's form: the address or number, and the channel that confirms it.
+    pub fn check(&self, contact: Contact) -> Result<crate::oob::Channel> {
+        match contact {
+            Contact::Email => {
+                if self.channel.is_some() {
+                    return Err(Error::InvalidRequest(
+                        "`channel`: an address is confirmed by email".into(),
+                    ));
+                }
+                super::users::check_email(&self.value)?;
+                Ok(crate::oob::Channel::Email)
+            }
+            Contact::Phone => {
+                super::users::check_phone(&self.value)?;
+                match self.channel.as_deref() {
+                    None | Some("sms") => Ok(crate::oob::Channel::Sms),
+                    Some("voice") => Ok(crate::oob::Channel::Voice),
+                    Some(_) => Err(Error::InvalidRequest(
+                        "`channel`: must be `sms` or `voice`".into(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
 /// `PUT /api/v2/me/email` `{"value"}` (enroll): sends a code (and a link) to the new address;
 /// it becomes the primary email, and the email factor, once confirmed (EM-6). Step-up applies.
 pub async fn change_email(
@@ -209,20 +251,12 @@ pub async fn change_email(
     headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody<ContactBody>,
 ) -> Result<(StatusCode, Json<crate::oob::Sent>)> {
-    if body.channel.is_some() {
-        return Err(Error::InvalidRequest(
-            "`channel`: an address is confirmed by email".into(),
-        ));
-    }
-    super::users::check_email(&body.value)?;
-    start_contact(
-        &state,
-        &caller,
-        &headers,
-        crate::oob::Channel::Email,
-        body.value,
-    )
-    .await
+    let channel = body.check(Contact::Email)?;
+    let id = me(&caller)?;
+    caller.require("enroll")?;
+    require_step_up(&state, &caller, "change how you are reached").await?;
+    let sent = start_contact(&state, &id, &headers, channel, body.value).await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)))
 }
 
 /// `PUT /api/v2/me/phone` `{"value", "channel"?}` (enroll): sends a code by SMS (or a voice
@@ -234,29 +268,25 @@ pub async fn change_phone(
     headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody<ContactBody>,
 ) -> Result<(StatusCode, Json<crate::oob::Sent>)> {
-    super::users::check_phone(&body.value)?;
-    let channel = match body.channel.as_deref() {
-        None | Some("sms") => crate::oob::Channel::Sms,
-        Some("voice") => crate::oob::Channel::Voice,
-        Some(_) => {
-            return Err(Error::InvalidRequest(
-                "`channel`: must be `sms` or `voice`".into(),
-            ))
-        }
-    };
-    start_contact(&state, &caller, &headers, channel, body.value).await
+    let channel = body.check(Contact::Phone)?;
+    let id = me(&caller)?;
+    caller.require("enroll")?;
+    require_step_up(&state, &caller, "change how you are reached").await?;
+    let sent = start_contact(&state, &id, &headers, channel, body.value).await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)))
 }
 
-async fn start_contact(
+/// Starts a change of `user_id`'s address or number (its form checked by
+/// [`ContactBody::check`], the step-up by the caller): the new one is held as a pending,
+/// inactive authenticator (replacing an earlier pending one) and a code (by email also a link)
+/// is sent to it, in the user's saved language, else that of `headers`' `Accept-Language`.
+pub async fn start_contact(
     state: &AppState,
-    caller: &Caller,
+    user_id: &str,
     headers: &axum::http::HeaderMap,
     channel: crate::oob::Channel,
     value: String,
-) -> Result<(StatusCode, Json<crate::oob::Sent>)> {
-    let id = me(caller)?;
-    caller.require("enroll")?;
-    require_step_up(state, caller, "change how you are reached").await?;
+) -> Result<crate::oob::Sent> {
     if !channel.enabled(&state.config()) {
         return Err(Error::InvalidRequest(format!(
             "{} is not configured on this server",
@@ -271,10 +301,10 @@ async fn start_contact(
         ));
     }
     let now = state.now();
-    let uid = id.clone();
+    let uid = user_id.to_owned();
     let pending = crate::model::Authenticator {
         id: crate::crypto::random_id(&format!("{}|pending_", channel.as_str()))?,
-        user_id: id.clone(),
+        user_id: user_id.to_owned(),
         kind: crate::model::AuthenticatorKind::Oob,
         name: value,
         active: false,
@@ -302,7 +332,7 @@ async fn start_contact(
             .get(axum::http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let sent = crate::oob::send_code(
+    crate::oob::send_code(
         state,
         crate::oob::SendRequest {
             user,
@@ -313,11 +343,11 @@ async fn start_contact(
             locale,
         },
     )
-    .await?;
-    Ok((StatusCode::ACCEPTED, Json(sent)))
+    .await
 }
 
-/// Body of `POST /api/v2/me/contact-verification`.
+/// Body of `POST /api/v2/me/contact-verification` (and of the account center's
+/// `POST /account/api/contact-verification`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContactCode {
@@ -335,8 +365,17 @@ pub async fn verify_contact(
 ) -> Result<Json<User>> {
     let id = me(&caller)?;
     caller.require("enroll")?;
+    Ok(Json(confirm_pending_contact(&state, &id, &body).await?))
+}
+
+/// Confirms `user_id`'s pending change of address or number with the code sent to it.
+pub async fn confirm_pending_contact(
+    state: &AppState,
+    user_id: &str,
+    body: &ContactCode,
+) -> Result<User> {
     // The pending change tells which channel's code settings apply.
-    let uid = id.clone();
+    let uid = user_id.to_owned();
     let pending = state
         .db(move |s| s.list_authenticators(&uid))
         .await?
@@ -350,11 +389,11 @@ pub async fn verify_contact(
         .ok_or(Error::NotFound("authenticator"))?;
     let code = crate::oob::normalize_code(&body.code, &channel.settings(&state.config()))?;
     let lookup = crate::store::oob::OobLookup::Latest {
-        user_id: Some(id),
+        user_id: Some(user_id.to_owned()),
         purpose: Some(crate::oob::messages::Purpose::Verify.as_str().to_owned()),
         flow_hash: None,
     };
-    Ok(Json(confirm_contact(&state, lookup, Some(code)).await?))
+    confirm_contact(state, lookup, Some(code)).await
 }
 
 /// Redeems a verification code (or link) and makes its address or number the user's.

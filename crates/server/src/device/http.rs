@@ -164,7 +164,8 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| Error::InvalidRequest(format!("body: {e}")))
 }
 
-fn info(d: &DeviceRecord) -> DeviceInfo {
+/// A device as the APIs show it (the management list, the account center).
+pub(crate) fn info(d: &DeviceRecord) -> DeviceInfo {
     DeviceInfo {
         device_id: d.id.clone(),
         user_id: d.user_id.clone(),

@@ -9,7 +9,12 @@ const PAGES: &[(&str, &str, &str)] = &[
         include_str!("../signin/assets/signin.html"),
         include_str!("../signin/assets/signin.js"),
     ),
-    // The account center and the console add theirs here.
+    (
+        "account",
+        include_str!("../account/assets/account.html"),
+        include_str!("../account/assets/account.js"),
+    ),
+    // The console adds its own here.
 ];
 
 #[test]

@@ -1,7 +1,8 @@
 //! Self-service passkey registration (docs/signin.md#passkeys): `POST
 //! /api/v2/me/authenticators {"type":"passkey"}` begins a ceremony (its options and id; the
 //! state stays server-side, bound to the user, for `passkey.ceremony_secs`), `POST
-//! /api/v2/me/passkey-verification` finishes it with the browser's credential.
+//! /api/v2/me/passkey-verification` finishes it with the browser's credential. The account
+//! center (`/account/api/authenticators/passkey…`) calls the same [`begin`] and [`complete`].
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -81,10 +82,21 @@ pub async fn finish(
 ) -> Result<(StatusCode, Json<AuthenticatorView>)> {
     let user_id = crate::api::me::me(&caller)?;
     caller.require("enroll")?;
+    let view = complete(&state, user_id, body).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Finishes `user_id`'s registration begun by [`begin`]: the ceremony is taken (once, and
+/// only as that user's) and the browser's credential checked against it; the new passkey.
+pub async fn complete(
+    state: &AppState,
+    user_id: String,
+    body: FinishBody,
+) -> Result<AuthenticatorView> {
     if !body.ceremony_id.starts_with(CEREMONY_PREFIX) || body.ceremony_id.len() > 100 {
         return Err(Error::Passkey("unknown or expired ceremony".into()));
     }
-    let view = state
+    state
         .blocking(move |s| {
             let hash = crate::crypto::sha256(body.ceremony_id.as_bytes());
             let now = s.now();
@@ -105,6 +117,5 @@ pub async fn finish(
             view.characteristics = Some(traits);
             Ok(view)
         })
-        .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+        .await
 }

@@ -5,6 +5,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tessera_core::Clock;
 
+use tessera_server::passkey::soft::SoftKey;
+
 use super::signin_flow::{Browser, PW};
 use super::{enrolled, error_code, oathtool, Server};
 
@@ -466,4 +468,411 @@ async fn sessions_are_listed_and_ended_one_or_all_others() {
     .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(overview(&a).await["notifications"]["locale"], "ja");
+}
+
+fn types_of(v: &Value) -> Vec<(String, String, bool)> {
+    v["authenticators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["authenticator_type"].as_str().unwrap().to_owned(),
+                a["oob_channel"].as_str().unwrap_or("").to_owned(),
+                a["active"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_passkey_is_added_from_the_account_center_with_its_ceremony_bound_to_the_user() {
+    let s = Server::start().await;
+    s.create_user("pam", Some(PW)).await;
+    s.create_user("pol", Some(PW)).await;
+    let b = sign_in(&s, "pam", None).await;
+    let other = sign_in(&s, "pol", None).await;
+    let v = overview(&b).await;
+    assert_eq!(v["can_add"]["passkey"], true, "{v}");
+    let token = csrf(&v);
+
+    // Without the page's token nothing begins.
+    let (st, v) = call(
+        &b,
+        Method::POST,
+        "/account/api/authenticators/passkey",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "csrf_failed")
+    );
+    // No factor yet: the session is enough.
+    let (st, begun) = call(
+        &b,
+        Method::POST,
+        "/account/api/authenticators/passkey",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{begun}");
+    assert_eq!(begun["options"]["publicKey"]["rp"]["id"], "localhost");
+    assert_eq!(
+        begun["options"]["publicKey"]["user"]["name"], "pam",
+        "made for the signed-in user: {begun}"
+    );
+    let mut key = SoftKey::new(&s.url);
+    let credential = key.create(&begun["options"]);
+
+    // Another signed-in user cannot finish it (and it is used up by the try).
+    let other_token = csrf(&overview(&other).await);
+    let body = json!({"ceremony_id": begun["ceremony_id"], "credential": credential});
+    let (st, v) = call(
+        &other,
+        Method::POST,
+        "/account/api/authenticators/passkey/finish",
+        Some(&other_token),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::BAD_REQUEST, "passkey_refused"),
+        "{v}"
+    );
+    let (st, _) = call(
+        &b,
+        Method::POST,
+        "/account/api/authenticators/passkey/finish",
+        Some(&token),
+        Some(body),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a ceremony is taken once");
+
+    // A new ceremony, finished by its user: the passkey is listed, active.
+    let (st, begun) = call(
+        &b,
+        Method::POST,
+        "/account/api/authenticators/passkey",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{begun}");
+    let credential = key.create(&begun["options"]);
+    let (st, v) = call(
+        &b,
+        Method::POST,
+        "/account/api/authenticators/passkey/finish",
+        Some(&token),
+        Some(json!({"ceremony_id": begun["ceremony_id"], "credential": credential})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["authenticator_type"], "passkey");
+    assert_eq!(v["characteristics"]["phishing_resistant"], true);
+    let v = overview(&b).await;
+    assert_eq!(types_of(&v), [("passkey".into(), String::new(), true)]);
+    assert!(types_of(&overview(&other).await).is_empty(), "pol has none");
+
+    // Now the user has a factor, and this session proved only a password: another passkey
+    // needs a step-up first.
+    let (st, v) = call(
+        &b,
+        Method::POST,
+        "/account/api/authenticators/passkey",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "step_up_required")
+    );
+}
+
+#[tokio::test]
+async fn an_email_address_and_a_phone_number_are_added_by_their_codes_or_the_mail_s_link() {
+    use super::oob::{code_and_link, email_on, sms_receiver, Sink};
+    let sink = Sink::start(&[]).await;
+    let (sms_url, texts) = sms_receiver().await;
+    let s = Server::start_with(|c| {
+        email_on(c, &sink);
+        c.sms.provider = tessera_server::oob::config::Provider::Http;
+        c.sms.http_url = sms_url.clone();
+    })
+    .await;
+    // Users with a password only: no address or number yet.
+    let bare = |name: &'static str| {
+        let s = &s;
+        async move {
+            let (st, v) = s
+                .admin_json(
+                    Method::POST,
+                    "/api/v2/users",
+                    Some(json!({"username": name, "password": PW})),
+                )
+                .await;
+            assert_eq!(st, StatusCode::CREATED, "{v}");
+        }
+    };
+    bare("em").await;
+    let b = sign_in(&s, "em", None).await;
+    let v = overview(&b).await;
+    assert_eq!(
+        (
+            &v["can_add"]["email"],
+            &v["can_add"]["sms"],
+            &v["can_add"]["voice"]
+        ),
+        (&json!(true), &json!(true), &json!(false)),
+        "{v}"
+    );
+    assert!(v["user"]["email"].is_null());
+    let token = csrf(&v);
+
+    // The page's token is required; a malformed address is refused before anything is sent.
+    let email = |value: &str| Some(json!({ "value": value }));
+    let (st, v) = call(
+        &b,
+        Method::PUT,
+        "/account/api/email",
+        None,
+        email("em@example.com"),
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "csrf_failed")
+    );
+    let (st, _) = call(
+        &b,
+        Method::PUT,
+        "/account/api/email",
+        Some(&token),
+        email("nope"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, sent) = call(
+        &b,
+        Method::PUT,
+        "/account/api/email",
+        Some(&token),
+        email("em@example.com"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{sent}");
+    assert_eq!(sent["channel"], "email");
+    assert_ne!(sent["to"], "em@example.com", "the destination is masked");
+    let mail = sink.mail(1).await;
+    assert_eq!(mail["to"], "em@example.com");
+    let (code, _) = code_and_link(&mail);
+    // Pending: listed as not confirmed, the profile unchanged.
+    let v = overview(&b).await;
+    assert_eq!(types_of(&v), [("oob".into(), "email".into(), false)]);
+    assert!(v["user"]["email"].is_null());
+    assert!(!v.to_string().contains(&code), "the code is never served");
+
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (st, _) = call(
+        &b,
+        Method::POST,
+        "/account/api/contact-verification",
+        Some(&token),
+        Some(json!({ "code": wrong })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, v) = call(
+        &b,
+        Method::POST,
+        "/account/api/contact-verification",
+        Some(&token),
+        Some(json!({ "code": code })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["email"], "em@example.com");
+    let v = overview(&b).await;
+    assert_eq!(v["user"]["email"], "em@example.com");
+    assert_eq!(types_of(&v), [("oob".into(), "email".into(), true)]);
+    assert_eq!(v["mfa"]["enrolled"], true, "the address is a factor now");
+
+    // A phone number now needs a fresh second factor: this session proved a password only.
+    let phone = Some(json!({"value": "+81 90 1111 2222"}));
+    let (st, v) = call(
+        &b,
+        Method::PUT,
+        "/account/api/phone",
+        Some(&token),
+        phone.clone(),
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "step_up_required"),
+        "{v}"
+    );
+    // A session that proved the email code just now may.
+    let mut fresh = Browser::new(&s);
+    let f = fresh.password(None, "em", PW).await;
+    // Nothing is sent until the page asks for the code.
+    let f = fresh.ok(&f, "choose", json!({"method": "email"})).await;
+    assert_eq!(f["code_sent"]["channel"], "email", "{f}");
+    let (sign_in_code, _) = code_and_link(&sink.mail(2).await);
+    let f = fresh
+        .ok(
+            &f,
+            "verify",
+            json!({"method": "email", "code": sign_in_code}),
+        )
+        .await;
+    assert_eq!(f["step"], "done", "{f}");
+    let token2 = csrf(&overview(&fresh).await);
+    let (st, sent) = call(
+        &fresh,
+        Method::PUT,
+        "/account/api/phone",
+        Some(&token2),
+        phone,
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{sent}");
+    assert_eq!(sent["channel"], "sms");
+    let text = texts.lock().unwrap()[0].1["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sms_code: String = text.chars().filter(char::is_ascii_digit).take(6).collect();
+    let (st, v) = call(
+        &fresh,
+        Method::POST,
+        "/account/api/contact-verification",
+        Some(&token2),
+        Some(json!({ "code": sms_code })),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let v = overview(&fresh).await;
+    assert_eq!(v["user"]["phone"], "+81 90 1111 2222", "{v}");
+    assert!(
+        types_of(&v).contains(&("oob".into(), "sms".into(), true)),
+        "{v}"
+    );
+
+    // Another user confirms a new address by the mail's link; the page sees it.
+    bare("el").await;
+    let c = sign_in(&s, "el", None).await;
+    let token3 = csrf(&overview(&c).await);
+    let (st, _) = call(
+        &c,
+        Method::PUT,
+        "/account/api/email",
+        Some(&token3),
+        email("el@example.com"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::ACCEPTED);
+    let (_, link) = code_and_link(&sink.mail(3).await);
+    let page = reqwest::get(link.expect("a link in the mail"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let v = overview(&c).await;
+    assert_eq!(v["user"]["email"], "el@example.com");
+    assert_eq!(types_of(&v), [("oob".into(), "email".into(), true)]);
+}
+
+#[tokio::test]
+async fn the_desktop_app_is_enrolled_from_an_offer_made_for_the_signed_in_user_only() {
+    let s = Server::start().await;
+    let dee = s.create_user("dee", Some(PW)).await;
+    s.create_user("dan", Some(PW)).await;
+    let b = sign_in(&s, "dee", None).await;
+    let v = overview(&b).await;
+    let token = csrf(&v);
+    let (st, v) = call(&b, Method::POST, "/account/api/devices/offer", None, None).await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "csrf_failed")
+    );
+    // The request names no user: a body naming another one changes nothing.
+    let (st, offer) = call(
+        &b,
+        Method::POST,
+        "/account/api/devices/offer",
+        Some(&token),
+        Some(json!({"user": "dan"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{offer}");
+    assert!(
+        offer["qr_svg"].as_str().unwrap().starts_with("<?xml"),
+        "{offer}"
+    );
+    let link = offer["link"].as_str().unwrap();
+    let parsed = tessera_core::device::EnrollLink::parse(link).unwrap();
+    assert_eq!(parsed.user, "dee");
+    let (st, list) = call(&b, Method::GET, "/account/api/devices", None, None).await;
+    assert_eq!((st, list.clone()), (StatusCode::OK, json!([])));
+
+    // The app enrolls from the offer's link: the device is dee's, listed here, and her
+    // push and paired-OTP factors appear.
+    let device = tessera_client::VirtualDevice::enroll_with(
+        link,
+        &tessera_client::EnrollOptions {
+            device_name: "dee's laptop".into(),
+            platform: "test".into(),
+            ..tessera_client::EnrollOptions::default()
+        },
+        s.clock.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(device.device().enrollment().user_id, dee);
+    let (_, list) = call(&b, Method::GET, "/account/api/devices", None, None).await;
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["user_id"], dee.as_str());
+    assert_eq!(list[0]["name"], "dee's laptop");
+    let v = overview(&b).await;
+    let kinds = types_of(&v);
+    assert!(
+        kinds.contains(&("oob".into(), "push".into(), true)),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("otp".into(), String::new(), true)),
+        "{kinds:?}"
+    );
+    // The offer is used up: a second enrollment from the same link fails.
+    let again = tessera_client::VirtualDevice::enroll_with(
+        link,
+        &tessera_client::EnrollOptions::default(),
+        s.clock.clone(),
+    )
+    .await;
+    assert!(again.is_err(), "one device per offer");
+    // dan sees no device of dee's.
+    let d = sign_in(&s, "dan", None).await;
+    let (_, list) = call(&d, Method::GET, "/account/api/devices", None, None).await;
+    assert_eq!(list, json!([]));
+    // dee now has factors: a new offer needs a step-up.
+    let (st, v) = call(
+        &b,
+        Method::POST,
+        "/account/api/devices/offer",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v).as_str()),
+        (StatusCode::FORBIDDEN, "step_up_required")
+    );
 }

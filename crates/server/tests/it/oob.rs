@@ -17,7 +17,7 @@ use super::signin_flow::{set_policy, Browser, PW};
 use super::{error_code, Server};
 
 /// The SMTP server process with its mail directory.
-struct Sink {
+pub(super) struct Sink {
     inner: SmtpSink,
     _dir: tempfile::TempDir,
 }
@@ -30,7 +30,7 @@ impl std::ops::Deref for Sink {
 }
 
 impl Sink {
-    async fn start(extra: &[&str]) -> Sink {
+    pub(super) async fn start(extra: &[&str]) -> Sink {
         let dir = tempfile::tempdir().unwrap();
         let inner = SmtpSink::start(dir.path(), extra)
             .await
@@ -39,13 +39,13 @@ impl Sink {
     }
 }
 
-fn code_and_link(mail: &Value) -> (String, Option<String>) {
+pub(super) fn code_and_link(mail: &Value) -> (String, Option<String>) {
     let (code, link) = SmtpSink::code_and_link(mail);
     assert!(!code.is_empty(), "a code line in {mail}");
     (code, link)
 }
 
-fn email_on(c: &mut Config, sink: &Sink) {
+pub(super) fn email_on(c: &mut Config, sink: &Sink) {
     c.email.smtp_host = "127.0.0.1".into();
     c.email.smtp_port = sink.port;
     c.email.smtp_tls = SmtpTls::None;
@@ -363,9 +363,9 @@ async fn a_magic_link_continues_the_flow_only_in_the_browser_that_asked() {
 }
 
 /// Captured SMS provider requests.
-type Captured = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+pub(super) type Captured = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 
-async fn sms_receiver() -> (String, Captured) {
+pub(super) async fn sms_receiver() -> (String, Captured) {
     let seen: Captured = Arc::default();
     let keep = seen.clone();
     let app = axum::Router::new().route(
