@@ -167,16 +167,51 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-/// `GET /api/v2/users?page=&per_page=` (read:users).
+/// Query of `GET /api/v2/users`: paging and an optional search text.
+#[derive(Debug, Deserialize)]
+pub struct UserQuery {
+    /// 1-based page.
+    #[serde(default = "one")]
+    page: u32,
+    /// Items per page, 1–100.
+    #[serde(default = "fifty")]
+    per_page: u32,
+    /// Only users whose user name, email or phone contains this (or whose id it is).
+    #[serde(default)]
+    q: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+/// `GET /api/v2/users?page=&per_page=&q=` (read:users); `total` counts the matches.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    QueryParams(paging): QueryParams<Paging>,
+    QueryParams(query): QueryParams<UserQuery>,
 ) -> Result<Json<UserPage>> {
     caller.management("read:users")?;
+    let paging = Paging {
+        page: query.page,
+        per_page: query.per_page,
+    };
     paging.check()?;
     let (page, per_page) = (paging.page, paging.per_page);
-    let (users, total) = state.db(move |s| s.list_users(page, per_page)).await?;
+    let text = query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    if text.as_ref().is_some_and(|q| q.chars().count() > 128) {
+        return Err(Error::InvalidRequest("`q`: at most 128 characters".into()));
+    }
+    let (users, total) = state
+        .db(move |s| match &text {
+            Some(q) => s.search_users(q, page, per_page),
+            None => s.list_users(page, per_page),
+        })
+        .await?;
     Ok(Json(UserPage {
         users,
         total,
