@@ -161,6 +161,11 @@ mod tests {
             }
         }
         for (i, _) in SCRIPT.match_indices("t(\"") {
+            // `t(` itself, not the end of `split(` or `set(`.
+            let before = SCRIPT[..i].chars().next_back().unwrap_or(' ');
+            if before.is_alphanumeric() || before == '_' || before == '.' {
+                continue;
+            }
             let rest = &SCRIPT[i + 3..];
             ids.push(rest[..rest.find('"').unwrap()].to_owned());
         }
