@@ -78,6 +78,19 @@ fn check_groups(mut groups: Vec<String>) -> Result<Vec<String>> {
     Ok(groups)
 }
 
+/// The checks of `POST /api/v2/users` on a new user's fields (the command line's user
+/// creation uses them too).
+pub fn check_new_user(user: &NewUser) -> Result<()> {
+    check_username(&user.username)?;
+    if let Some(e) = &user.email {
+        check_email(e)?;
+    }
+    if let Some(p) = &user.phone {
+        check_phone(p)?;
+    }
+    check_groups(user.groups.clone()).map(drop)
+}
+
 pub(crate) fn check_username(u: &str) -> Result<()> {
     if u.is_empty() || u.chars().count() > 128 || u.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(
@@ -115,7 +128,7 @@ pub(crate) fn check_phone(p: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn check_password(p: &str) -> Result<()> {
+pub fn check_password(p: &str) -> Result<()> {
     // NIST SP 800-63B: at least 8 characters, allow long passphrases.
     let n = p.chars().count();
     if !(8..=256).contains(&n) {

@@ -271,3 +271,50 @@ async fn the_page_speaks_japanese_when_asked() {
     assert!(page.contains("管理コンソール") && page.contains("監査ログ"));
     assert!(!page.contains("{{"), "every marker is filled");
 }
+
+/// `tessera-server admin user create --username … --admin`: the first administrator, with no
+/// API call; the password from standard input (never an argument).
+#[test]
+fn the_command_line_makes_the_first_administrator() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let config = tessera_server::testing::sqlite_config_in(dir.path());
+    let create = |name: &str, password: &str, admin: bool| {
+        let mut cmd = Command::new(super::BIN);
+        cmd.args(["admin", "user", "create", "--username", name])
+            .arg("--database")
+            .arg(dir.path().join("tessera.db"))
+            .arg("--key-file")
+            .arg(dir.path().join("master.key"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if admin {
+            cmd.arg("--admin");
+        }
+        let mut child = cmd.spawn().unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = create("root", "short", true);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password") && !err.contains("short"), "{err}");
+
+    let out = create("root", "correct horse battery", true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(id.starts_with("usr_"), "{id}");
+    let out = create("plain", "correct horse battery", false);
+    assert!(out.status.success());
+    assert!(!create("root", "correct horse battery", true).status.success(), "names are unique");
+
+    let store = tessera_server::open_store(&config).unwrap();
+    let (root, hash) = store.find_user_by_username("root").unwrap().unwrap();
+    assert_eq!(root.user_id, id);
+    assert_eq!(root.groups, vec!["tessera-admins".to_owned()]);
+    assert!(tessera_server::password::verify("correct horse battery", &hash.unwrap()));
+    let (plain, _) = store.find_user_by_username("plain").unwrap().unwrap();
+    assert!(plain.groups.is_empty());
+}
