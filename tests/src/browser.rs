@@ -123,6 +123,12 @@ fn start_driver() -> Result<std::result::Result<Driver, Missing>> {
 impl Driver {
     /// A headless Chromium with a fresh profile and download directory.
     pub async fn session(&self) -> Result<Session> {
+        self.session_in(None).await
+    }
+
+    /// [`Driver::session`] in a language: the browser's UI language (`--lang`) and the
+    /// `Accept-Language` it sends (`intl.accept_languages`), e.g. `ja`.
+    pub async fn session_in(&self, lang: Option<&str>) -> Result<Session> {
         let profile = tempfile::tempdir()?;
         let downloads = profile.path().join("downloads");
         std::fs::create_dir(&downloads)?;
@@ -144,6 +150,19 @@ impl Driver {
         let Value::Object(caps) = caps else {
             bail!("capabilities are a JSON object")
         };
+        let mut caps = caps;
+        if let Some(lang) = lang {
+            let chrome = caps
+                .get_mut("goog:chromeOptions")
+                .and_then(Value::as_object_mut)
+                .ok_or_else(|| anyhow!("chromeOptions"))?;
+            if let Some(Value::Array(args)) = chrome.get_mut("args") {
+                args.push(json!(format!("--lang={lang}")));
+            }
+            if let Some(Value::Object(prefs)) = chrome.get_mut("prefs") {
+                prefs.insert("intl.accept_languages".into(), json!(lang));
+            }
+        }
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)
@@ -197,6 +216,38 @@ where
         std::panic::resume_unwind(panic);
     }
     closed.unwrap_or_else(|e| panic!("closing the browser: {e}"));
+}
+
+/// [`with_page`] with two browsers (two people, each with their own cookies), both in `lang`
+/// when given ([`Driver::session_in`]).
+#[allow(
+    clippy::panic,
+    reason = "failing the calling test is this helper's job"
+)]
+pub async fn with_two_pages<F, Fut>(lang: Option<&str>, body: F)
+where
+    F: FnOnce(Page, Page) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let driver = match driver().unwrap_or_else(|e| panic!("{e:#}")) {
+        Ok(driver) => driver,
+        Err(Missing(what)) => {
+            tessera_core::testing::prerequisite(false, &what);
+            return;
+        }
+    };
+    let first = driver.session_in(lang).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let second = driver.session_in(lang).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let checked = AssertUnwindSafe(body(first.page.clone(), second.page.clone()))
+        .catch_unwind()
+        .await;
+    let closed = first.page.client.clone().close().await;
+    let closed2 = second.page.client.clone().close().await;
+    if let Err(panic) = checked {
+        std::panic::resume_unwind(panic);
+    }
+    closed.unwrap_or_else(|e| panic!("closing the browser: {e}"));
+    closed2.unwrap_or_else(|e| panic!("closing the browser: {e}"));
 }
 
 /// A browser's page, with waits that say what the page showed when they time out.

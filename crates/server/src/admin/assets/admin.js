@@ -33,6 +33,13 @@
     return e;
   }
 
+  // An element showing data (a name, an id, an address): marked translate="no".
+  function data(tag, text, cls) {
+    const e = el(tag, text, cls);
+    e.setAttribute("translate", "no");
+    return e;
+  }
+
   function button(text, cls, onClick, label) {
     const b = el("button", text, cls);
     b.type = "button";
@@ -202,10 +209,10 @@
       li.dataset.id = u.user_id;
       li.dataset.username = u.username;
       const what = el("div", null, "what");
-      what.append(el("strong", u.username));
-      for (const g of u.groups) what.append(el("span", g, "tag"));
+      what.append(data("strong", u.username));
+      for (const g of u.groups) what.append(data("span", g, "tag"));
       const details = [u.email, u.phone].filter(Boolean).join(" · ");
-      what.append(el("span", details || t("admin-users-no-contact"), "when"));
+      what.append(details ? data("span", details, "when") : el("span", t("admin-users-no-contact"), "when"));
       what.append(el("span", t("admin-users-last-sign-in", { when: when(u.last_sign_in_at) }), "when"));
       li.append(what);
       li.append(button(t("admin-users-open"), "open secondary", () => {
@@ -318,7 +325,7 @@
       li.dataset.type = a.oob_channel || a.authenticator_type;
       const what = el("div", null, "what");
       what.append(el("strong", factorName(a)));
-      if (a.name) what.append(el("span", a.name, "tag"));
+      if (a.name) what.append(data("span", a.name, "tag"));
       what.append(el("span", a.active ? t("admin-factor-active") : t("admin-factor-pending"), "tag"));
       const traits = a.characteristics || { user_interaction: true };
       for (const c of ["phishing_resistant", "hardware_protected", "user_verification", "user_interaction"]) {
@@ -387,8 +394,8 @@
       const li = el("li");
       li.dataset.id = d.device_id;
       const what = el("div", null, "what");
-      what.append(el("strong", d.name || d.device_id));
-      if (d.platform) what.append(el("span", d.platform, "tag"));
+      what.append(data("strong", d.name || d.device_id));
+      if (d.platform) what.append(data("span", d.platform, "tag"));
       if (d.user_verification) what.append(el("span", tk("admin-trait-", "user_verification"), "tag"));
       what.append(el("span", t("admin-device-enrolled", { when: when(d.created_at) }), "when"));
       li.append(what);
@@ -482,8 +489,8 @@
       const li = el("li");
       li.dataset.id = o.id;
       const what = el("div", null, "what");
-      what.append(el("strong", o.name));
-      what.append(el("span", o.id, "when"));
+      what.append(data("strong", o.name));
+      what.append(data("span", o.id, "when"));
       li.append(what);
       const box = el("div", null, "check");
       const input = el("input", null, "require");
@@ -521,7 +528,7 @@
     for (const g of r.data) {
       const li = el("li");
       li.dataset.name = g.name;
-      li.append(el("strong", g.name, "what"));
+      li.append(data("strong", g.name, "what"));
       li.append(el("span", t("admin-groups-members", { count: numberFormat.format(g.members) }), "tag"));
       ul.append(li);
     }
@@ -552,10 +559,10 @@
       const li = el("li");
       li.dataset.id = a.client_id;
       const what = el("div", null, "what");
-      what.append(el("strong", a.name));
+      what.append(data("strong", a.name));
       what.append(el("span", tk("admin-apps-", a.type), "tag"));
-      what.append(el("span", a.client_id, "when"));
-      for (const u of a.redirect_uris) what.append(el("span", u, "when"));
+      what.append(data("span", a.client_id, "when"));
+      for (const u of a.redirect_uris) what.append(data("span", u, "when"));
       li.append(what);
       const actions = el("div", null, "row");
       if (a.type === "confidential") {
@@ -869,7 +876,8 @@
       const what = el("div", null, "what");
       what.append(el("strong", tk("admin-event-", e.type)));
       what.append(el("span", resultOf(e) === "failure" ? t("admin-audit-result-failure") : t("admin-audit-result-success"), "tag"));
-      what.append(el("span", [when(e.at), e.user_id, e.authenticator_id, e.detail].filter(Boolean).join(" · "), "when"));
+      what.append(el("span", when(e.at), "when"));
+      what.append(data("span", [e.user_id, e.authenticator_id, e.detail].filter(Boolean).join(" · "), "when"));
       li.append(what);
       ul.append(li);
     }
@@ -914,7 +922,7 @@
       cb.type = "checkbox";
       cb.value = s;
       cb.id = "scope-" + s.replace(/[^a-z0-9]+/gi, "-");
-      const label = el("label", s);
+      const label = data("label", s);
       label.htmlFor = cb.id;
       wrap.append(cb, label);
       fs.append(wrap);
@@ -930,9 +938,9 @@
       const li = el("li");
       li.dataset.id = k.id;
       const what = el("div", null, "what");
-      what.append(el("strong", k.name || k.id));
+      what.append(data("strong", k.name || k.id));
       if (k.revoked_at) what.append(el("span", t("admin-tokens-revoked"), "tag"));
-      what.append(el("span", k.scopes.join(" "), "when"));
+      what.append(data("span", k.scopes.join(" "), "when"));
       what.append(el("span", t("admin-tokens-dates", { created: when(k.created_at), expires: k.expires_at ? when(k.expires_at) : t("admin-tokens-no-expiry") }), "when"));
       li.append(what);
       if (!k.revoked_at) {
@@ -973,7 +981,7 @@
         for (const [k, v] of Object.entries(obj)) {
           const name = prefix ? prefix + "." + k : k;
           if (v && typeof v === "object" && !Array.isArray(v)) walk(v, name);
-          else dl.append(el("dt", name), el("dd", Array.isArray(v) ? v.join(", ") : String(v)));
+          else dl.append(data("dt", name), data("dd", Array.isArray(v) ? v.join(", ") : String(v)));
         }
       };
       walk(r.data, "");
