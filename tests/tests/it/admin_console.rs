@@ -112,6 +112,8 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
 
     // Not signed in: to the sign-in, which comes back to the console after the second factor.
     let a = Pages::new(admin_page, &origin);
+    // Wide enough for the console's screenshots (360 px is checked at the end).
+    a.page.client.set_window_size(1100, 900).await.unwrap();
     a.page.goto(&format!("{origin}/admin")).await.unwrap();
     a.identify("root").await;
     a.password(PASSWORD).await;

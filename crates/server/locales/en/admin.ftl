@@ -122,7 +122,7 @@ admin-trait-user-verification = Verifies the user
 admin-trait-user-interaction = Needs the user to act
 
 admin-remove-confirm-title = Remove this method?
-admin-remove-what = { $what }:
+admin-remove-line = { $what }: { $consequence }
 admin-remove-all-consequence = The user will have no second factor and no backup codes. At the next sign-in they give their password; if MFA is required of them they must set up a new factor before they get in, otherwise they sign in with the password alone and may be offered set-up.
 admin-remove-codes-consequence = The user's backup codes stop working. Their other methods keep working.
 admin-remove-other-consequence = The user can no longer sign in with this method. Their other methods keep working.

@@ -122,7 +122,7 @@ admin-trait-user-verification = 本人確認あり
 admin-trait-user-interaction = ユーザー操作が必要
 
 admin-remove-confirm-title = この要素を削除しますか？
-admin-remove-what = { $what }：
+admin-remove-line = { $what }：{ $consequence }
 admin-remove-all-consequence = ユーザーには 2 要素目もバックアップコードもなくなります。次回のサインインではパスワードを入力し、MFA が必須の場合は新しい要素を設定するまでサインインできません。必須でない場合はパスワードだけでサインインでき、設定を案内されることがあります。
 admin-remove-codes-consequence = ユーザーのバックアップコードが使えなくなります。ほかの方法は引き続き使えます。
 admin-remove-other-consequence = ユーザーはこの方法でサインインできなくなります。ほかの方法は引き続き使えます。

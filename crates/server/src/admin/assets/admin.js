@@ -171,6 +171,8 @@
 
   // ------------------------------------------------------------------ routing
 
+  // A notice set just before moving to another screen stays (e.g. "created"); others go.
+  let keepNotice = false;
   const SCREENS = ["users", "orgs", "groups", "apps", "policy", "audit", "tokens", "settings"];
   const LOADERS = {};
 
@@ -187,6 +189,8 @@
       else a.removeAttribute("aria-current");
     });
     $("error").textContent = "";
+    if (!keepNotice) $("notice").textContent = "";
+    keepNotice = false;
     clearFieldErrors();
     if (name === "user" && arg) return openUser(decodeURIComponent(arg));
     return (LOADERS[tab] || LOADERS.users)();
@@ -267,6 +271,7 @@
       $("user-create").reset();
       $("user-create").hidden = true;
       notice(t("admin-users-created", { name: r.data.username }));
+      keepNotice = true;
       window.location.hash = "#user/" + enc(r.data.user_id);
     }, $("user-create"));
   });
@@ -358,7 +363,7 @@
       else text = t("admin-remove-last-consequence");
     }
     const what = a === "all" ? t("admin-factors-all") : factorName(a);
-    $("remove-consequence").textContent = t("admin-remove-what", { what }) + " " + text;
+    $("remove-consequence").textContent = t("admin-remove-line", { what, consequence: text });
     $("remove-required").textContent = "";
     $("remove-confirm").hidden = false;
     $("remove-no").focus();
