@@ -19,6 +19,8 @@ APT_PACKAGES=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   # headless display and screenshots
   xvfb xauth imagemagick
+  # Japanese glyphs for the pages and the app in Japanese (screenshots, real windows)
+  fonts-ipafont-gothic
   # Tauri 2 (desktop app)
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libgtk-3-dev
   # screen capture (xcap)

@@ -123,12 +123,12 @@ fn start_driver() -> Result<std::result::Result<Driver, Missing>> {
 impl Driver {
     /// A headless Chromium with a fresh profile and download directory.
     pub async fn session(&self) -> Result<Session> {
-        self.session_in(None).await
+        self.session_in("en-US").await
     }
 
-    /// [`Driver::session`] in a language: the browser's UI language (`--lang`) and the
-    /// `Accept-Language` it sends (`intl.accept_languages`), e.g. `ja`.
-    pub async fn session_in(&self, lang: Option<&str>) -> Result<Session> {
+    /// Like [`Driver::session`], with the browser's language (its UI and `Accept-Language`)
+    /// set to `lang`, e.g. `ja`.
+    pub async fn session_in(&self, lang: &str) -> Result<Session> {
         let profile = tempfile::tempdir()?;
         let downloads = profile.path().join("downloads");
         std::fs::create_dir(&downloads)?;
@@ -140,8 +140,10 @@ impl Driver {
                 "--no-first-run", "--disable-extensions", "--password-store=basic",
                 format!("--window-size={},{}", WINDOW.0, WINDOW.1),
                 format!("--user-data-dir={}", profile.path().join("profile").display()),
+                format!("--lang={lang}"),
             ],
             "prefs": {
+                "intl.accept_languages": lang,
                 "download.default_directory": downloads,
                 "download.prompt_for_download": false,
                 "credentials_enable_service": false,
@@ -150,19 +152,6 @@ impl Driver {
         let Value::Object(caps) = caps else {
             bail!("capabilities are a JSON object")
         };
-        let mut caps = caps;
-        if let Some(lang) = lang {
-            let chrome = caps
-                .get_mut("goog:chromeOptions")
-                .and_then(Value::as_object_mut)
-                .ok_or_else(|| anyhow!("chromeOptions"))?;
-            if let Some(Value::Array(args)) = chrome.get_mut("args") {
-                args.push(json!(format!("--lang={lang}")));
-            }
-            if let Some(Value::Object(prefs)) = chrome.get_mut("prefs") {
-                prefs.insert("intl.accept_languages".into(), json!(lang));
-            }
-        }
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
             .connect(&self.url)
@@ -177,6 +166,19 @@ impl Driver {
             _profile: profile,
         })
     }
+}
+
+/// The English words of a page's text: runs of three or more ASCII letters, except `allowed`
+/// (product names, data the test typed). A Japanese page should have none.
+pub fn english_words(text: &str, allowed: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3 && !allowed.iter().any(|a| a.eq_ignore_ascii_case(w)))
+        .map(str::to_owned)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// One browser; its profile is removed when it is dropped.
@@ -199,6 +201,20 @@ where
     F: FnOnce(Page) -> Fut,
     Fut: Future<Output = ()>,
 {
+    with_page_in("en-US", body).await;
+}
+
+/// Like [`with_page`], in a browser whose language is `lang` (`ja`: Japanese UI and
+/// `Accept-Language: ja`).
+#[allow(
+    clippy::panic,
+    reason = "failing the calling test is this helper's job"
+)]
+pub async fn with_page_in<F, Fut>(lang: &str, body: F)
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let driver = match driver().unwrap_or_else(|e| panic!("{e:#}")) {
         Ok(driver) => driver,
         Err(Missing(what)) => {
@@ -207,7 +223,10 @@ where
             return;
         }
     };
-    let session = driver.session().await.unwrap_or_else(|e| panic!("{e:#}"));
+    let session = driver
+        .session_in(lang)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let checked = AssertUnwindSafe(body(session.page.clone()))
         .catch_unwind()
         .await;
@@ -218,13 +237,12 @@ where
     closed.unwrap_or_else(|e| panic!("closing the browser: {e}"));
 }
 
-/// [`with_page`] with two browsers (two people, each with their own cookies), both in `lang`
-/// when given ([`Driver::session_in`]).
+/// Like [`with_page_in`] with two browsers (two people, each with their own cookies).
 #[allow(
     clippy::panic,
     reason = "failing the calling test is this helper's job"
 )]
-pub async fn with_two_pages<F, Fut>(lang: Option<&str>, body: F)
+pub async fn with_two_pages_in<F, Fut>(lang: &str, body: F)
 where
     F: FnOnce(Page, Page) -> Fut,
     Fut: Future<Output = ()>,
@@ -236,18 +254,24 @@ where
             return;
         }
     };
-    let first = driver.session_in(lang).await.unwrap_or_else(|e| panic!("{e:#}"));
-    let second = driver.session_in(lang).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let first = driver
+        .session_in(lang)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let second = driver
+        .session_in(lang)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let checked = AssertUnwindSafe(body(first.page.clone(), second.page.clone()))
         .catch_unwind()
         .await;
     let closed = first.page.client.clone().close().await;
-    let closed2 = second.page.client.clone().close().await;
+    let closed_second = second.page.client.clone().close().await;
     if let Err(panic) = checked {
         std::panic::resume_unwind(panic);
     }
     closed.unwrap_or_else(|e| panic!("closing the browser: {e}"));
-    closed2.unwrap_or_else(|e| panic!("closing the browser: {e}"));
+    closed_second.unwrap_or_else(|e| panic!("closing the browser: {e}"));
 }
 
 /// A browser's page, with waits that say what the page showed when they time out.

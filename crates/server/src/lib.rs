@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod device;
 pub mod error;
 pub mod factors;
+pub mod i18n;
 pub mod lockout;
 pub mod metrics;
 pub mod model;

@@ -22,6 +22,9 @@ pub struct User {
     pub mfa_prompt_skipped: bool,
     /// Whether a password (primary factor) is set.
     pub has_password: bool,
+    /// The language the user chose for pages and messages (`en`, `ja`); none: the browser's.
+    #[serde(default)]
+    pub locale: Option<String>,
     /// Successful sign-ins through the hosted sign-in.
     #[serde(default)]
     pub sign_ins: u64,
@@ -68,6 +71,8 @@ pub struct UserPatch {
     pub groups: Option<Vec<String>>,
     /// Sets or resets the "skipped the MFA prompt" state.
     pub mfa_prompt_skipped: Option<bool>,
+    /// New language (`Some(None)` clears it: the browser's).
+    pub locale: Option<Option<String>>,
 }
 
 /// A list as stored (groups, redirect URIs): one item per line (items have no control

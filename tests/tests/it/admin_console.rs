@@ -11,7 +11,7 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use tessera_e2e::browser::{with_two_pages, Page};
+use tessera_e2e::browser::{with_two_pages_in, Page};
 use tessera_e2e::{oathtool, Server, START};
 
 use super::hosted_signin::{oathtool_ready, totp, Pages, PASSWORD};
@@ -324,7 +324,7 @@ async fn the_console_walk_in_english() {
     if !oathtool_ready() {
         return;
     }
-    with_two_pages(None, |a, u| walk(a, u, false)).await;
+    with_two_pages_in("en-US", |a, u| walk(a, u, false)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,5 +332,5 @@ async fn the_console_walk_in_japanese() {
     if !oathtool_ready() {
         return;
     }
-    with_two_pages(Some("ja"), |a, u| walk(a, u, true)).await;
+    with_two_pages_in("ja", |a, u| walk(a, u, true)).await;
 }

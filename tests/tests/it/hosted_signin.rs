@@ -21,7 +21,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tessera_client::{EnrollOptions, VirtualDevice};
 use tessera_core::Clock as _;
-use tessera_e2e::browser::{on_path, with_page, Page};
+use tessera_e2e::browser::{english_words, on_path, with_page, with_page_in, Page};
 use tessera_e2e::{oathtool, Server, START};
 
 /// Every test user's password.
@@ -600,6 +600,107 @@ async fn lg2_required_mfa_forces_totp_set_up_then_backup_codes() {
             "an active TOTP: {list:?}"
         );
         assert!(!secret.is_empty());
+    })
+    .await;
+}
+
+/// The page's visible text without what is data, not the page's words: the application's and
+/// the user's names, the TOTP key, the backup codes.
+async fn page_words(p: &Pages) -> String {
+    let v = p
+        .page
+        .js(
+            "let t = document.body.innerText;
+             for (const id of ['app', 'verify-who', 'done-user', 'totp-secret', 'recovery-codes-list']) {
+               const e = document.getElementById(id);
+               if (e && e.innerText) t = t.split(e.innerText).join(' ');
+             }
+             return t;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// LG-2 in Japanese (`Accept-Language: ja`): every step the walk shows — identifier, password,
+/// error, set-up, backup codes, signed in — has no English word left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lg2_in_japanese_every_step_is_japanese() {
+    if !oathtool_ready() {
+        return;
+    }
+    with_page_in("ja", |page| async move {
+        let h = hosted();
+        h.run(|s| async move { user(s, "lg2-jun").await }).await;
+        let p = Pages::new(page, h.origin());
+        let no_english = |step: &'static str, text: String| {
+            let left = english_words(
+                &text,
+                &[
+                    "Tessera",
+                    "TOTP",
+                    "QR",
+                    "JavaScript",
+                    "txt",
+                    "English",
+                    "PIN",
+                ],
+            );
+            assert!(
+                left.is_empty(),
+                "English left at {step}: {left:?} in {text}"
+            );
+        };
+        p.open(Some(h.app("LG-2"))).await;
+        p.at("identifier").await;
+        assert_eq!(
+            p.page
+                .js("return document.documentElement.lang;", vec![])
+                .await
+                .unwrap(),
+            json!("ja")
+        );
+        no_english("identifier", page_words(&p).await);
+        p.identify("lg2-jun").await;
+        p.at("verify:password").await;
+        no_english("password", page_words(&p).await);
+        // A wrong password: the error is Japanese too (the catalogue's, by its code).
+        p.page.fill("#password", "not the password").await.unwrap();
+        p.page.click("#password-submit").await.unwrap();
+        let e = p.error().await;
+        no_english("error", e.clone());
+        assert!(e.contains("正しくありません"), "{e}");
+        p.password(PASSWORD).await;
+        p.at("enroll:choose").await;
+        no_english("enroll", page_words(&p).await);
+        p.page.screenshot("signin-enroll-ja").await.unwrap();
+        p.page.click("#enroll-method-totp").await.unwrap();
+        p.at("enroll:totp").await;
+        no_english("totp", page_words(&p).await);
+        let secret = p
+            .page
+            .attr("#totp-secret", "data-secret")
+            .await
+            .unwrap()
+            .unwrap();
+        p.page
+            .fill("#totp-code", &oathtool(&secret, START).unwrap())
+            .await
+            .unwrap();
+        p.page.click("#totp-submit").await.unwrap();
+        p.at("recovery-codes").await;
+        no_english("backup codes", page_words(&p).await);
+        p.page.click("#recovery-codes-download").await.unwrap();
+        let file = p.page.download("tessera-backup-codes.txt").await.unwrap();
+        assert!(
+            file.starts_with("lg2-jun の Tessera バックアップコード"),
+            "{file}"
+        );
+        p.page.click("#recovery-codes-saved").await.unwrap();
+        p.codes_saved().await;
+        assert_eq!(p.signed_in().await, "lg2-jun");
+        no_english("done", page_words(&p).await);
     })
     .await;
 }

@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account/api/sessions", delete(end_others))
         .route("/account/api/sessions/{session_id}", delete(end_one))
         .route("/account/api/notifications", put(notify))
+        .route("/account/api/locale", put(set_locale))
 }
 
 // ------------------------------------------------------------------ refusals
@@ -203,6 +204,8 @@ pub struct Profile {
     pub user_id: String,
     /// The user name.
     pub username: String,
+    /// The language the user chose (`en`, `ja`); none: the browser's.
+    pub locale: Option<String>,
 }
 
 /// A session as the account center shows it.
@@ -296,6 +299,7 @@ async fn overview(State(state): State<AppState>, account: Account) -> Answer<Res
         user: Profile {
             user_id: user.user_id,
             username: user.username,
+            locale: user.locale,
         },
         security: crate::signin::flow::security(&facts),
         authenticators,
@@ -538,6 +542,36 @@ async fn notify(
         &state,
         stored.as_deref(),
     )))
+}
+
+/// Body of `PUT /account/api/locale`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocaleBody {
+    /// `en`, `ja`, or null for the browser's language.
+    pub locale: Option<String>,
+}
+
+/// `PUT /account/api/locale`: the language of the user's pages and messages (mails, SMS, voice),
+/// wherever they sign in → 204.
+async fn set_locale(
+    State(state): State<AppState>,
+    account: Account,
+    JsonBody(body): JsonBody<LocaleBody>,
+) -> Answer<StatusCode> {
+    let locale = body
+        .locale
+        .as_deref()
+        .map(crate::api::users::check_locale)
+        .transpose()?;
+    let uid = account.user_id.clone();
+    let now = state.now();
+    let patch = crate::model::UserPatch {
+        locale: Some(locale),
+        ..Default::default()
+    };
+    state.db(move |s| s.update_user(&uid, patch, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]

@@ -27,7 +27,6 @@ use crate::signin::flow::session_proofs;
 use crate::AppState;
 
 pub mod api;
-pub mod l10n;
 pub mod pages;
 
 /// The console's routes: the page, its assets and its few routes of its own.

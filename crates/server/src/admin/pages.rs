@@ -16,9 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::l10n::{negotiate, render_page, Locale};
 use super::{gate, refusal, Gate};
 use crate::error::Result;
+use crate::i18n::{negotiate, render_page, text, Locale};
 use crate::signin::pages::{message_page, serve};
 use crate::AppState;
 
@@ -37,30 +37,41 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/assets/admin.css", get(style))
 }
 
-fn message(locale: Locale, key: &str) -> String {
-    super::l10n::messages(locale)
-        .into_iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| key.to_owned())
-}
-
 /// A 403 page in the visitor's language: `title` and `text` are message ids.
-fn refused(locale: Locale, title: &str, text: &str) -> Response {
+fn refused(locale: Locale, title: &str, body: &str) -> Response {
     let mut r = message_page(
         locale.tag(),
-        &message(locale, title),
-        &message(locale, text),
-        (SIGN_IN, &message(locale, "admin-refused-sign-in")),
+        &text(locale, title, &[]),
+        &text(locale, body, &[]),
+        (SIGN_IN, &text(locale, "admin-refused-sign-in", &[])),
     );
     *r.status_mut() = StatusCode::FORBIDDEN;
+    language(&mut r, locale);
     r
+}
+
+/// `Content-Language`, and `Vary` on what chose it.
+fn language(r: &mut Response, locale: Locale) {
+    r.headers_mut().insert(
+        axum::http::header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(locale.tag()),
+    );
+    r.headers_mut().insert(
+        axum::http::header::VARY,
+        HeaderValue::from_static("Accept-Language, Cookie"),
+    );
 }
 
 async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let h = headers.clone();
     let g = state.blocking(move |s| gate(s, &h)).await?;
-    let locale = negotiate(&headers, None);
+    // The user's saved language first, then the switcher's cookie, then the browser's.
+    let saved = match &g {
+        Gate::NotAdmin(u) | Gate::NoSecondFactor(u) => u.locale.clone(),
+        Gate::Admin(c) => c.user.locale.clone(),
+        Gate::NoSession => None,
+    };
+    let locale = negotiate(&headers, saved.as_deref());
     Ok(match g {
         Gate::NoSession => {
             let mut r = serve("", "text/plain; charset=utf-8", "no-store");
@@ -73,7 +84,8 @@ async fn page(State(state): State<AppState>, headers: HeaderMap) -> Result<Respo
         Gate::NoSecondFactor(_) => refused(locale, "admin-refused-title", "admin-refused-mfa"),
         Gate::Admin(_) => {
             let mut r = serve("", "text/html; charset=utf-8", "no-store");
-            *r.body_mut() = axum::body::Body::from(render_page(HTML, "admin", locale));
+            *r.body_mut() = axum::body::Body::from(render_page(HTML, "admin", locale).to_string());
+            language(&mut r, locale);
             r
         }
     })
@@ -148,9 +160,9 @@ mod tests {
     /// Every text of the page and the script is a message of both catalogues.
     #[test]
     fn every_text_is_in_both_catalogues() {
-        let en: Vec<&str> = super::super::l10n::messages(Locale::En)
-            .into_iter()
-            .map(|(k, _)| k)
+        let en: Vec<&str> = crate::i18n::ids(Locale::En)
+            .keys()
+            .map(String::as_str)
             .collect();
         let mut ids = Vec::new();
         for (i, _) in HTML.match_indices("{{") {

@@ -46,6 +46,19 @@ pub struct UpdateUser {
     groups: Option<Vec<String>>,
     #[serde(default)]
     mfa_prompt_skipped: Option<bool>,
+    /// `en`, `ja`, or null for the browser's language.
+    #[serde(default, deserialize_with = "double_option")]
+    locale: Option<Option<String>>,
+}
+
+/// A language the pages and messages speak (`en`, `ja`).
+pub fn check_locale(l: &str) -> Result<String> {
+    match crate::i18n::Locale::parse(l) {
+        Some(loc) if l.len() <= 16 => Ok(loc.tag().to_owned()),
+        _ => Err(Error::InvalidRequest(
+            "`locale`: must be one of en, ja (or null)".into(),
+        )),
+    }
 }
 
 /// A page of users.
@@ -275,6 +288,10 @@ pub async fn update(
         organizations: body.organizations,
         groups: body.groups.map(check_groups).transpose()?,
         mfa_prompt_skipped: body.mfa_prompt_skipped,
+        locale: match body.locale {
+            Some(Some(l)) => Some(Some(check_locale(&l)?)),
+            other => other,
+        },
     };
     let now = state.now();
     let user = state.db(move |s| s.update_user(&id, patch, now)).await?;

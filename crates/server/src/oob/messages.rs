@@ -1,62 +1,7 @@
 //! What the email, SMS and voice messages say, in English and Japanese. The code and the link
 //! go into the message only; nothing here is logged.
 
-/// A language of the messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Locale {
-    /// English (the default).
-    #[default]
-    En,
-    /// Japanese.
-    Ja,
-}
-
-impl Locale {
-    /// The first of `en`, `ja` an `Accept-Language` header prefers (by q-value, then order);
-    /// English when neither is named.
-    pub fn from_accept_language(header: Option<&str>) -> Locale {
-        let Some(h) = header else {
-            return Locale::En;
-        };
-        let mut best: Option<(f32, usize, Locale)> = None;
-        for (i, part) in h.split(',').enumerate() {
-            let mut it = part.trim().split(';');
-            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
-            let q = it
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|v| v.parse::<f32>().ok())
-                })
-                .unwrap_or(1.0);
-            let loc = match tag.split('-').next() {
-                Some("ja") => Locale::Ja,
-                Some("en") => Locale::En,
-                _ => continue,
-            };
-            if q <= 0.0 {
-                continue;
-            }
-            let better = match best {
-                None => true,
-                Some((bq, bi, _)) => q > bq || (q == bq && i < bi),
-            };
-            if better {
-                best = Some((q, i, loc));
-            }
-        }
-        best.map_or(Locale::En, |(_, _, l)| l)
-    }
-
-    /// The BCP 47 tag.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::Ja => "ja",
-        }
-    }
-}
+pub use crate::i18n::Locale;
 
 /// Why a code is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -258,7 +258,7 @@ pub struct SendRequest {
     pub purpose: Purpose,
     /// The sign-in (or recovery) flow that asked: its id.
     pub flow_id: Option<String>,
-    /// The messages' language.
+    /// The language of the request (its browser's); the user's saved choice wins.
     pub locale: Locale,
 }
 
@@ -340,6 +340,12 @@ pub async fn send_code(state: &AppState, req: SendRequest) -> Result<Sent> {
         }
     }
     let senders = state.senders();
+    let locale = req
+        .user
+        .locale
+        .as_deref()
+        .and_then(Locale::parse)
+        .unwrap_or(req.locale);
     match req.channel {
         Channel::Email => {
             let link = format!(
@@ -348,7 +354,7 @@ pub async fn send_code(state: &AppState, req: SendRequest) -> Result<Sent> {
                 BASE64URL_NOPAD.encode(&token)
             );
             let mail = messages::code_email(
-                req.locale,
+                locale,
                 req.purpose,
                 &req.user.username,
                 &code,
@@ -358,11 +364,11 @@ pub async fn send_code(state: &AppState, req: SendRequest) -> Result<Sent> {
             senders.email(&to, &mail).await?;
         }
         Channel::Sms => {
-            let text = messages::code_sms(req.locale, &code, settings.lifetime_minutes);
+            let text = messages::code_sms(locale, &code, settings.lifetime_minutes);
             senders.phone(Channel::Sms, &to, &text, &code).await?;
         }
         Channel::Voice => {
-            let text = messages::code_voice(req.locale, &code);
+            let text = messages::code_voice(locale, &code);
             senders.phone(Channel::Voice, &to, &text, &code).await?;
         }
     }

@@ -395,6 +395,11 @@ CREATE TABLE passkey_ceremonies(
 CREATE INDEX passkey_ceremonies_expires ON passkey_ceremonies(expires_at);
 "#,
     },
+    Step {
+        what: "users.locale: the language a user chose for pages and messages (en, ja; NULL: the browser's)",
+        sqlite: "ALTER TABLE users ADD COLUMN locale TEXT;",
+        postgres: "ALTER TABLE users ADD COLUMN locale TEXT;",
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

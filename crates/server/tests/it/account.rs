@@ -9,7 +9,7 @@ use super::signin_flow::{Browser, PW};
 use super::{enrolled, error_code, oathtool, Server};
 
 /// An account API call from `b`'s cookies, with `csrf` in `X-CSRF-Token` when given.
-async fn call(
+pub(super) async fn call(
     b: &Browser<'_>,
     method: Method,
     path: &str,
@@ -38,18 +38,18 @@ async fn call(
     (status, v)
 }
 
-async fn overview(b: &Browser<'_>) -> Value {
+pub(super) async fn overview(b: &Browser<'_>) -> Value {
     let (st, v) = call(b, Method::GET, "/account/api/overview", None, None).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     v
 }
 
-fn csrf(v: &Value) -> String {
+pub(super) fn csrf(v: &Value) -> String {
     v["csrf_token"].as_str().unwrap().to_owned()
 }
 
 /// Signs in with the password and, for a user with TOTP, a code; the flow is done.
-async fn sign_in<'s>(s: &'s Server, user: &str, secret: Option<&str>) -> Browser<'s> {
+pub(super) async fn sign_in<'s>(s: &'s Server, user: &str, secret: Option<&str>) -> Browser<'s> {
     let mut b = Browser::new(s);
     let f = b.password(None, user, PW).await;
     let f = match secret {

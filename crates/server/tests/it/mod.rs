@@ -8,6 +8,7 @@ mod applications;
 mod binary;
 mod faults;
 mod hardening;
+mod i18n;
 mod lockout;
 mod mfa;
 mod network;

@@ -316,11 +316,39 @@ async fn a_magic_link_continues_the_flow_only_in_the_browser_that_asked() {
     assert_eq!(st, StatusCode::GONE);
     assert!(page.contains("Sign in again"), "{page}");
 
+    // The user's saved language wins over the browser's for the mail (this test's client sends
+    // no Accept-Language): Japanese once the user chose it; an unknown language is refused.
+    let (st, v) = s
+        .admin_json(
+            Method::PATCH,
+            &format!("/api/v2/users/{id}"),
+            Some(json!({"locale": "de"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("`locale`"),
+        "{v}"
+    );
+    let (st, v) = s
+        .admin_json(
+            Method::PATCH,
+            &format!("/api/v2/users/{id}"),
+            Some(json!({"locale": "ja-JP"})),
+        )
+        .await;
+    assert_eq!((st, &v["locale"]), (StatusCode::OK, &json!("ja")), "{v}");
+
     // Expired (EM-7): past its 5 minutes the link is gone, in Japanese for a Japanese browser.
     let mut b2 = Browser::new(&s);
     let f2 = to_email_step(&mut b2, "lin").await;
     b2.ok(&f2, "choose", json!({"method": "email"})).await;
-    let (_, link2) = code_and_link(&sink.mail(2).await);
+    let mail2 = sink.mail(2).await;
+    assert_eq!(mail2["subject"], "Tessera サインイン確認コード", "{mail2}");
+    let (_, link2) = code_and_link(&mail2);
     s.clock.advance(5 * 60);
     let r = no_redirect
         .get(link2.unwrap())

@@ -8,35 +8,30 @@
   const API = "/signin/api";
   const STEPS = ["loading", "identifier", "verify", "enroll", "recovery-codes", "done",
     "signed-out", "denied", "expired", "recover"];
-  const LABELS = {
-    password: "Password",
-    push: "A request to your Tessera app",
-    totp: "A code from your authenticator app",
-    recovery_code: "A backup code",
-    passkey: "A passkey",
-    qr_login: "A QR code for the Tessera app",
-    email: "A code sent by email",
-    sms: "A code sent by text message",
-    voice: "A code read out by phone call",
-  };
-  const ENROLL_LABELS = {
-    passkey: "A passkey (your fingerprint, face, screen lock or security key)",
-    totp: "An authenticator app (a 6-digit code)",
-    push: "The Tessera app (approve a request)",
-  };
-  const SUGGESTIONS = {
-    add_second_factor: "Add a second step: an authenticator app or the Tessera app.",
-    add_recovery_codes: "Create backup codes, in case you lose your device.",
-    add_another_factor: "Add another way to verify, so that one lost device does not lock you out.",
-    add_strong_factor: "Add a passkey, or the Tessera app unlocked by your fingerprint or a PIN.",
-  };
-  const LEVELS = { weak: "(weak)", fair: "(fair)", strong: "(strong)" };
-  const REASONS = {
-    required: "Two-step verification is required for this account. Set up a second step to continue.",
-    only_recovery_codes: "You signed in with a backup code and have no other second step left. Set up a new one.",
-    prompt: "Protect your account: besides your password, ask for a code from your phone when you sign in.",
-    min_enrollments: "Add another way to verify it's you, so that losing one device does not lock you out.",
-  };
+  // Every text comes from the server's catalogue for this page's language (docs/i18n.md):
+  // a JSON block the server renders into the page, variables left as {name}.
+  const MESSAGES = (() => {
+    try { return JSON.parse(document.getElementById("i18n").textContent) || {}; } catch (_) { return {}; }
+  })();
+  const LANG = document.documentElement.lang || "en";
+  const has = (key) => Object.prototype.hasOwnProperty.call(MESSAGES, key);
+  function t(key, vars) {
+    return (has(key) ? MESSAGES[key] : key)
+      .replace(/\{(\w+)\}/g, (m, n) => (vars && n in vars ? String(vars[n]) : m));
+  }
+  // A text chosen by a code from the server (a method, a reason): the code itself if unknown.
+  const byCode = (prefix, code) => (has(prefix + code) ? t(prefix + code) : String(code));
+  const ENROLL_ORDER = ["passkey", "totp", "push"];
+  const label = (m) => byCode("signin-method-", m);
+  const enrollLabel = (m) => byCode("signin-enroll-", m);
+  // The message of an API error: English pages keep the server's own description (it names
+  // the field); other languages show the catalogue's text for the error code.
+  function errorText(status, body) {
+    const code = body && body.error;
+    if (LANG === "en" && body && body.error_description) return body.error_description;
+    if (code && has("error-" + code)) return t("error-" + code);
+    return status ? t("error-http", { status }) : t("error-generic");
+  }
   // Errors that end the flow: only a new one helps.
   const FLOW_OVER = ["flow_expired", "flow_not_found", "flow_other_browser", "flow_finished"];
 
@@ -51,7 +46,7 @@
 
   class ApiError extends Error {
     constructor(status, body) {
-      super((body && body.error_description) || ("The server answered " + status + "."));
+      super(errorText(status, body));
       this.status = status;
       this.code = (body && body.error) || "";
     }
@@ -69,7 +64,7 @@
       r = await fetch(API + path, init);
     } catch (e) {
       if (e.name === "AbortError") throw e;
-      throw new ApiError(0, { error: "network", error_description: "The server cannot be reached. Check your connection and try again." });
+      throw new ApiError(0, { error: "network" });
     }
     let data = null;
     if (r.status !== 204) {
@@ -143,9 +138,9 @@
   function passkeyFailed(e) {
     if (e instanceof ApiError) return e;
     const name = e && e.name;
-    if (name === "NotAllowedError") return new Error("The passkey request was cancelled or timed out.");
-    if (name === "InvalidStateError") return new Error("This device already holds a passkey for your account.");
-    return new Error("Your browser could not use a passkey here" + (e && e.message ? ": " + e.message : "."));
+    if (name === "NotAllowedError") return new Error(t("signin-passkey-cancelled"));
+    if (name === "InvalidStateError") return new Error(t("signin-passkey-exists"));
+    return new Error(t("signin-passkey-unusable"));
   }
 
   // Asks the flow for the ceremony its step calls for, runs it in the browser, answers it.
@@ -236,7 +231,7 @@
     if (!(v.step === "enroll" && v.enroll && v.enroll.push)) stopDeviceWatch();
     const app = v.application;
     $("app").hidden = !app;
-    $("app").textContent = app ? "to continue to " + (app.name || app.client_id) : "";
+    $("app").textContent = app ? t("signin-to-continue", { app: app.name || app.client_id }) : "";
     if (app && app.client_id) clientId = app.client_id;
     // The same screen as before (a re-render after a poll or an error): keep the focus.
     const settingUp = (x) => (x && x.enroll && (x.enroll.totp ? "totp" : x.enroll.push ? "push" : "")) || "";
@@ -251,7 +246,7 @@
       case "done": renderDone(v); break;
       case "denied": renderDenied(v); break;
       default:
-        error("This page does not know the step “" + v.step + "”.");
+        error(t("signin-unknown-step", { step: v.step }));
         return;
     }
     const shown = v.step === "recovery_codes" ? "recovery-codes" : v.step;
@@ -279,8 +274,7 @@
       (method === "passkey" && hasPasskeys());
     $("unsupported-panel").hidden = supported;
     if (!supported) {
-      $("unsupported-method").textContent = (LABELS[method] || method) +
-        " cannot be used on this page. Verify another way.";
+      $("unsupported-method").textContent = t("signin-unsupported", { method: label(method) });
     }
     if (method === "password") {
       $("password-username").value = v.identifier || "";
@@ -288,8 +282,8 @@
       rhythm.reset();
     } else if (method === "totp" || method === "recovery_code") {
       const totp = method === "totp";
-      $("code-label").textContent = totp ? "Code from your authenticator app" : "Backup code";
-      $("code-hint").textContent = totp ? "" : "One of the codes you saved when you set up two-step verification.";
+      $("code-label").textContent = totp ? t("signin-code-totp") : t("signin-code-recovery");
+      $("code-hint").textContent = totp ? "" : t("signin-code-recovery-hint");
       $("code").inputMode = totp ? "numeric" : "text";
       $("code").value = "";
     } else if (sent) {
@@ -304,25 +298,22 @@
     $("remember-row").hidden = !remember;
     // "Verify another way": every other method offered now.
     const others = offer.filter((m) => m !== method);
-    fillChoices($("other-ways-list"), others, "choose-", LABELS, (m) => step("POST", "/choose", { method: m }));
+    fillChoices($("other-ways-list"), others, "choose-", label, (m) => step("POST", "/choose", { method: m }));
     $("other-ways").hidden = others.length === 0;
     $("other-ways").setAttribute("aria-expanded", "false");
     $("other-ways-list").hidden = true;
   }
 
-  const SENT_LABELS = {
-    email: "Code from the email",
-    sms: "Code from the text message",
-    voice: "Code read out by the call",
-  };
-  const CHARSETS = { digits: "digits", letters: "letters", alphanumeric: "letters and digits" };
+  // A code's form ("6 digits"), for the charsets the server knows.
+  const charset = (c) => (["digits", "letters", "alphanumeric"].includes(c) ? c : "alphanumeric");
+  const time = (unix) => new Date(unix * 1000).toLocaleTimeString(LANG);
 
   // A code sent by email, SMS or voice: sent once when the method is shown (and again on
   // "Send a new code", which voids the previous one). While it waits, the page looks at the
   // flow every few seconds: a magic link opened in this browser moves it on in another tab.
   function renderSent(v, method) {
     const c = v.code_sent;
-    $("code-label").textContent = SENT_LABELS[method];
+    $("code-label").textContent = t("signin-code-" + method);
     $("code").inputMode = c && c.code_charset !== "digits" ? "text" : "numeric";
     $("code-resend").hidden = !c;
     $("code-sent").hidden = !c;
@@ -330,7 +321,7 @@
       $("code-hint").textContent = "";
       if (sentAuto !== v.flow_id + ":" + method) {
         sentAuto = v.flow_id + ":" + method;
-        $("code-hint").textContent = "Sending a code…";
+        $("code-hint").textContent = t("signin-sending-code");
         act(() => step("POST", "/choose", { method }));
       } else {
         $("code-resend").hidden = false;
@@ -338,11 +329,8 @@
       return;
     }
     sentAuto = v.flow_id + ":" + method;
-    $("code-hint").textContent = c.code_length + " " + (CHARSETS[c.code_charset] || "characters") + ".";
-    $("code-sent").textContent = (method === "email"
-      ? "We sent a code and a sign-in link to " : method === "sms"
-        ? "We sent a code by text message to " : "We are calling ") + c.to +
-      ". It works until " + new Date(c.expires_at * 1000).toLocaleTimeString() + ".";
+    $("code-hint").textContent = t("signin-code-format-" + charset(c.code_charset), { length: c.code_length });
+    $("code-sent").textContent = t("signin-sent-" + method, { to: c.to, time: time(c.expires_at) });
     watchFlow(v);
   }
 
@@ -362,7 +350,7 @@
           // The link from the email went on with this sign-in in another tab.
           stopFlowWatch();
           view = null;
-          $("expired-message").textContent = "You continued signing in with the link from the email, in another tab. You can close this one.";
+          $("expired-message").textContent = t("signin-continued-elsewhere");
           show("expired");
           focusStep("expired");
           return;
@@ -387,10 +375,10 @@
       // expired or was refused) the user asks again with a click.
       if (pushAutoSent !== v.flow_id) {
         pushAutoSent = v.flow_id;
-        $("push-status").textContent = "Sending a request to your Tessera app…";
+        $("push-status").textContent = t("signin-push-sending");
         act(() => step("POST", "/choose", { method: "push" }));
       } else {
-        $("push-status").textContent = "No request is waiting.";
+        $("push-status").textContent = t("signin-push-none");
         $("push-resend").hidden = false;
       }
       return;
@@ -399,13 +387,12 @@
     $("push-number").textContent = String(p.number);
     const state = p.state || "pending";
     if (state === "pending") {
-      $("push-status").textContent = "Waiting for your approval…";
+      $("push-status").textContent = t("signin-waiting-approval");
       startPoll(v);
     } else {
       stopPoll();
-      $("push-status").textContent = state === "denied"
-        ? "The request was refused on your device."
-        : "The request " + state.replace(/_/g, " ") + ".";
+      $("push-status").textContent = state === "denied" ? t("signin-push-denied")
+        : state === "expired" ? t("signin-push-expired") : t("signin-push-over");
       $("push-resend").hidden = false;
     }
   }
@@ -416,7 +403,7 @@
     $("qr-refresh").hidden = true;
     if (!q) {
       $("qr-img").removeAttribute("src");
-      $("qr-status").textContent = "No code is shown.";
+      $("qr-status").textContent = t("signin-qr-none");
       $("qr-refresh").hidden = false;
       return;
     }
@@ -424,13 +411,12 @@
     $("qr-img").dataset.link = q.link || "";
     const state = q.state || "pending";
     if (state === "pending") {
-      $("qr-status").textContent = "Waiting for your approval…";
+      $("qr-status").textContent = t("signin-waiting-approval");
       startPoll(v);
     } else {
       stopPoll();
-      $("qr-status").textContent = state === "denied"
-        ? "The sign-in was refused on your device."
-        : "The code " + state.replace(/_/g, " ") + ".";
+      $("qr-status").textContent = state === "denied" ? t("signin-qr-denied")
+        : state === "expired" ? t("signin-qr-expired") : t("signin-qr-over");
       $("qr-refresh").hidden = false;
     }
   }
@@ -490,14 +476,14 @@
     })();
   }
 
-  function fillChoices(list, methods, prefix, labels, onPick) {
+  function fillChoices(list, methods, prefix, labelOf, onPick) {
     list.replaceChildren(...methods.map((m) => {
       const li = document.createElement("li");
       const b = document.createElement("button");
       b.type = "button";
       b.id = prefix + m;
       b.dataset.method = m;
-      b.textContent = labels[m] || m;
+      b.textContent = labelOf(m);
       b.addEventListener("click", () => act(() => onPick(m)));
       li.append(b);
       return li;
@@ -506,10 +492,11 @@
 
   function renderEnroll(v, same) {
     const e = v.enroll || {};
-    $("enroll-reason").textContent = REASONS[e.reason] || REASONS.prompt;
+    $("enroll-reason").textContent = has("signin-reason-" + e.reason)
+      ? t("signin-reason-" + e.reason) : t("signin-reason-prompt");
     $("enroll-skip").hidden = !e.skippable;
-    const methods = (e.methods || []).filter((m) => ENROLL_LABELS[m])
-      .sort((a, b) => Object.keys(ENROLL_LABELS).indexOf(a) - Object.keys(ENROLL_LABELS).indexOf(b));
+    const methods = (e.methods || []).filter((m) => ENROLL_ORDER.includes(m))
+      .sort((a, b) => ENROLL_ORDER.indexOf(a) - ENROLL_ORDER.indexOf(b));
     const totp = e.totp;
     const device = e.push;
     $("step-enroll").dataset.detail = totp ? "totp" : device ? "push" : "choose";
@@ -518,10 +505,10 @@
     $("enroll-device").hidden = !device;
     $("enroll-other-ways").hidden = !(totp || device) || methods.length < 2;
     const usable = methods.filter((m) => m !== "passkey" || hasPasskeys());
-    fillChoices($("enroll-methods"), usable, "enroll-method-", ENROLL_LABELS,
+    fillChoices($("enroll-methods"), usable, "enroll-method-", enrollLabel,
       (m) => (m === "passkey" ? passkeyCeremony(true, "/passkey") : step("POST", "/enroll", { method: m })));
     if (methods.length === 0) {
-      $("enroll-reason").textContent += " None of the methods allowed can be set up on this page.";
+      $("enroll-reason").textContent += " " + t("signin-enroll-none");
     }
     if (totp) {
       $("totp-qr").src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(totp.qr_svg || "");
@@ -535,7 +522,7 @@
       const link = /^tessera:\/\//.test(device.link || "") ? device.link : "";
       $("device-link").dataset.link = link;
       $("device-link").href = link || "#";
-      $("device-status").textContent = "Waiting for the Tessera app…";
+      $("device-status").textContent = t("signin-device-waiting");
       watchDevice(v.flow_id);
     }
   }
@@ -579,8 +566,8 @@
   function download() {
     const codes = (view && view.recovery_codes) || [];
     const who = (view && view.identifier) || "";
-    const text = "Tessera backup codes" + (who ? " for " + who : "") + "\n" +
-      "Each code works once. Keep them somewhere safe.\n\n" + codes.join("\n") + "\n";
+    const text = t("signin-recovery-file-title", { user: who }) + "\n" +
+      t("signin-recovery-file-note") + "\n\n" + codes.join("\n") + "\n";
     const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
     const a = document.createElement("a");
     a.href = url;
@@ -636,19 +623,18 @@
     $("security-meter").optimum = max;
     $("security-meter").value = Number.isFinite(score) ? score : 0;
     $("security-score").textContent = (Number.isFinite(score) ? score : "?") + " / " + max;
-    $("security-level").textContent = LEVELS[s && s.level] || "";
+    $("security-level").textContent = s && s.level && has("signin-level-" + s.level) ? t("signin-level-" + s.level) : "";
     const list = (s && s.suggestions) || [];
     $("security-suggestions").replaceChildren(...list.map((code) => {
       const li = document.createElement("li");
       li.dataset.code = code;
-      li.textContent = SUGGESTIONS[code] || code;
+      li.textContent = byCode("signin-suggest-", code);
       return li;
     }));
   }
 
   function renderDenied(v) {
-    $("denied-message").textContent = (v.denied && v.denied.message) ||
-      "You cannot sign in right now. Contact your administrator if this persists.";
+    $("denied-message").textContent = (v.denied && v.denied.message) || t("signin-denied-default");
   }
 
   function on(id, type, fn) { $(id).addEventListener(type, fn); }
@@ -659,7 +645,7 @@
 
   onSubmit("identifier-form", async () => {
     const identifier = $("identifier").value.trim();
-    if (!identifier) throw new Error("Enter your username or email.");
+    if (!identifier) throw new Error(t("signin-enter-identifier"));
     await step("POST", "/identifier", { identifier });
   });
   // Typing rhythm (docs/signals.md): per keystroke in the password field, how long the key was
@@ -710,7 +696,7 @@
 
   onSubmit("password-form", async () => {
     const password = $("password").value;
-    if (!password) throw new Error("Enter your password.");
+    if (!password) throw new Error(t("signin-enter-password"));
     const typing = rhythm.sample();
     rhythm.reset();
     try {
@@ -725,7 +711,7 @@
   });
   onSubmit("code-form", async () => {
     const code = $("code").value.trim();
-    if (!code) throw new Error("Enter the code.");
+    if (!code) throw new Error(t("signin-enter-code"));
     try {
       await step("POST", "/verify", { method: view.method, code, ...remembered() });
     } catch (e) {
@@ -735,7 +721,7 @@
   });
   onSubmit("totp-form", async () => {
     const code = $("totp-code").value.replace(/\s+/g, "");
-    if (!code) throw new Error("Enter the code your app shows.");
+    if (!code) throw new Error(t("signin-enter-app-code"));
     await step("POST", "/enroll/confirm", { code });
   });
   on("other-ways", "click", () => {
@@ -766,7 +752,7 @@
   on("recovery-codes-download", "click", download);
   on("recovery-codes-saved", "change", syncSaved);
   on("recovery-codes-continue", "click", () => act(async () => {
-    if (!$("recovery-codes-saved").checked) throw new Error("Confirm that you have saved the codes first.");
+    if (!$("recovery-codes-saved").checked) throw new Error(t("signin-recovery-confirm-first"));
     await step("POST", "/recovery-codes/saved", {});
   }));
   on("sign-out", "click", () => act(async () => {
@@ -787,46 +773,54 @@
     recovery.purpose = purpose;
     recovery.link = link;
     const reset = purpose === "reset";
-    $("recover-title").textContent = reset ? "Reset your password" : "Unlock your account";
-    $("recover-submit").textContent = reset ? "Reset the password" : "Unlock my account";
+    $("recover-title").textContent = reset ? t("signin-recover-reset-title") : t("signin-recover-unlock-title");
+    $("recover-submit").textContent = reset ? t("signin-recover-reset-submit") : t("signin-recover-unlock-submit");
     $("recover-ask-form").hidden = Boolean(link);
     $("recover-code-form").hidden = !link;
     $("recover-code-row").hidden = Boolean(link);
     $("recover-password-row").hidden = !reset;
     $("recover-done").hidden = true;
-    $("recover-sent").textContent = link ? "You opened the link from the email." : "";
+    $("recover-sent").textContent = link ? t("signin-recover-link-opened") : "";
     show("recover");
     focusStep("recover");
   }
 
   onSubmit("recover-ask-form", async () => {
     const identifier = $("recover-identifier").value.trim();
-    if (!identifier) throw new Error("Enter your username.");
+    if (!identifier) throw new Error(t("signin-recover-enter-username"));
     const r = await api("POST", "/recovery", { identifier, purpose: recovery.purpose });
     recovery.id = r.recovery_id;
     $("recover-ask-form").hidden = true;
     $("recover-code-form").hidden = false;
-    $("recover-sent").textContent = "If this account has an email address, we sent it a code of " +
-      r.code_length + " " + (CHARSETS[r.code_charset] || "characters") + " and a link. Both work once.";
+    $("recover-sent").textContent = t("signin-recover-sent-" + charset(r.code_charset), { length: r.code_length });
     $("recover-code").value = "";
     $("recover-code").focus();
   });
 
   onSubmit("recover-code-form", async () => {
     const body = recovery.link ? { link: recovery.link } : { recovery_id: recovery.id, code: $("recover-code").value.trim() };
-    if (!recovery.link && !body.code) throw new Error("Enter the code from the email.");
+    if (!recovery.link && !body.code) throw new Error(t("signin-recover-enter-code"));
     if (recovery.purpose === "reset") {
       body.password = $("recover-password").value;
-      if (body.password.length < 8) throw new Error("The new password needs at least 8 characters.");
+      if (body.password.length < 8) throw new Error(t("signin-recover-short-password"));
     }
     await api("POST", "/recovery/complete", body);
     $("recover-code-form").hidden = true;
     $("recover-done").hidden = false;
     $("recover-done-message").textContent = recovery.purpose === "reset"
-      ? "Your password is changed, and every session was signed out. Sign in with the new password."
-      : "Your account is unlocked. Sign in again.";
+      ? t("signin-recover-reset-done") : t("signin-recover-unlock-done");
     $("recover-signin").focus();
   });
+
+  // The language switcher: remembered in a cookie for a year; the server renders the page in it.
+  for (const a of document.querySelectorAll("#languages [data-lang]")) {
+    if (a.dataset.lang === LANG) a.setAttribute("aria-current", "true");
+    a.addEventListener("click", (ev) => {
+      ev.preventDefault();
+      document.cookie = "tessera_lang=" + a.dataset.lang + "; path=/; max-age=31536000; samesite=lax";
+      window.location.reload();
+    });
+  }
 
   async function boot() {
     const params = new URLSearchParams(window.location.search);

@@ -20,6 +20,7 @@ fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Opti
             groups: lines_from_column(&r.get::<_, String>("user_groups")?),
             mfa_prompt_skipped: r.get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
+            locale: r.get("locale")?,
             sign_ins: r.get("sign_ins")?,
             last_sign_in_at: r.get("last_sign_in_at")?,
             created_at: r.get("created_at")?,
@@ -207,6 +208,9 @@ pub(super) fn update_user(
         if !s {
             audit_tx(c, now, Some(id), "mfa_prompt_reset", None, "")?;
         }
+    }
+    if let Some(l) = &patch.locale {
+        c.execute("UPDATE users SET locale=?2 WHERE id=?1", params![id, l])?;
     }
     if let Some(orgs) = &patch.organizations {
         set_memberships(c, id, orgs)?;

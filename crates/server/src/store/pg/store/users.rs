@@ -14,7 +14,7 @@ const ORG_NAME_TAKEN: &str = "`name` is already taken";
 /// statement reads a user whole.
 const USER_SELECT: &str = "SELECT u.id, u.username, u.email, u.phone, u.password_hash,
        u.mfa_prompt_skipped, u.created_at, u.updated_at, u.user_groups, u.sign_ins,
-       u.last_sign_in_at,
+       u.last_sign_in_at, u.locale,
        ARRAY(SELECT m.org_id FROM memberships m WHERE m.user_id = u.id
              ORDER BY m.org_id COLLATE \"C\") AS orgs
   FROM users u";
@@ -31,6 +31,7 @@ fn user_from_row(r: &Row) -> Result<(User, Option<String>)> {
             groups: lines_from_column(r.try_get("user_groups")?),
             mfa_prompt_skipped: r.try_get("mfa_prompt_skipped")?,
             has_password: hash.is_some(),
+            locale: r.try_get("locale")?,
             sign_ins: uint(r.try_get("sign_ins")?),
             last_sign_in_at: r.try_get::<_, Option<i64>>("last_sign_in_at")?.map(uint),
             created_at: uint(r.try_get("created_at")?),
@@ -240,6 +241,10 @@ pub(super) async fn update_user(
         if !s {
             audit_tx(&tx, now, Some(id), "mfa_prompt_reset", None, "").await?;
         }
+    }
+    if let Some(l) = &patch.locale {
+        tx.execute("UPDATE users SET locale = $2 WHERE id = $1", &[&id, l])
+            .await?;
     }
     if let Some(orgs) = &patch.organizations {
         set_memberships(&tx, id, orgs).await?;

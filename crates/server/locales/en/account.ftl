@@ -1,0 +1,1 @@
+# account page messages (en): ids start with `account-`.

@@ -1,0 +1,1 @@
+# account page messages (ja): ids start with `account-`.

@@ -1,0 +1,32 @@
+# 画面に表示するエラーメッセージ (API の `error` コードごと)。英語版と同じ ID を持つこと。
+
+error-generic = 問題が発生しました。もう一度お試しください。
+error-network = サーバーに接続できません。接続を確認して、もう一度お試しください。
+error-http = サーバーからの応答: { $status }
+error-invalid_request = 入力内容を確認してください。不足している項目か、形式が正しくない項目があります。
+error-invalid_token = サインインの有効期限が切れました。もう一度サインインしてください。
+error-unauthorized = サインインの有効期限が切れました。もう一度サインインしてください。
+error-insufficient_scope = この操作を行う権限がありません。
+error-access_denied = この操作を行う権限がありません。
+error-not_found = 対象が見つかりません。
+error-conflict = すでに存在するか、ほかで変更されています。再読み込みしてから、もう一度お試しください。
+error-invalid_grant = 確認できませんでした。内容を確かめて、もう一度お試しください。
+error-mfa_required = 2 段階目の確認が必要です。
+error-unsupported_grant_type = このサインイン方法には対応していません。
+error-too_many_attempts = 誤った入力が多すぎます。しばらく待ってから、もう一度お試しください。
+error-too_many_requests = リクエストが多すぎます。数分待ってから、もう一度お試しください。
+error-passkey_refused = パスキーを受け付けられませんでした。
+error-passkey_cloned = このパスキーは複製された可能性があるため、拒否しました。管理者にお問い合わせください。
+error-flow_not_found = このサインインは存在しません。最初からやり直してください。
+error-flow_expired = 時間がかかりすぎたため、このサインインは無効になりました。最初からやり直してください。
+error-flow_other_browser = このサインインは別のブラウザで開始されました。このブラウザで最初からやり直してください。
+error-flow_finished = このサインインはすでに完了しています。最初からやり直してください。
+error-wrong_step = このサインインは別のタブで先に進みました。
+error-invalid_credentials = 正しくありません。確認して、もう一度お試しください。
+error-rejected = リクエストが拒否されました。
+error-expired = 有効期限が切れました。新しく取得してください。
+error-authorization_pending = 承認を待っています。
+error-temporarily_unavailable = サービスが混み合っています。しばらくしてから、もう一度お試しください。
+error-server_error = サーバーで問題が発生しました。しばらくしてから、もう一度お試しください。
+error-csrf_failed = このページは古くなっています。再読み込みしてから、もう一度お試しください。
+error-step_up_required = 本人確認のため、認証アプリのコードまたはバックアップコードを入力してください。
