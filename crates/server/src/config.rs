@@ -582,7 +582,10 @@ impl Config {
         }
         let group = &self.console.admin_group;
         if group.is_empty() || group.chars().count() > 64 || group.chars().any(char::is_control) {
-            return Err(bad("console.admin_group", "must be 1–64 printable characters"));
+            return Err(bad(
+                "console.admin_group",
+                "must be 1–64 printable characters",
+            ));
         }
         if !(1..=100_000).contains(&self.signin.starts_per_minute) {
             return Err(bad("signin.starts_per_minute", "must be 1–100000"));

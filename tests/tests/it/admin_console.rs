@@ -147,7 +147,11 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         )
         .await
         .unwrap();
-    let emi = hash.as_str().unwrap().trim_start_matches("#user/").to_owned();
+    let emi = hash
+        .as_str()
+        .unwrap()
+        .trim_start_matches("#user/")
+        .to_owned();
     assert!(emi.starts_with("usr_"), "{emi}");
 
     // The policy: MFA required of everyone.
@@ -158,7 +162,10 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .unwrap();
     let mode = a
         .page
-        .js("return document.getElementById('p-global-mfa-mode').value;", vec![])
+        .js(
+            "return document.getElementById('p-global-mfa-mode').value;",
+            vec![],
+        )
         .await
         .unwrap();
     assert_eq!(mode, json!("required"));
@@ -216,10 +223,21 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .text("#factors-list li[data-type='otp']")
         .await
         .unwrap();
-    let interaction = if ja { "ユーザー操作が必要" } else { "Needs the user to act" };
+    let interaction = if ja {
+        "ユーザー操作が必要"
+    } else {
+        "Needs the user to act"
+    };
     assert!(row.contains(interaction), "{row}");
     assert!(!row.contains(&secret), "never the secret");
     no_english(&a.page, ja, "user").await;
+    a.page
+        .js(
+            "document.getElementById('factors-title').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
     a.page.screenshot(&shot("admin-user")).await.unwrap();
 
     // Removing it: what follows is shown before anything is removed.
@@ -231,19 +249,29 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
     let consequence = a.page.text("#remove-consequence").await.unwrap();
     if ja {
         assert!(required.contains("必須です"), "{required}");
-        assert!(consequence.contains("バックアップコードだけが残ります"), "{consequence}");
+        assert!(
+            consequence.contains("バックアップコードだけが残ります"),
+            "{consequence}"
+        );
     } else {
         assert!(required.contains("requires MFA"), "{required}");
-        assert!(consequence.contains("Only backup codes will be left"), "{consequence}");
+        assert!(
+            consequence.contains("Only backup codes will be left"),
+            "{consequence}"
+        );
     }
     assert_eq!(
-        admin_api(&s, Method::GET, &format!("/api/v2/users/{emi}/authentication-methods"))
-            .await
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["authenticator_type"] == "otp")
-            .count(),
+        admin_api(
+            &s,
+            Method::GET,
+            &format!("/api/v2/users/{emi}/authentication-methods")
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["authenticator_type"] == "otp")
+        .count(),
         1,
         "nothing removed before the confirmation"
     );
@@ -284,7 +312,10 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
     a.page.screenshot(&shot("admin-audit")).await.unwrap();
     a.page.click("#audit-export").await.unwrap();
     let csv = a.page.download("tessera-audit.csv").await.unwrap();
-    assert!(csv.starts_with("\"id\",\"time\",\"user_id\",\"type\""), "{csv}");
+    assert!(
+        csv.starts_with("\"id\",\"time\",\"user_id\",\"type\""),
+        "{csv}"
+    );
     assert!(csv.contains("\"delete\""), "{csv}");
 
     // The other screens.

@@ -41,7 +41,10 @@ pub struct ConsoleSession {
 }
 
 /// `GET /admin/api/session`: the signed-in administrator and the session's CSRF token.
-async fn session(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<ConsoleSession>> {
+async fn session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ConsoleSession>> {
     let g = state.blocking(move |s| gate(s, &headers)).await?;
     if let Some(e) = refusal(&g) {
         return Err(e);

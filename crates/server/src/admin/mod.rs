@@ -194,7 +194,10 @@ mod tests {
     #[test]
     fn a_second_factor_is_two_methods_or_a_user_verified_passkey() {
         assert!(!proved_second_factor(&session(&[])));
-        assert!(!proved_second_factor(&session(&[(Method::Password, false)])));
+        assert!(!proved_second_factor(&session(&[(
+            Method::Password,
+            false
+        )])));
         assert!(!proved_second_factor(&session(&[
             (Method::Password, false),
             (Method::Password, false)

@@ -151,7 +151,10 @@ mod tests {
                 body.contains(&format!("id=\"{id}\"")),
                 "#{id} is used by admin.js but not in admin.html"
             );
-            assert!(comment.contains(id), "#{id} is listed in the header comment");
+            assert!(
+                comment.contains(id),
+                "#{id} is listed in the header comment"
+            );
             n += 1;
         }
         assert!(n > 20, "the script looks up its elements by id");

@@ -228,7 +228,10 @@ pub async fn list(
     };
     paging.check()?;
     let (page, per_page) = (paging.page, paging.per_page);
-    let text = query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+    let text = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
     if text.as_ref().is_some_and(|q| q.chars().count() > 128) {
         return Err(Error::InvalidRequest("`q`: at most 128 characters".into()));
     }

@@ -130,10 +130,27 @@ async fn only_an_administrator_with_a_second_factor_gets_in() {
         Some(json!({"username": "mallory"})),
     )
     .await;
-    assert_eq!((st, error_code(&v)), (StatusCode::FORBIDDEN, "access_denied".into()));
-    let (st, _) = json_call(&nia, Method::DELETE, &format!("/api/v2/users/{ada}/authentication-methods"), None, None).await;
+    assert_eq!(
+        (st, error_code(&v)),
+        (StatusCode::FORBIDDEN, "access_denied".into())
+    );
+    let (st, _) = json_call(
+        &nia,
+        Method::DELETE,
+        &format!("/api/v2/users/{ada}/authentication-methods"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, _) = json_call(&nia, Method::GET, &format!("/api/v1/users/{ada}/devices"), None, None).await;
+    let (st, _) = json_call(
+        &nia,
+        Method::GET,
+        &format!("/api/v1/users/{ada}/devices"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 
     // An administrator whose session proved no second factor: refused, saying why.
@@ -173,7 +190,14 @@ async fn only_an_administrator_with_a_second_factor_gets_in() {
     }
 
     // Search and groups.
-    let (_, v) = json_call(&ada_b, Method::GET, "/api/v2/users?q=AD&per_page=5", None, None).await;
+    let (_, v) = json_call(
+        &ada_b,
+        Method::GET,
+        "/api/v2/users?q=AD&per_page=5",
+        None,
+        None,
+    )
+    .await;
     assert_eq!(v["total"], 1, "{v}");
     assert_eq!(v["users"][0]["username"], "ada");
     let (_, v) = json_call(&ada_b, Method::GET, "/api/v2/users?q=%25", None, None).await;
@@ -185,7 +209,11 @@ async fn only_an_administrator_with_a_second_factor_gets_in() {
     );
 
     // Never a user: the /me routes and the user-token routes refuse the console.
-    for path in ["/api/v2/me", "/api/v2/me/authenticators", "/mfa/authenticators"] {
+    for path in [
+        "/api/v2/me",
+        "/api/v2/me/authenticators",
+        "/mfa/authenticators",
+    ] {
         let (st, v) = json_call(&ada_b, Method::GET, path, None, None).await;
         assert_eq!(st, StatusCode::FORBIDDEN, "{path}: {v}");
     }
@@ -210,35 +238,96 @@ async fn every_change_by_cookie_needs_the_sessions_csrf_token_and_is_audited() {
 
     let new_user = json!({"username": "cyd", "password": PW});
     for token in [None, Some("wrong"), theirs["csrf_token"].as_str()] {
-        let (st, v) = json_call(&b, Method::POST, "/api/v2/users", token, Some(new_user.clone())).await;
-        assert_eq!((st, error_code(&v)), (StatusCode::FORBIDDEN, "csrf_failed".into()), "{token:?}");
+        let (st, v) = json_call(
+            &b,
+            Method::POST,
+            "/api/v2/users",
+            token,
+            Some(new_user.clone()),
+        )
+        .await;
+        assert_eq!(
+            (st, error_code(&v)),
+            (StatusCode::FORBIDDEN, "csrf_failed".into()),
+            "{token:?}"
+        );
     }
     let (st, _) = json_call(&b, Method::GET, "/api/v2/users?q=cyd", None, None).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, v) = json_call(&b, Method::POST, "/api/v2/users", Some(&csrf), Some(new_user)).await;
+    let (st, v) = json_call(
+        &b,
+        Method::POST,
+        "/api/v2/users",
+        Some(&csrf),
+        Some(new_user),
+    )
+    .await;
     assert_eq!(st, StatusCode::CREATED, "{v}");
     let cyd = v["user_id"].as_str().unwrap().to_owned();
 
     // A policy written from the console names the administrator as its author.
     let policy = json!({"global": {"mfa": {"mode": "required"}}});
-    let (st, v) = json_call(&b, Method::PUT, "/api/v2/policies/sign-in", Some(&csrf), Some(policy)).await;
+    let (st, v) = json_call(
+        &b,
+        Method::PUT,
+        "/api/v2/policies/sign-in",
+        Some(&csrf),
+        Some(policy),
+    )
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    assert!(v["author"].as_str().unwrap().starts_with(&format!("console:{ada}")), "{v}");
+    assert!(
+        v["author"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("console:{ada}")),
+        "{v}"
+    );
     // A field error names the field.
     let bad = json!({"global": {"mfa": {"mode": "required"}, "reauth": {"mode": "after_minutes", "minutes": 0}}});
-    let (st, v) = json_call(&b, Method::PUT, "/api/v2/policies/sign-in", Some(&csrf), Some(bad)).await;
+    let (st, v) = json_call(
+        &b,
+        Method::PUT,
+        "/api/v2/policies/sign-in",
+        Some(&csrf),
+        Some(bad),
+    )
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert!(v["error_description"].as_str().unwrap().starts_with("`global.reauth"), "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("`global.reauth"),
+        "{v}"
+    );
 
     // Every change is in the audit log under the administrator, with what was asked.
     let events = s.events(&ada, "console.request").await;
-    let details: Vec<&str> = events.iter().map(|e| e["detail"].as_str().unwrap()).collect();
+    let details: Vec<&str> = events
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
     assert!(details.contains(&"POST /api/v2/users"), "{details:?}");
-    assert!(details.contains(&"PUT /api/v2/policies/sign-in"), "{details:?}");
+    assert!(
+        details.contains(&"PUT /api/v2/policies/sign-in"),
+        "{details:?}"
+    );
 
     // A password-reset link needs email set up on the server.
-    let (st, v) = json_call(&b, Method::POST, &format!("/api/v2/users/{cyd}/password-reset"), Some(&csrf), None).await;
-    assert_eq!((st, error_code(&v)), (StatusCode::BAD_REQUEST, "invalid_request".into()), "{v}");
+    let (st, v) = json_call(
+        &b,
+        Method::POST,
+        &format!("/api/v2/users/{cyd}/password-reset"),
+        Some(&csrf),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, error_code(&v)),
+        (StatusCode::BAD_REQUEST, "invalid_request".into()),
+        "{v}"
+    );
 
     // Signed out: the cookie is nothing any more.
     let (st, _) = json_call(&b, Method::POST, "/signin/api/session/sign-out", None, None).await;
@@ -303,18 +392,30 @@ fn the_command_line_makes_the_first_administrator() {
     assert!(err.contains("password") && !err.contains("short"), "{err}");
 
     let out = create("root", "correct horse battery", true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let id = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(id.starts_with("usr_"), "{id}");
     let out = create("plain", "correct horse battery", false);
     assert!(out.status.success());
-    assert!(!create("root", "correct horse battery", true).status.success(), "names are unique");
+    assert!(
+        !create("root", "correct horse battery", true)
+            .status
+            .success(),
+        "names are unique"
+    );
 
     let store = tessera_server::open_store(&config).unwrap();
     let (root, hash) = store.find_user_by_username("root").unwrap().unwrap();
     assert_eq!(root.user_id, id);
     assert_eq!(root.groups, vec!["tessera-admins".to_owned()]);
-    assert!(tessera_server::password::verify("correct horse battery", &hash.unwrap()));
+    assert!(tessera_server::password::verify(
+        "correct horse battery",
+        &hash.unwrap()
+    ));
     let (plain, _) = store.find_user_by_username("plain").unwrap().unwrap();
     assert!(plain.groups.is_empty());
 }

@@ -117,7 +117,9 @@ pub(super) async fn search_users(
         ))
         .await?;
     let count_st = c
-        .prepare_cached(&format!("SELECT COUNT(*) FROM users u WHERE {SEARCH_WHERE}"))
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM users u WHERE {SEARCH_WHERE}"
+        ))
         .await?;
     let (rows, total) = futures_util::future::try_join(
         c.query(&page_st, &[&pattern, &text, &limit, &offset]),
