@@ -160,6 +160,19 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .click("#p-global-mfa-mode option[value='required']")
         .await
         .unwrap();
+    // A value the server refuses is marked where it was typed.
+    a.page
+        .click("#p-global-reauth-mode option[value='after_minutes']")
+        .await
+        .unwrap();
+    a.page.fill("#p-global-reauth-minutes", "0").await.unwrap();
+    a.page.click("#policy-save").await.unwrap();
+    a.page
+        .wait_for("#p-global-reauth-minutes[aria-invalid='true'] + .field-error")
+        .await
+        .unwrap();
+    no_english(&a.page, ja, "policy field error").await;
+    a.page.fill("#p-global-reauth-minutes", "15").await.unwrap();
     let mode = a
         .page
         .js(
@@ -180,6 +193,7 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .unwrap();
     let p = admin_api(&s, Method::GET, "/api/v2/policies/sign-in").await;
     assert_eq!(p["policy"]["global"]["mfa"]["mode"], "required", "{p}");
+    assert_eq!(p["policy"]["global"]["reauth"]["minutes"], 15, "{p}");
     assert!(p["author"].as_str().unwrap().starts_with("console:"), "{p}");
     no_english(&a.page, ja, "policy").await;
     a.page.screenshot(&shot("admin-policy")).await.unwrap();

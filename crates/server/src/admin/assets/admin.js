@@ -95,7 +95,8 @@
     if (target) {
       const msg = el("p", t("admin-error-field"), "field-error");
       msg.setAttribute("role", "alert");
-      const detail = el("span", " " + e.detail.replace(/^`[^`]+`:\s*/, ""), "detail");
+      // The server's own words (English), beside the page's message.
+      const detail = data("span", " " + e.detail.replace(/^`[^`]+`:\s*/, ""), "detail");
       detail.setAttribute("lang", "en");
       msg.append(detail);
       target.setAttribute("aria-invalid", "true");
