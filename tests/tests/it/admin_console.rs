@@ -173,6 +173,20 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .unwrap();
     no_english(&a.page, ja, "policy field error").await;
     a.page.fill("#p-global-reauth-minutes", "15").await.unwrap();
+    // A rule for the group `finance`: a chain of the password, then the authenticator app.
+    a.page.click("#policy-add-rule").await.unwrap();
+    a.page
+        .fill("#p-rules-0-when-groups", "finance")
+        .await
+        .unwrap();
+    a.page
+        .click(".policy-block.rule .chains > button")
+        .await
+        .unwrap();
+    a.page
+        .wait_for("#p-rules-0-then-chains-0-steps-1-totp")
+        .await
+        .unwrap();
     let mode = a
         .page
         .js(
@@ -194,8 +208,19 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
     let p = admin_api(&s, Method::GET, "/api/v2/policies/sign-in").await;
     assert_eq!(p["policy"]["global"]["mfa"]["mode"], "required", "{p}");
     assert_eq!(p["policy"]["global"]["reauth"]["minutes"], 15, "{p}");
+    let rule = &p["policy"]["rules"][0];
+    assert_eq!(rule["when"]["groups"], json!(["finance"]), "{p}");
+    assert_eq!(
+        rule["then"]["chains"][0]["steps"],
+        json!([{"any_of": [{"method": "password"}]}, {"any_of": [{"method": "totp"}]}]),
+        "{p}"
+    );
     assert!(p["author"].as_str().unwrap().starts_with("console:"), "{p}");
     no_english(&a.page, ja, "policy").await;
+    a.page
+        .js("document.querySelector('.policy-block.rule').scrollIntoView();", vec![])
+        .await
+        .unwrap();
     a.page.screenshot(&shot("admin-policy")).await.unwrap();
     // What would emi need? MFA, and a factor set up first.
     a.page.fill("#dryrun-user", "emi").await.unwrap();

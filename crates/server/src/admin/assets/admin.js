@@ -609,9 +609,12 @@
   let policy = null;
   let policyVersion = 0;
 
+  // An element id from a policy path: `rules[0].when.groups` → `p-rules-0-when-groups`.
+  const pathId = (path) => "p-" + path.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "");
+
   function field(labelText, control, path) {
     const wrap = el("div", null, "field");
-    const id = "p-" + path.replace(/[^a-z0-9]+/gi, "-");
+    const id = pathId(path);
     control.id = id;
     control.dataset.path = path;
     const label = el("label", labelText);
@@ -694,7 +697,7 @@
         fs.dataset.path = spath;
         fs.append(el("legend", t("admin-policy-step", { n: si + 1 })));
         for (const m of METHODS) {
-          const id = "p-" + spath.replace(/[^a-z0-9]+/gi, "-") + "-" + m;
+          const id = pathId(spath) + "-" + m;
           const wrap = el("span", null, "method");
           const cb = el("input");
           cb.type = "checkbox";
