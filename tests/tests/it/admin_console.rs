@@ -218,7 +218,10 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
     assert!(p["author"].as_str().unwrap().starts_with("console:"), "{p}");
     no_english(&a.page, ja, "policy").await;
     a.page
-        .js("document.querySelector('.policy-block.rule').scrollIntoView();", vec![])
+        .js(
+            "document.querySelector('.policy-block.rule .chains').scrollIntoView();",
+            vec![],
+        )
         .await
         .unwrap();
     a.page.screenshot(&shot("admin-policy")).await.unwrap();
