@@ -129,7 +129,6 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .unwrap();
     assert_eq!(lang, json!(if ja { "ja" } else { "en" }));
     no_english(&a.page, ja, "users").await;
-    a.page.screenshot(&shot("admin-users")).await.unwrap();
 
     // A new user.
     a.page.click("#users-new").await.unwrap();
@@ -377,6 +376,7 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
 
     // 360 px wide: nothing sticks out sideways.
     screen(&a.page, "#users").await;
+    a.page.screenshot(&shot("admin-users")).await.unwrap();
     a.page.client.set_window_size(360, 800).await.unwrap();
     let overflow = a
         .page
