@@ -984,7 +984,7 @@
     const dl = $("settings-view");
     clear(dl);
     try {
-      const r = await api("GET", "/api/v2/factor-settings");
+      const r = await api("GET", "/api/v2/settings/factors");
       $("settings-status").textContent = t("admin-settings-current");
       const walk = (obj, prefix) => {
         for (const [k, v] of Object.entries(obj)) {
@@ -993,7 +993,8 @@
           else dl.append(data("dt", name), data("dd", Array.isArray(v) ? v.join(", ") : String(v)));
         }
       };
-      walk(r.data, "");
+      // The settings in force (`overrides` says which an administrator changed).
+      walk(r.data.effective || r.data, "");
     } catch (e) {
       $("settings-status").textContent = e.status === 404 ? t("admin-settings-unavailable") : errorText(e);
     }
