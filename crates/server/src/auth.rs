@@ -34,6 +34,9 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "push:create",
     // The device factor: enrollment offers, users' devices.
     "devices:manage",
+    // The factor settings changed at runtime (TOTP, email/SMS/voice codes, push, QR login).
+    "read:settings",
+    "update:settings",
 ];
 
 /// Scopes a user's access token may carry (A0-1).

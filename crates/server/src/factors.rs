@@ -128,7 +128,7 @@ pub fn counts_as_factor(state: &AppState, a: &Authenticator) -> bool {
             .as_deref()
             .and_then(crate::oob::Channel::of_name),
     ) {
-        (AuthenticatorKind::Oob, Some(c)) => c.for_sign_in(state.config()),
+        (AuthenticatorKind::Oob, Some(c)) => c.for_sign_in(&state.config()),
         _ => true,
     }
 }

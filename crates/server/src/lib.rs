@@ -26,6 +26,7 @@ pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod recovery;
+pub mod settings;
 pub mod signin;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -59,7 +60,11 @@ pub struct AppState {
 #[derive(Clone)]
 struct Inner {
     store: Arc<dyn Store>,
-    config: Config,
+    /// The configuration in force (the file's, with the factor settings an administrator
+    /// changed over it) and the stored overlay text it was made from (settings.rs).
+    config: Arc<RwLock<(Arc<Config>, Option<String>)>>,
+    /// The configuration as the file and environment gave it.
+    file_config: Arc<Config>,
     key: Arc<MasterKey>,
     clock: Arc<dyn Clock>,
     dummy_hash: String,
@@ -88,7 +93,7 @@ struct TokenCache {
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("listen", &self.inner.config.listen)
+            .field("listen", &self.inner.file_config.listen)
             .finish_non_exhaustive()
     }
 }
@@ -112,7 +117,8 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
-                config,
+                config: Arc::new(RwLock::new((Arc::new(config.clone()), None))),
+                file_config: Arc::new(config),
                 key: Arc::new(key),
                 clock,
                 dummy_hash,
@@ -141,9 +147,35 @@ impl AppState {
         &self.inner.senders
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// The configuration in force: the file's, with the factor settings an administrator
+    /// changed over it (settings.rs). Read it once per use: a change swaps it whole.
+    pub fn config(&self) -> Arc<Config> {
+        match self.inner.config.read() {
+            Ok(c) => Arc::clone(&c.0),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner().0),
+        }
+    }
+
+    /// The configuration as the file and environment gave it.
+    pub fn file_config(&self) -> &Config {
+        &self.inner.file_config
+    }
+
+    /// The stored factor-settings overlay the configuration in force was made from.
+    pub fn settings_text(&self) -> Option<String> {
+        match self.inner.config.read() {
+            Ok(c) => c.1.clone(),
+            Err(poisoned) => poisoned.into_inner().1.clone(),
+        }
+    }
+
+    /// Puts `config`, made from the overlay `text`, in force.
+    pub fn set_config(&self, config: Config, text: Option<String>) {
+        let mut guard = match self.inner.config.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = (Arc::new(config), text);
     }
 
     /// The master key.
@@ -419,6 +451,8 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<(AppState, Option<S
         }
         None => state,
     };
+    // The factor settings an administrator changed (settings.rs) over the file's.
+    settings::reload(&state)?;
     Ok((state, first))
 }
 
@@ -492,6 +526,8 @@ pub async fn run(
     // Notices of MFA changes (IBM-3), read from the audit log; stops with the server.
     let notifier = oob::notify::spawn(state.clone());
     let _stop_notifier = AbortOnDrop(notifier);
+    // Factor settings changed on another instance.
+    let _stop_settings = AbortOnDrop(settings::spawn(state.clone()));
     // With the peer address: push and QR-login contexts show the requester's IP.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = match acceptor {

@@ -154,7 +154,7 @@ impl InProcess {
                         return;
                     }
                 };
-                let _ = ready_tx.send(Ok((addr, state.config().clone(), first)));
+                let _ = ready_tx.send(Ok((addr, state.file_config().clone(), first)));
                 tokio::select! {
                     served = crate::run(listener, state, async move {
                         let _ = drain_rx.await;

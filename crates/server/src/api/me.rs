@@ -257,7 +257,7 @@ async fn start_contact(
     let id = me(caller)?;
     caller.require("enroll")?;
     require_step_up(state, caller, "change how you are reached").await?;
-    if !channel.enabled(state.config()) {
+    if !channel.enabled(&state.config()) {
         return Err(Error::InvalidRequest(format!(
             "{} is not configured on this server",
             channel.as_str()
@@ -348,7 +348,7 @@ pub async fn verify_contact(
         .as_deref()
         .and_then(crate::oob::Channel::of_name)
         .ok_or(Error::NotFound("authenticator"))?;
-    let code = crate::oob::normalize_code(&body.code, &channel.settings(state.config()))?;
+    let code = crate::oob::normalize_code(&body.code, &channel.settings(&state.config()))?;
     let lookup = crate::store::oob::OobLookup::Latest {
         user_id: Some(id),
         purpose: Some(crate::oob::messages::Purpose::Verify.as_str().to_owned()),

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod ops;
 pub mod orgs;
 pub mod policies;
+pub mod settings;
 pub mod tokens;
 pub mod users;
 
@@ -101,6 +102,10 @@ pub fn router(state: AppState) -> Router {
             get(policies::version),
         )
         .route("/api/v2/policies/sign-in/dry-run", post(policies::dry_run))
+        .route(
+            "/api/v2/settings/factors",
+            get(settings::get).put(settings::put),
+        )
         .route("/api/v2/me", get(me::profile))
         .route("/api/v2/me/authenticators", get(me::list).post(me::bind))
         .route("/api/v2/me/authenticators/{id}", delete(me::unbind))

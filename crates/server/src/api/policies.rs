@@ -214,7 +214,7 @@ pub fn user_facts(state: &AppState, user_id: &str) -> Result<UserFacts> {
             // Email, SMS and voice count where the server can send through them (and email
             // where it proves sign-ins, EM-3).
             (AuthenticatorKind::Oob, Some(ch)) => {
-                match crate::oob::Channel::of_name(ch).filter(|c| c.for_sign_in(state.config())) {
+                match crate::oob::Channel::of_name(ch).filter(|c| c.for_sign_in(&state.config())) {
                     Some(c) => c.method(),
                     None => continue,
                 }

@@ -279,11 +279,22 @@ impl DeviceFactor {
     }
 }
 
+/// The `[device]` section of the configuration in force (dereferences to [`DeviceConfig`]).
+#[derive(Debug, Clone)]
+pub struct DeviceSettingsRef(Arc<crate::config::Config>);
+
+impl std::ops::Deref for DeviceSettingsRef {
+    type Target = DeviceConfig;
+    fn deref(&self) -> &DeviceConfig {
+        &self.0.device
+    }
+}
+
 /// The device factor's accessors on the server's state.
 impl AppState {
-    /// The settings under `[device]`.
-    pub fn device_config(&self) -> &DeviceConfig {
-        &self.config().device
+    /// The settings under `[device]` in force.
+    pub fn device_config(&self) -> DeviceSettingsRef {
+        DeviceSettingsRef(self.config())
     }
 
     /// The device tables (blocking).

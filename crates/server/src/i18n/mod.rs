@@ -143,6 +143,11 @@ pub const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../../locales/en/errors.ftl"),
         include_str!("../../locales/ja/errors.ftl"),
     ),
+    (
+        "mail",
+        include_str!("../../locales/en/mail.ftl"),
+        include_str!("../../locales/ja/mail.ftl"),
+    ),
 ];
 
 struct Catalogue {
@@ -336,6 +341,11 @@ fn script_json(messages: &BTreeMap<String, String>) -> String {
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
+}
+
+/// A page's HTML in `locale`, rendered now (what [`render_page`] keeps in memory).
+pub fn render(html: &str, page: &str, locale: Locale) -> String {
+    render_uncached(html, page, locale)
 }
 
 fn render_uncached(html: &str, page: &str, locale: Locale) -> String {

@@ -65,7 +65,11 @@ fn escape_html(s: &str) -> String {
     out
 }
 
-/// The email carrying a code and, when given, its magic link (EM-1).
+fn t(locale: Locale, id: &str, vars: &[(&str, &str)]) -> String {
+    crate::i18n::text(locale, id, vars)
+}
+
+/// The email carrying a code and, when given, its magic link (EM-1). Texts: locales/*/mail.ftl.
 pub fn code_email(
     locale: Locale,
     purpose: Purpose,
@@ -74,54 +78,12 @@ pub fn code_email(
     link: Option<&str>,
     minutes: u32,
 ) -> Email {
-    let (subject, greeting, intro, link_intro, outro) = match locale {
-        Locale::En => (
-            match purpose {
-                Purpose::SignIn => "Your Tessera sign-in code",
-                Purpose::Reset => "Reset your Tessera password",
-                Purpose::Unlock => "Unlock your Tessera account",
-                Purpose::Verify => "Confirm your email address for Tessera",
-            }
-            .to_owned(),
-            format!("Hello {username},"),
-            match purpose {
-                Purpose::SignIn => "Your code to sign in to Tessera is:",
-                Purpose::Reset => "Your code to reset your Tessera password is:",
-                Purpose::Unlock => "Your code to unlock your Tessera account is:",
-                Purpose::Verify => "Your code to confirm this address for your Tessera account is:",
-            }
-            .to_owned(),
-            "Or open this link in the browser where you asked for it:".to_owned(),
-            format!(
-                "The code and the link expire in {minutes} minutes and work once. If you did \
-                 not ask for this, ignore this email, and tell your administrator."
-            ),
-        ),
-        Locale::Ja => (
-            match purpose {
-                Purpose::SignIn => "Tessera サインイン確認コード",
-                Purpose::Reset => "Tessera パスワードの再設定",
-                Purpose::Unlock => "Tessera アカウントのロック解除",
-                Purpose::Verify => "Tessera メールアドレスの確認",
-            }
-            .to_owned(),
-            format!("{username} 様"),
-            match purpose {
-                Purpose::SignIn => "Tessera にサインインするための確認コードです:",
-                Purpose::Reset => "Tessera のパスワードを再設定するための確認コードです:",
-                Purpose::Unlock => "Tessera アカウントのロックを解除するための確認コードです:",
-                Purpose::Verify => {
-                    "このメールアドレスを Tessera アカウントで確認するための確認コードです:"
-                }
-            }
-            .to_owned(),
-            "または、コードを要求したブラウザーで次のリンクを開いてください:".to_owned(),
-            format!(
-                "コードとリンクの有効期限は {minutes} 分で、一度だけ使用できます。\
-                 心当たりがない場合は、このメールを無視し、管理者に連絡してください。"
-            ),
-        ),
-    };
+    let p = purpose.as_str();
+    let subject = t(locale, &format!("mail-subject-{p}"), &[]);
+    let greeting = t(locale, "mail-greeting", &[("user", username)]);
+    let intro = t(locale, &format!("mail-intro-{p}"), &[]);
+    let link_intro = t(locale, "mail-link-intro", &[]);
+    let outro = t(locale, "mail-outro", &[("minutes", &minutes.to_string())]);
     let mut text = format!("{greeting}\n\n{intro}\n\n    {code}\n\n");
     let mut html = format!(
         "<!doctype html><html lang=\"{}\"><body><p>{}</p><p>{}</p>\
@@ -152,29 +114,22 @@ pub fn code_email(
 
 /// The SMS carrying a code.
 pub fn code_sms(locale: Locale, code: &str, minutes: u32) -> String {
-    match locale {
-        Locale::En => {
-            format!("Your Tessera code is {code}. It expires in {minutes} min. Never share it.")
-        }
-        Locale::Ja => {
-            format!(
-                "Tessera の確認コード: {code}（有効期限 {minutes} 分）。他人に教えないでください。"
-            )
-        }
-    }
+    t(
+        locale,
+        "mail-sms-code",
+        &[("code", code), ("minutes", &minutes.to_string())],
+    )
 }
 
 /// What a voice call reads out: the code character by character, twice.
 pub fn code_voice(locale: Locale, code: &str) -> String {
+    // How the language separates the characters read out (punctuation, not a message).
     let sep = match locale {
         Locale::En => ", ",
         Locale::Ja => "、",
     };
     let spelled = code.chars().map(String::from).collect::<Vec<_>>().join(sep);
-    match locale {
-        Locale::En => format!("Your Tessera code is: {spelled}. Again: {spelled}."),
-        Locale::Ja => format!("Tessera の確認コードは {spelled} です。繰り返します。{spelled}。"),
-    }
+    t(locale, "mail-voice-code", &[("spelled", &spelled)])
 }
 
 /// A change to the user's sign-in methods (IBM-3).
@@ -190,64 +145,29 @@ pub enum Change {
 
 /// The notice of a change: subject and text (the SMS is the text).
 pub fn change_notice(locale: Locale, change: Change, what: &str, at_utc: &str) -> (String, String) {
-    match locale {
-        Locale::En => {
-            let line = match change {
-                Change::Added => format!("A sign-in method was added to your account: {what}."),
-                Change::Removed => {
-                    format!("A sign-in method was removed from your account: {what}.")
-                }
-                Change::CodesRegenerated => {
-                    "New backup codes were created for your account; the old ones no longer work."
-                        .to_owned()
-                }
-            };
-            (
-                "A change to how you sign in to Tessera".to_owned(),
-                format!(
-                    "{line}\nWhen: {at_utc} (UTC)\nIf this was not you, tell your administrator at once."
-                ),
-            )
-        }
-        Locale::Ja => {
-            let line = match change {
-                Change::Added => format!("アカウントにサインイン方法が追加されました: {what}。"),
-                Change::Removed => {
-                    format!("アカウントからサインイン方法が削除されました: {what}。")
-                }
-                Change::CodesRegenerated => {
-                    "新しいバックアップコードが作成されました。以前のコードは使用できません。"
-                        .to_owned()
-                }
-            };
-            (
-                "Tessera のサインイン方法が変更されました".to_owned(),
-                format!(
-                    "{line}\n日時: {at_utc}（UTC）\n心当たりがない場合は、すぐに管理者に連絡してください。"
-                ),
-            )
-        }
-    }
+    let line = match change {
+        Change::Added => t(locale, "mail-notice-added", &[("what", what)]),
+        Change::Removed => t(locale, "mail-notice-removed", &[("what", what)]),
+        Change::CodesRegenerated => t(locale, "mail-notice-codes", &[]),
+    };
+    (
+        t(locale, "mail-notice-subject", &[]),
+        format!(
+            "{line}\n{}\n{}",
+            t(locale, "mail-notice-when", &[("at", at_utc)]),
+            t(locale, "mail-notice-not-you", &[])
+        ),
+    )
 }
 
 /// The name of a method in a notice.
-pub fn method_name(locale: Locale, channel: &str) -> &'static str {
-    match (locale, channel) {
-        (Locale::En, "otp" | "totp") => "an authenticator app",
-        (Locale::En, "email") => "email codes",
-        (Locale::En, "sms") => "text-message codes",
-        (Locale::En, "voice") => "voice-call codes",
-        (Locale::En, "push") => "the Tessera app",
-        (Locale::En, "passkey") => "a passkey",
-        (Locale::En, _) => "a sign-in method",
-        (Locale::Ja, "otp" | "totp") => "認証アプリ",
-        (Locale::Ja, "email") => "メールによるコード",
-        (Locale::Ja, "sms") => "SMS によるコード",
-        (Locale::Ja, "voice") => "音声通話によるコード",
-        (Locale::Ja, "push") => "Tessera アプリ",
-        (Locale::Ja, "passkey") => "パスキー",
-        (Locale::Ja, _) => "サインイン方法",
-    }
+pub fn method_name(locale: Locale, channel: &str) -> String {
+    let id = match channel {
+        "otp" | "totp" => "otp",
+        "email" | "sms" | "voice" | "push" | "passkey" => channel,
+        _ => "other",
+    };
+    t(locale, &format!("mail-method-{id}"), &[])
 }
 
 #[cfg(test)]

@@ -286,7 +286,7 @@ pub fn flow_hash(flow_id: &str) -> [u8; 32] {
 /// voids the previous code), then delivered. `Err(RateLimited)` when a limit is reached.
 pub async fn send_code(state: &AppState, req: SendRequest) -> Result<Sent> {
     let cfg = state.config();
-    if !req.channel.enabled(cfg) {
+    if !req.channel.enabled(&cfg) {
         return Err(Error::InvalidRequest(format!(
             "`method`: {} is not configured on this server",
             req.channel.as_str()
@@ -298,7 +298,7 @@ pub async fn send_code(state: &AppState, req: SendRequest) -> Result<Sent> {
             "this email address's domain may not receive codes".into(),
         ));
     }
-    let settings = req.channel.settings(cfg);
+    let settings = req.channel.settings(&cfg);
     let code = generate_code(&settings)?;
     let token = random_bytes::<32>()?;
     let id_hash = sha256(&token);

@@ -149,7 +149,7 @@ async fn notify(state: &AppState, e: &AuditEvent) -> Result<()> {
     let locale = pref.locale;
     let what = messages::method_name(locale, &method);
     let at = crate::oob::notify::utc(e.at);
-    let (subject, text) = messages::change_notice(locale, change, what, &at);
+    let (subject, text) = messages::change_notice(locale, change, &what, &at);
     for (channel, to) in targets {
         let sent = match channel {
             Channel::Email => {

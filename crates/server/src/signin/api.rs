@@ -1048,25 +1048,16 @@ async fn open_link(
         let done =
             crate::api::me::confirm_contact(&state, crate::store::oob::OobLookup::Link(hash), None)
                 .await;
-        let (title, text) = match (locale, done.is_ok()) {
-            (Locale::Ja, true) => (
-                "メールアドレスを確認しました",
-                "このアドレスがアカウントのメールアドレスになりました。",
-            ),
-            (Locale::Ja, false) => (
-                "このリンクは使用できません",
-                "リンクの有効期限が切れたか、すでに使用されました。",
-            ),
-            (_, true) => (
-                "Your email address is confirmed",
-                "This address is now your account's email address.",
-            ),
-            (_, false) => (
-                "This link can no longer be used",
-                "The link has expired or was already used.",
-            ),
+        let t = |id: &str| crate::i18n::text(locale, id, &[]);
+        let (title, text) = if done.is_ok() {
+            (
+                t("mail-page-confirmed-title"),
+                t("mail-page-confirmed-text"),
+            )
+        } else {
+            (t("mail-page-gone-title"), t("mail-page-unconfirmed-text"))
         };
-        let mut r = super::pages::message_page(locale.tag(), title, text, ("/signin", "Tessera"));
+        let mut r = super::pages::message_page(locale.tag(), &title, &text, ("/signin", "Tessera"));
         if done.is_err() {
             *r.status_mut() = StatusCode::GONE;
         }
@@ -1160,33 +1151,20 @@ async fn open_link(
 }
 
 fn link_page(locale: crate::oob::messages::Locale, u: LinkUse) -> Response {
-    use crate::oob::messages::Locale;
-    let (title, text, link) = match (locale, u) {
-        (Locale::En, LinkUse::OtherBrowser) => (
-            "Use the code instead",
-            "This link was opened in another browser than the one where you are signing in. \
-             Go back to that browser and type the code from the email.",
-            "Start a new sign-in here",
+    let t = |id: &str| crate::i18n::text(locale, id, &[]);
+    let (title, text, link) = match u {
+        LinkUse::OtherBrowser => (
+            t("mail-page-other-browser-title"),
+            t("mail-page-other-browser-text"),
+            t("mail-page-other-browser-link"),
         ),
-        (Locale::Ja, LinkUse::OtherBrowser) => (
-            "確認コードを入力してください",
-            "このリンクは、サインイン中のブラウザーとは別のブラウザーで開かれました。\
-             サインイン中のブラウザーに戻り、メールに記載された確認コードを入力してください。",
-            "このブラウザーで新しくサインインする",
-        ),
-        (Locale::En, _) => (
-            "This link can no longer be used",
-            "The link has expired, was already used, or a newer email replaced it. Sign in again.",
-            "Sign in again",
-        ),
-        (Locale::Ja, _) => (
-            "このリンクは使用できません",
-            "リンクの有効期限が切れたか、すでに使用されたか、新しいメールで置き換えられました。\
-             もう一度サインインしてください。",
-            "もう一度サインインする",
+        _ => (
+            t("mail-page-gone-title"),
+            t("mail-page-gone-text"),
+            t("mail-page-gone-link"),
         ),
     };
-    let mut r = super::pages::message_page(locale.tag(), title, text, ("/signin", link));
+    let mut r = super::pages::message_page(locale.tag(), &title, &text, ("/signin", &link));
     if !matches!(u, LinkUse::OtherBrowser) {
         *r.status_mut() = StatusCode::GONE;
     }
@@ -1327,7 +1305,7 @@ async fn verify(
                 .code
                 .ok_or_else(|| Error::InvalidRequest("`code` is required".into()))?;
             check_len("code", &typed)?;
-            let code = crate::oob::normalize_code(&typed, &channel.settings(state.config()))?;
+            let code = crate::oob::normalize_code(&typed, &channel.settings(&state.config()))?;
             let Some(uid) = user_id.clone() else {
                 return Err(Error::Flow(FlowError::InvalidCredentials));
             };

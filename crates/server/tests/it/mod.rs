@@ -22,6 +22,7 @@ mod policies;
 mod recovery;
 mod restart;
 mod rotate;
+mod settings;
 mod signin_flow;
 mod tls;
 mod totp;
