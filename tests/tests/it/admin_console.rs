@@ -369,7 +369,19 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
     ] {
         screen(&a.page, hash).await;
         no_english(&a.page, ja, hash).await;
-        if !ja && name == "admin-tokens" {
+        if hash == "#settings" {
+            // The factor settings in force (GET /api/v2/settings/factors), read-only.
+            let n = a
+                .page
+                .js(
+                    "return document.querySelectorAll('#settings-view dt').length;",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert!(n.as_u64().unwrap() > 5, "the settings are listed: {n}");
+        }
+        if !ja && (name == "admin-tokens" || name == "admin-settings") {
             a.page.screenshot(name).await.unwrap();
         }
     }
