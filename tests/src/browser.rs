@@ -237,6 +237,43 @@ where
     closed.unwrap_or_else(|e| panic!("closing the browser: {e}"));
 }
 
+/// Like [`with_page_in`] with two browsers (two people, each with their own cookies).
+#[allow(
+    clippy::panic,
+    reason = "failing the calling test is this helper's job"
+)]
+pub async fn with_two_pages_in<F, Fut>(lang: &str, body: F)
+where
+    F: FnOnce(Page, Page) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let driver = match driver().unwrap_or_else(|e| panic!("{e:#}")) {
+        Ok(driver) => driver,
+        Err(Missing(what)) => {
+            tessera_core::testing::prerequisite(false, &what);
+            return;
+        }
+    };
+    let first = driver
+        .session_in(lang)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let second = driver
+        .session_in(lang)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let checked = AssertUnwindSafe(body(first.page.clone(), second.page.clone()))
+        .catch_unwind()
+        .await;
+    let closed = first.page.client.clone().close().await;
+    let closed_second = second.page.client.clone().close().await;
+    if let Err(panic) = checked {
+        std::panic::resume_unwind(panic);
+    }
+    closed.unwrap_or_else(|e| panic!("closing the browser: {e}"));
+    closed_second.unwrap_or_else(|e| panic!("closing the browser: {e}"));
+}
+
 /// A browser's page, with waits that say what the page showed when they time out.
 #[derive(Debug, Clone)]
 pub struct Page {

@@ -88,7 +88,8 @@ pub fn issue_token(
     Ok((secret, record, hash))
 }
 
-/// The token a request carries, valid now.
+/// The token a request carries, valid now; or, without an `Authorization` header, an
+/// administrator's console session as a management caller ([`crate::admin`]).
 #[derive(Debug, Clone)]
 pub struct Caller(pub TokenRecord);
 
@@ -130,11 +131,14 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(Error::Unauthorized)?;
+        let Some(header) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            // No bearer token: an administrator's console session, if any (crate::admin).
+            let path = parts.uri.path().to_owned();
+            let record =
+                crate::admin::console_caller(state, &parts.headers, &parts.method, &path).await?;
+            return Ok(Caller(record));
+        };
+        let header = header.to_str().map_err(|_| Error::Unauthorized)?;
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))

@@ -62,6 +62,25 @@ pub struct Config {
     pub notifications: crate::oob::config::NotificationsConfig,
     /// Passkeys (WebAuthn): the relying party.
     pub passkey: crate::passkey::PasskeyConfig,
+    /// The admin console at `/admin` (docs/admin.md).
+    pub console: ConsoleConfig,
+}
+
+/// The admin console: who is an administrator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// The group (a name in a user's `groups`) whose members may use the console; 1–64
+    /// printable characters.
+    pub admin_group: String,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            admin_group: "tessera-admins".to_owned(),
+        }
+    }
 }
 
 /// The hosted sign-in: how long a flow and a global session live.
@@ -343,6 +362,7 @@ impl Default for Config {
             voice: Default::default(),
             send_limits: Default::default(),
             notifications: Default::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -559,6 +579,13 @@ impl Config {
         }
         if !(1..=8760).contains(&self.signin.session_hours) {
             return Err(bad("signin.session_hours", "must be 1–8760"));
+        }
+        let group = &self.console.admin_group;
+        if group.is_empty() || group.chars().count() > 64 || group.chars().any(char::is_control) {
+            return Err(bad(
+                "console.admin_group",
+                "must be 1–64 printable characters",
+            ));
         }
         if !(1..=100_000).contains(&self.signin.starts_per_minute) {
             return Err(bad("signin.starts_per_minute", "must be 1–100000"));

@@ -53,6 +53,12 @@ pub enum Error {
     /// The challenge or session expired.
     #[error("expired")]
     Expired,
+    /// A state-changing request from a page without the session's CSRF token.
+    #[error("this request lacks the page's security token: reload the page")]
+    CsrfFailed,
+    /// The session did not prove a second factor, which the admin console needs.
+    #[error("the admin console needs a sign-in with a second factor: sign out and sign in again with one")]
+    SecondFactorRequired,
     /// Too many requests of one kind (pushes per user, pushes paused after "this wasn't me").
     #[error("{0}")]
     RateLimited(&'static str),
@@ -175,6 +181,8 @@ impl Error {
             Error::Rejected => (StatusCode::FORBIDDEN, "rejected"),
             Error::BadCredentials => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::Expired => (StatusCode::GONE, "expired"),
+            Error::CsrfFailed => (StatusCode::FORBIDDEN, "csrf_failed"),
+            Error::SecondFactorRequired => (StatusCode::FORBIDDEN, "second_factor_required"),
             Error::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Error::AuthorizationPending => (StatusCode::BAD_REQUEST, "authorization_pending"),
             Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),

@@ -7,6 +7,7 @@
 //! configuration and calls [`run`].
 
 pub mod account;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod client_ip;

@@ -48,6 +48,11 @@ enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Users (e.g. the first administrator of the admin console, with no API call).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Copies the database to a new file, consistently, while the server runs (SQLite's online
     /// backup; with PostgreSQL, `pg_dump`). The master key is not in it: back that up once,
     /// separately.
@@ -84,6 +89,51 @@ enum TokenCommand {
         #[arg(long, default_value = "cli")]
         name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Creates a user and prints its id. The password is read from standard input (its first
+    /// line), or asked for without echo when standard input is a terminal.
+    Create {
+        /// The user name.
+        #[arg(long)]
+        username: String,
+        /// An email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Makes the user an administrator: a member of `console.admin_group`.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// A password from standard input: asked for without echo on a terminal, else its first line.
+fn read_password() -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    if tty {
+        eprint!("Password for the new user: ");
+        std::io::stderr().flush()?;
+        stty("-echo");
+    }
+    let mut line = zeroize::Zeroizing::new(String::new());
+    let read = stdin.lock().read_line(&mut line);
+    if tty {
+        stty("echo");
+        eprintln!();
+    }
+    read.context("reading the password from standard input")?;
+    let pw = zeroize::Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned());
+    tessera_server::api::users::check_password(&pw).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(pw)
 }
 
 fn main() -> ExitCode {
@@ -138,6 +188,45 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 issue_token(TokenKind::Management, None, scopes.clone(), name, None, now)?;
             store.insert_token(record, hash)?;
             println!("{secret}");
+            Ok(())
+        }
+        Some(Command::Admin {
+            command:
+                AdminCommand::User {
+                    command:
+                        UserCommand::Create {
+                            username,
+                            email,
+                            admin,
+                        },
+                },
+        }) => {
+            let password = read_password()?;
+            let hash = tessera_server::password::hash(&password)?;
+            let groups = if *admin {
+                vec![config.console.admin_group.clone()]
+            } else {
+                Vec::new()
+            };
+            let new = tessera_server::model::NewUser {
+                username: username.clone(),
+                email: email.clone(),
+                phone: None,
+                password_hash: Some(hash),
+                organizations: Vec::new(),
+                groups,
+            };
+            tessera_server::api::users::check_new_user(&new)?;
+            let store = tessera_server::open_store(&config)?;
+            let now = tessera_core::Clock::now_unix(&SystemClock);
+            let user = store.create_user(new, now)?;
+            println!("{}", user.user_id);
+            if *admin {
+                eprintln!(
+                    "{} is an administrator (group `{}`): sign in at /admin, and set up a second factor first (the console needs one)",
+                    user.username, config.console.admin_group
+                );
+            }
             Ok(())
         }
         Some(Command::Admin {

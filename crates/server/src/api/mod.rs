@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::device::routes())
         .merge(crate::signin::routes())
         .merge(crate::account::routes())
+        .merge(crate::admin::routes())
         .merge(crate::oidc::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -91,6 +91,19 @@ fn check_groups(mut groups: Vec<String>) -> Result<Vec<String>> {
     Ok(groups)
 }
 
+/// The checks of `POST /api/v2/users` on a new user's fields (the command line's user
+/// creation uses them too).
+pub fn check_new_user(user: &NewUser) -> Result<()> {
+    check_username(&user.username)?;
+    if let Some(e) = &user.email {
+        check_email(e)?;
+    }
+    if let Some(p) = &user.phone {
+        check_phone(p)?;
+    }
+    check_groups(user.groups.clone()).map(drop)
+}
+
 pub(crate) fn check_username(u: &str) -> Result<()> {
     if u.is_empty() || u.chars().count() > 128 || u.chars().any(char::is_control) {
         return Err(Error::InvalidRequest(
@@ -128,7 +141,7 @@ pub(crate) fn check_phone(p: &str) -> Result<()> {
     }
 }
 
-pub(crate) fn check_password(p: &str) -> Result<()> {
+pub fn check_password(p: &str) -> Result<()> {
     // NIST SP 800-63B: at least 8 characters, allow long passphrases.
     let n = p.chars().count();
     if !(8..=256).contains(&n) {
@@ -180,16 +193,54 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-/// `GET /api/v2/users?page=&per_page=` (read:users).
+/// Query of `GET /api/v2/users`: paging and an optional search text.
+#[derive(Debug, Deserialize)]
+pub struct UserQuery {
+    /// 1-based page.
+    #[serde(default = "one")]
+    page: u32,
+    /// Items per page, 1–100.
+    #[serde(default = "fifty")]
+    per_page: u32,
+    /// Only users whose user name, email or phone contains this (or whose id it is).
+    #[serde(default)]
+    q: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn fifty() -> u32 {
+    50
+}
+
+/// `GET /api/v2/users?page=&per_page=&q=` (read:users); `total` counts the matches.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    QueryParams(paging): QueryParams<Paging>,
+    QueryParams(query): QueryParams<UserQuery>,
 ) -> Result<Json<UserPage>> {
     caller.management("read:users")?;
+    let paging = Paging {
+        page: query.page,
+        per_page: query.per_page,
+    };
     paging.check()?;
     let (page, per_page) = (paging.page, paging.per_page);
-    let (users, total) = state.db(move |s| s.list_users(page, per_page)).await?;
+    let text = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    if text.as_ref().is_some_and(|q| q.chars().count() > 128) {
+        return Err(Error::InvalidRequest("`q`: at most 128 characters".into()));
+    }
+    let (users, total) = state
+        .db(move |s| match &text {
+            Some(q) => s.search_users(q, page, per_page),
+            None => s.list_users(page, per_page),
+        })
+        .await?;
     Ok(Json(UserPage {
         users,
         total,

@@ -14,7 +14,11 @@ const PAGES: &[(&str, &str, &str)] = &[
         include_str!("../account/assets/account.html"),
         include_str!("../account/assets/account.js"),
     ),
-    // The console adds its own here.
+    (
+        "admin",
+        include_str!("../admin/assets/admin.html"),
+        include_str!("../admin/assets/admin.js"),
+    ),
 ];
 
 #[test]

@@ -68,6 +68,20 @@ pub struct PolicyVersion {
     pub created_at: u64,
 }
 
+/// A `LIKE … ESCAPE '!'` pattern matching `text` anywhere, lower-cased (user search).
+pub fn like_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '!') {
+            p.push('!');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
 /// The message of a stale `expected` version.
 pub fn stale_policy(current: u64, expected: u64) -> crate::Error {
     crate::Error::Conflict(format!(
@@ -263,6 +277,10 @@ pub trait Store: Send + Sync + 'static {
     fn create_user(&self, user: NewUser, now: u64) -> Result<User>;
     /// One page of users (1-based page) and the total count.
     fn list_users(&self, page: u32, per_page: u32) -> Result<(Vec<User>, u64)>;
+    /// One page of the users whose user name, email or phone contains `text` (ASCII letters
+    /// in either case) or whose id is `text`, and how many match, in [`Store::list_users`]'s
+    /// order.
+    fn search_users(&self, text: &str, page: u32, per_page: u32) -> Result<(Vec<User>, u64)>;
     /// A user by id.
     fn get_user(&self, id: &str) -> Result<Option<User>>;
     /// A user and password hash by username.

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod admin_console;
 mod applications;
 mod binary;
 mod faults;

@@ -18,6 +18,8 @@ const ROUTER_SOURCES: &[&str] = &[
     "src/signin/pages.rs",
     "src/account/api.rs",
     "src/account/pages.rs",
+    "src/admin/api.rs",
+    "src/admin/pages.rs",
     "src/oidc/mod.rs",
 ];
 

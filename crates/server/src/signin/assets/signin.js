@@ -587,11 +587,12 @@
     if (to) window.location.assign(to);
   }
 
-  // `?return_to=` when no application waits: only the account center of this origin
-  // (`/account`, `/account/…`, `/account?…`), never another site (docs/account.md).
+  // `?return_to=` when no application waits: only the account center or the admin console of
+  // this origin (`/account`, `/account/…`, `/admin?…`), never another site (docs/account.md,
+  // docs/admin.md).
   function accountReturn() {
     const r = new URLSearchParams(window.location.search).get("return_to");
-    if (!r || !/^\/account(?:[/?#]|$)/.test(r) || r.includes("\\")) return null;
+    if (!r || !/^\/(?:account|admin)(?:[/?#]|$)/.test(r) || r.includes("\\")) return null;
     try {
       const u = new URL(r, window.location.origin);
       return u.origin === window.location.origin ? u.href : null;

@@ -251,6 +251,12 @@ impl Store for PgStore {
             .call(move |c| async move { users::list_users(&c, page, per_page).await })
     }
 
+    fn search_users(&self, text: &str, page: u32, per_page: u32) -> Result<(Vec<User>, u64)> {
+        let text = text.to_owned();
+        self.pg
+            .call(move |c| async move { users::search_users(&c, &text, page, per_page).await })
+    }
+
     fn get_user(&self, id: &str) -> Result<Option<User>> {
         let id = id.to_owned();
         self.pg

@@ -404,6 +404,10 @@ impl Store for SqliteStore {
         self.read(|c| users::list_users(c, page, per_page))
     }
 
+    fn search_users(&self, text: &str, page: u32, per_page: u32) -> Result<(Vec<User>, u64)> {
+        self.read(|c| users::search_users(c, text, page, per_page))
+    }
+
     fn get_user(&self, id: &str) -> Result<Option<User>> {
         self.read(|c| Ok(users::get_user_tx(c, id)?.map(|(u, _)| u)))
     }

@@ -127,6 +127,35 @@ pub(super) fn list_users(c: &Connection, page: u32, per_page: u32) -> Result<(Ve
     Ok((users, total))
 }
 
+/// Matches of a user search (see the trait): user name, email or phone contain the text, or
+/// the id is it.
+const SEARCH_WHERE: &str = "lower(username) LIKE ?1 ESCAPE '!' OR lower(COALESCE(email, '')) \
+     LIKE ?1 ESCAPE '!' OR lower(COALESCE(phone, '')) LIKE ?1 ESCAPE '!' OR id = ?2";
+
+pub(super) fn search_users(
+    c: &Connection,
+    text: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<(Vec<User>, u64)> {
+    let (limit, offset) = page_bounds(page, per_page);
+    let pattern = crate::store::like_pattern(text);
+    let total: u64 = c.query_row(
+        &format!("SELECT COUNT(*) FROM users WHERE {SEARCH_WHERE}"),
+        params![pattern, text],
+        |r| r.get(0),
+    )?;
+    let mut st = c.prepare_cached(&format!(
+        "SELECT * FROM users WHERE {SEARCH_WHERE} ORDER BY created_at, id LIMIT ?3 OFFSET ?4"
+    ))?;
+    let users = st
+        .query_map(params![pattern, text, limit, offset], |r| {
+            user_from_row(c, r).map(|(u, _)| u)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((users, total))
+}
+
 pub(super) fn find_by_username(
     c: &Connection,
     username: &str,

@@ -98,6 +98,41 @@ pub(super) async fn list_users(c: &Client, page: u32, per_page: u32) -> Result<(
     Ok((users, uint(total.try_get(0)?)))
 }
 
+/// Matches of a user search (see the trait).
+const SEARCH_WHERE: &str = "lower(u.username) LIKE $1 ESCAPE '!' \
+     OR lower(COALESCE(u.email, '')) LIKE $1 ESCAPE '!' \
+     OR lower(COALESCE(u.phone, '')) LIKE $1 ESCAPE '!' OR u.id = $2";
+
+pub(super) async fn search_users(
+    c: &Client,
+    text: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<(Vec<User>, u64)> {
+    let (limit, offset) = page_bounds(page, per_page);
+    let pattern = crate::store::like_pattern(text);
+    let page_st = c
+        .prepare_cached(&format!(
+            "{USER_SELECT} WHERE {SEARCH_WHERE} ORDER BY u.created_at, u.id COLLATE \"C\" LIMIT $3 OFFSET $4"
+        ))
+        .await?;
+    let count_st = c
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM users u WHERE {SEARCH_WHERE}"
+        ))
+        .await?;
+    let (rows, total) = futures_util::future::try_join(
+        c.query(&page_st, &[&pattern, &text, &limit, &offset]),
+        c.query_one(&count_st, &[&pattern, &text]),
+    )
+    .await?;
+    let users = rows
+        .iter()
+        .map(|r| user_from_row(r).map(|(u, _)| u))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((users, uint(total.try_get(0)?)))
+}
+
 /// Replaces a user's memberships; `NotFound` for an unknown organization.
 async fn set_memberships(tx: &Transaction<'_>, user_id: &str, orgs: &[String]) -> Result<()> {
     tx.execute("DELETE FROM memberships WHERE user_id = $1", &[&user_id])
