@@ -19,7 +19,7 @@ use super::hosted_signin::{oathtool_ready, totp, Pages, PASSWORD};
 /// Words the Japanese console may show in Latin letters: the product, and acronyms Japanese
 /// admin consoles write so.
 const ALLOWED: &[&str] = &[
-    "Tessera", "MFA", "API", "SMS", "QR", "ID", "URI", "CSV", "emi", "root",
+    "Tessera", "TOTP", "MFA", "API", "SMS", "QR", "ID", "URI", "CSV", "emi", "root",
 ];
 
 /// The console settled: its first call done, nothing under way.
@@ -370,18 +370,65 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         screen(&a.page, hash).await;
         no_english(&a.page, ja, hash).await;
         if hash == "#settings" {
-            // The factor settings in force (GET /api/v2/settings/factors), read-only.
+            // The factor settings in force (GET /api/v2/settings/factors), one field each.
             let n = a
                 .page
                 .js(
-                    "return document.querySelectorAll('#settings-view dt').length;",
+                    "return document.querySelectorAll('#settings-view [data-path]').length;",
                     vec![],
                 )
                 .await
                 .unwrap();
-            assert!(n.as_u64().unwrap() > 5, "the settings are listed: {n}");
+            assert!(n.as_u64().unwrap() > 20, "the settings are listed: {n}");
+            let digits = "#settings-view [data-path='totp.digits']";
+            // A refused value is marked at its field; nothing changes.
+            a.page.fill(digits, "13").await.unwrap();
+            a.page.click("#settings-save").await.unwrap();
+            a.page
+                .wait_js(
+                    "totp.digits marked invalid",
+                    "const e = document.querySelector(arguments[0]);
+                     return e && e.getAttribute('aria-invalid') === 'true'
+                        && e.parentElement.querySelector('.field-error') ? true : null;",
+                    vec![json!(digits)],
+                )
+                .await
+                .unwrap();
+            // A valid one is saved, in force, and marked as changed; then back to the file's.
+            a.page.fill(digits, "8").await.unwrap();
+            a.page.click("#settings-save").await.unwrap();
+            a.page
+                .wait_js(
+                    "totp.digits saved as changed",
+                    "const e = document.querySelector(arguments[0]);
+                     return e && e.value === '8' && e.parentElement.querySelector('.badge') ? true : null;",
+                    vec![json!(digits)],
+                )
+                .await
+                .unwrap();
+            no_english(&a.page, ja, hash).await;
+            if !ja {
+                a.page
+                    .js(
+                        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+                        vec![json!(digits)],
+                    )
+                    .await
+                    .unwrap();
+                a.page.screenshot("admin-settings").await.unwrap();
+            }
+            a.page.click("#settings-reset").await.unwrap();
+            a.page
+                .wait_js(
+                    "totp.digits back to the file's value",
+                    "const e = document.querySelector(arguments[0]);
+                     return e && e.value === '6' && !e.parentElement.querySelector('.badge') ? true : null;",
+                    vec![json!(digits)],
+                )
+                .await
+                .unwrap();
         }
-        if !ja && (name == "admin-tokens" || name == "admin-settings") {
+        if !ja && name == "admin-tokens" {
             a.page.screenshot(name).await.unwrap();
         }
     }

@@ -980,26 +980,120 @@
 
   // ------------------------------------------------------------------ factor settings
 
+  // Every setting is a field named by its path (`totp.digits`), so a refused value is marked
+  // where it is typed. Saving sends the overrides: those changed before, plus every field whose
+  // value now differs from the one in force; "use the file's value" drops one.
+  const CHOICES = {
+    "totp.algorithm": ["SHA1", "SHA256", "SHA512"],
+    "email.use_for": ["authentication_and_recovery", "recovery_only"],
+    "email.code_charset": ["digits", "letters", "alphanumeric"],
+    "sms.code_charset": ["digits", "letters", "alphanumeric"],
+    "voice.code_charset": ["digits", "letters", "alphanumeric"],
+    "device.number_policy": ["type", "pick_of_three"],
+  };
+  const factorSettings = { effective: null, overrides: null };
+
+  function settingField(section, key, value, changed) {
+    const path = section + "." + key;
+    const row = el("div", null, "setting");
+    const id = "setting-" + section + "-" + key;
+    const label = data("label", path);
+    label.htmlFor = id;
+    let input;
+    if (typeof value === "boolean") {
+      input = el("input");
+      input.type = "checkbox";
+      input.checked = value;
+    } else if (CHOICES[path]) {
+      input = el("select");
+      for (const c of CHOICES[path]) {
+        const o = data("option", c);
+        o.value = c;
+        input.append(o);
+      }
+      input.value = value;
+    } else {
+      input = el("input");
+      input.type = typeof value === "number" ? "number" : "text";
+      input.value = Array.isArray(value) ? value.join(", ") : String(value);
+    }
+    input.id = id;
+    input.dataset.path = path;
+    input.dataset.kind = Array.isArray(value) ? "list" : typeof value;
+    row.append(label, input);
+    if (changed) {
+      row.append(el("span", t("admin-settings-changed"), "badge"));
+      row.append(button(t("admin-settings-reset-one"), "link", () => run(async () => {
+        const next = JSON.parse(JSON.stringify(factorSettings.overrides));
+        delete next[section][key];
+        await saveSettings(next);
+      }, $("settings-form")), t("admin-settings-reset-one") + ": " + path));
+    }
+    return row;
+  }
+
+  function fieldValue(input) {
+    switch (input.dataset.kind) {
+      case "boolean": return input.checked;
+      case "number": return input.value.trim() === "" ? NaN : Number(input.value);
+      case "list": return list(input.value);
+      default: return input.value;
+    }
+  }
+
+  function renderSettings(r) {
+    factorSettings.effective = r.effective;
+    factorSettings.overrides = r.overrides;
+    const view = $("settings-view");
+    clear(view);
+    for (const [section, values] of Object.entries(r.effective)) {
+      const box = el("fieldset", null, "settings-section");
+      box.append(el("legend", tk("admin-settings-section-", section)));
+      for (const [key, value] of Object.entries(values)) {
+        if (key === "configured") {
+          box.append(el("p", value ? t("admin-settings-configured") : t("admin-settings-not-configured"), "muted"));
+          continue;
+        }
+        const changed = Boolean(r.overrides[section] && key in r.overrides[section]);
+        box.append(settingField(section, key, value, changed));
+      }
+      view.append(box);
+    }
+  }
+
+  async function saveSettings(overrides) {
+    const r = await api("PUT", "/api/v2/settings/factors", overrides);
+    clearFieldErrors();
+    renderSettings(r.data);
+    notice(t("admin-settings-saved"));
+  }
+
   LOADERS.settings = async () => {
-    const dl = $("settings-view");
-    clear(dl);
+    clear($("settings-view"));
     try {
       const r = await api("GET", "/api/v2/settings/factors");
       $("settings-status").textContent = t("admin-settings-current");
-      const walk = (obj, prefix) => {
-        for (const [k, v] of Object.entries(obj)) {
-          const name = prefix ? prefix + "." + k : k;
-          if (v && typeof v === "object" && !Array.isArray(v)) walk(v, name);
-          else dl.append(data("dt", name), data("dd", Array.isArray(v) ? v.join(", ") : String(v)));
-        }
-      };
-      // The settings in force (`overrides` says which an administrator changed).
-      walk(r.data.effective || r.data, "");
+      renderSettings(r.data);
     } catch (e) {
-      $("settings-status").textContent = e.status === 404 ? t("admin-settings-unavailable") : errorText(e);
+      $("settings-status").textContent = errorText(e);
     }
     document.body.dataset.ready = "1";
   };
+
+  $("settings-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    run(async () => {
+      const next = JSON.parse(JSON.stringify(factorSettings.overrides));
+      document.querySelectorAll("#settings-view [data-path]").forEach((input) => {
+        const [section, key] = input.dataset.path.split(".");
+        const value = fieldValue(input);
+        const before = factorSettings.effective[section][key];
+        if (JSON.stringify(value) !== JSON.stringify(before)) next[section][key] = value;
+      });
+      await saveSettings(next);
+    }, $("settings-form"));
+  });
+  $("settings-reset").addEventListener("click", () => run(() => saveSettings({}), $("settings-form")));
 
   // ------------------------------------------------------------------ start
 
