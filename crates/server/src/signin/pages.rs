@@ -23,6 +23,8 @@ use crate::AppState;
 
 const HTML: &str = include_str!("assets/signin.html");
 const SCRIPT: &str = include_str!("assets/signin.js");
+/// Passkey ceremonies (base64url ↔ ArrayBuffer), shared with the account center.
+const WEBAUTHN: &str = include_str!("assets/webauthn.js");
 const STYLE: &str = include_str!("assets/signin.css");
 
 /// The pages' Content-Security-Policy.
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/signin", get(page))
         .route("/signin/assets/signin.js", get(script))
+        .route("/signin/assets/webauthn.js", get(webauthn))
         .route("/signin/assets/signin.css", get(style))
 }
 
@@ -61,6 +64,10 @@ async fn page(headers: HeaderMap) -> Response {
 // served by a newer binary must not run an older script.
 async fn script() -> Response {
     serve(SCRIPT, "text/javascript; charset=utf-8", "no-cache")
+}
+
+async fn webauthn() -> Response {
+    serve(WEBAUTHN, "text/javascript; charset=utf-8", "no-cache")
 }
 
 async fn style() -> Response {
@@ -137,6 +144,7 @@ mod tests {
         for (r, kind, cache) in [
             (page(HeaderMap::new()).await, "text/html", "no-store"),
             (script().await, "text/javascript", "no-cache"),
+            (webauthn().await, "text/javascript", "no-cache"),
             (style().await, "text/css", "no-cache"),
         ] {
             assert!(header(&r, "content-type").starts_with(kind));

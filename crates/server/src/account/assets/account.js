@@ -290,32 +290,13 @@
 
   // ---------------------------------------------------------------- passkeys
 
-  // WebAuthn: the server's options carry binary fields as base64url; the browser wants
-  // ArrayBuffers, and its answer goes back as base64url again (as the sign-in page does).
-  const hasPasskeys = () => Boolean(window.PublicKeyCredential && navigator.credentials);
-
-  function fromB64url(text) {
-    const b64 = String(text).replace(/-/g, "+").replace(/_/g, "/");
-    const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0)).buffer;
-  }
-
-  function toB64url(buffer) {
-    if (!buffer) return null;
-    const bytes = new Uint8Array(buffer);
-    let bin = "";
-    for (const b of bytes) bin += String.fromCharCode(b);
-    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
+  // WebAuthn: webauthn.js, shared with the sign-in page.
+  const webauthn = window.TesseraWebAuthn;
+  const hasPasskeys = webauthn.supported;
 
   async function passkeyCreate(options) {
-    const pk = { ...options.publicKey };
-    pk.challenge = fromB64url(pk.challenge);
-    pk.user = { ...pk.user, id: fromB64url(pk.user.id) };
-    pk.excludeCredentials = (pk.excludeCredentials || []).map((c) => ({ ...c, id: fromB64url(c.id) }));
-    let cred;
     try {
-      cred = await navigator.credentials.create({ publicKey: pk });
+      return await webauthn.create(options);
     } catch (e) {
       // The browser's own refusals (cancelled, timed out, already here) in plain words.
       const name = e && e.name;
@@ -323,18 +304,6 @@
         : name === "InvalidStateError" ? t("account-passkey-exists") : t("account-passkey-failed");
       throw new ApiError("passkey_browser", text);
     }
-    const r = cred.response;
-    return {
-      id: cred.id,
-      rawId: toB64url(cred.rawId),
-      type: cred.type,
-      response: {
-        attestationObject: toB64url(r.attestationObject),
-        clientDataJSON: toB64url(r.clientDataJSON),
-        transports: typeof r.getTransports === "function" ? r.getTransports() : undefined,
-      },
-      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
-    };
   }
 
   // ---------------------------------------------------------------- the desktop app
