@@ -85,11 +85,11 @@ async fn edit(page: Page) {
     let contoso = organization(&s, "Contoso").await;
     let fabrikam = organization(&s, "Fabrikam").await;
     s.create_user(
-            "kai",
-            json!({"username": "kai", "password": PASSWORD, "organizations": [fabrikam]}),
-        )
-        .await
-        .unwrap();
+        "kai",
+        json!({"username": "kai", "password": PASSWORD, "organizations": [fabrikam]}),
+    )
+    .await
+    .unwrap();
 
     // Every field of the model, written through the API.
     let seeded = json!({
@@ -146,7 +146,10 @@ async fn edit(page: Page) {
             pid("global.chains[0].steps[1]") + "-push-user_verification",
             json!(false),
         ),
-        (pid(&format!("organizations.{contoso}.no_factor")), json!("deny")),
+        (
+            pid(&format!("organizations.{contoso}.no_factor")),
+            json!("deny"),
+        ),
         (pid("rules[0].when.typing_anomaly"), json!(true)),
         (pid("rules[0].when.typing_anomaly.at_least"), json!("60")),
         (pid("rules[0].when.typing_anomaly.learning"), json!(true)),
@@ -158,7 +161,10 @@ async fn edit(page: Page) {
     save(p, 2).await;
     let (version, again) = in_force(&s).await;
     assert_eq!(version, 2);
-    assert_eq!(again, first, "load → save without changes → the same policy");
+    assert_eq!(
+        again, first,
+        "load → save without changes → the same policy"
+    );
 
     // An override for Fabrikam, through the page: MFA required (a new override's default), the
     // password then a phishing-resistant passkey, at least 3 enrollments.
@@ -167,7 +173,9 @@ async fn edit(page: Page) {
         .await
         .unwrap();
     p.click("#policy-org-add").await.unwrap();
-    p.wait_for(&format!("[data-org='{fabrikam}']")).await.unwrap();
+    p.wait_for(&format!("[data-org='{fabrikam}']"))
+        .await
+        .unwrap();
     assert_eq!(
         value(p, &pid(&format!("{org}.mfa.mode"))).await,
         json!("required")
@@ -215,9 +223,12 @@ async fn edit(page: Page) {
     )
     .await
     .unwrap();
-    p.click(&format!("#{}", pid("rules[1].when.typing_anomaly.no_sample")))
-        .await
-        .unwrap();
+    p.click(&format!(
+        "#{}",
+        pid("rules[1].when.typing_anomaly.no_sample")
+    ))
+    .await
+    .unwrap();
 
     // A count of 0 is refused: shown at its field, nothing saved.
     p.click("#policy-save").await.unwrap();

@@ -323,7 +323,7 @@ admin-settings-section-device = Push, QR login and device enrollment
 
 admin-policy-factor-sources = Second factors come from
 admin-policy-factor-sources-enrolled = Enrolled methods only
-admin-policy-factor-sources-enrolled-and-profile = Enrolled methods and the profile's verified email and phone
+admin-policy-factor-sources-enrolled-and-profile = Also verified email and phone
 admin-policy-min-title = Minimum number of methods
 admin-policy-min-on = Require a minimum number of set-up methods
 admin-policy-min-count = How many (1–10)

@@ -323,7 +323,7 @@ admin-settings-section-device = プッシュ通知・QR ログイン・デバイ
 
 admin-policy-factor-sources = 2 要素目の取得元
 admin-policy-factor-sources-enrolled = 登録済みの方法のみ
-admin-policy-factor-sources-enrolled-and-profile = 登録済みの方法と、プロフィールの確認済みメールアドレス・電話番号
+admin-policy-factor-sources-enrolled-and-profile = 確認済みのメールと電話番号も使う
 admin-policy-min-title = 認証方法の最低数
 admin-policy-min-on = 設定済みの認証方法の最低数を求める
 admin-policy-min-count = 数（1〜10）

@@ -611,6 +611,8 @@
   let policy = null;
   let policyVersion = 0;
   let policyOrgs = []; // GET /api/v2/organizations: the overrides' names and the picker
+  // The picker to add an override (in the page), moved to the end of the overrides' section.
+  const orgNew = $("policy-org-pick").closest(".policy-org-new");
 
   // Characteristics a method's authenticator can have (Method::can_have in policy/model.rs).
   const CHARACTERISTICS = ["phishing_resistant", "hardware_protected", "user_interaction", "user_verification"];
@@ -913,6 +915,7 @@
       box.append(block);
     }
     if (Object.keys(overrides).length === 0) box.append(el("p", t("admin-policy-orgs-empty"), "muted"));
+    box.append(orgNew);
     return box;
   }
 
