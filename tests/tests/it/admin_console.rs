@@ -23,11 +23,11 @@ const ALLOWED: &[&str] = &[
 ];
 
 /// The console settled: its first call done, nothing under way.
-const READY: &str = "return document.body.dataset.ready === '1' \
+pub(super) const READY: &str = "return document.body.dataset.ready === '1' \
     && document.body.getAttribute('aria-busy') === 'false' ? location.pathname + location.hash : null;";
 
 /// Goes to a screen of the console (a hash route) and waits until it has loaded.
-async fn screen(page: &Page, hash: &str) {
+pub(super) async fn screen(page: &Page, hash: &str) {
     page.js(
         "document.body.dataset.ready = ''; location.hash = arguments[0];",
         vec![json!(hash)],
@@ -82,10 +82,41 @@ async fn no_english(page: &Page, ja: bool, what: &str) {
     );
 }
 
-async fn admin_api(s: &Server, method: Method, path: &str) -> Value {
+/// A management call (the first admin token) that must succeed; its JSON body.
+pub(super) async fn admin_api(s: &Server, method: Method, path: &str) -> Value {
     let (st, v) = s.call(method, path, Some(&s.admin), None).await.unwrap();
     assert!((200..300).contains(&st), "{path}: {st} {v}");
     v
+}
+
+/// A server whose first administrator `root` (a password and an authenticator app, as
+/// `tessera-server admin user create --admin` makes one) is signed in to the console in `page`,
+/// 1100 px wide: the server and the administrator's pages, on the console's first screen.
+pub(super) async fn signed_in_console(page: Page) -> (Server, Pages) {
+    let s = Server::bare(&[]).await.unwrap();
+    let origin = s.origin.clone();
+    let root = s
+        .create_user(
+            "root",
+            json!({"username": "root", "password": PASSWORD, "groups": ["tessera-admins"]}),
+        )
+        .await
+        .unwrap();
+    // Confirmed with the code of the step before START.
+    let root_app = totp(&s, &root, START - 30).await.unwrap();
+
+    // Not signed in: to the sign-in, which comes back to the console after the second factor.
+    let a = Pages::new(page, &origin);
+    // Wide enough for the console's screenshots (360 px is checked by the walk).
+    a.page.client.set_window_size(1100, 900).await.unwrap();
+    a.page.goto(&format!("{origin}/admin")).await.unwrap();
+    a.identify("root").await;
+    a.password(PASSWORD).await;
+    a.at("verify:totp").await;
+    a.code(&oathtool(&root_app.secret, START).unwrap()).await;
+    let at = a.page.wait_js("the console", READY, vec![]).await.unwrap();
+    assert!(at.as_str().unwrap().starts_with("/admin"), "{at}");
+    (s, a)
 }
 
 /// The walk; `ja`: the browsers ask for Japanese.
@@ -97,30 +128,8 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
             name.to_owned()
         }
     };
-    let s = Server::bare(&[]).await.unwrap();
+    let (s, a) = signed_in_console(admin_page).await;
     let origin = s.origin.clone();
-    // The first administrator, as `tessera-server admin user create --admin` makes one, with an
-    // authenticator app (confirmed with the code of the step before START).
-    let root = s
-        .create_user(
-            "root",
-            json!({"username": "root", "password": PASSWORD, "groups": ["tessera-admins"]}),
-        )
-        .await
-        .unwrap();
-    let root_app = totp(&s, &root, START - 30).await.unwrap();
-
-    // Not signed in: to the sign-in, which comes back to the console after the second factor.
-    let a = Pages::new(admin_page, &origin);
-    // Wide enough for the console's screenshots (360 px is checked at the end).
-    a.page.client.set_window_size(1100, 900).await.unwrap();
-    a.page.goto(&format!("{origin}/admin")).await.unwrap();
-    a.identify("root").await;
-    a.password(PASSWORD).await;
-    a.at("verify:totp").await;
-    a.code(&oathtool(&root_app.secret, START).unwrap()).await;
-    let at = a.page.wait_js("the console", READY, vec![]).await.unwrap();
-    assert!(at.as_str().unwrap().starts_with("/admin"), "{at}");
     assert_eq!(a.page.text("#admin-user").await.unwrap(), "root");
     let lang = a
         .page

@@ -1,5 +1,6 @@
 mod account_center;
 mod admin_console;
+mod admin_policy;
 mod cli;
 mod cli_device;
 mod email_signin;

@@ -606,8 +606,18 @@
 
   // ------------------------------------------------------------------ policy
 
+  // The whole policy document (docs/policies.md) is editable here: what the page does not
+  // change is sent back as it was read, so loading and saving gives the same document.
   let policy = null;
   let policyVersion = 0;
+  let policyOrgs = []; // GET /api/v2/organizations: the overrides' names and the picker
+  // The picker to add an override (in the page), moved to the end of the overrides' section.
+  const orgNew = $("policy-org-pick").closest(".policy-org-new");
+
+  // Characteristics a method's authenticator can have (Method::can_have in policy/model.rs).
+  const CHARACTERISTICS = ["phishing_resistant", "hardware_protected", "user_interaction", "user_verification"];
+  const canHave = (m, c) => c === "user_interaction"
+    || (c === "phishing_resistant" ? m === "passkey" : ["passkey", "push", "qr_login"].includes(m));
 
   // An element id from a policy path: `rules[0].when.groups` → `p-rules-0-when-groups`.
   const pathId = (path) => "p-" + path.replace(/[^a-z0-9]+/gi, "-").replace(/-$/, "");
@@ -620,6 +630,28 @@
     const label = el("label", labelText);
     label.htmlFor = id;
     wrap.append(label, control);
+    return wrap;
+  }
+
+  // A checkbox and its label (the box first), for the field at `path`.
+  function checkbox(labelText, checked, path, onChange) {
+    const wrap = el("div", null, "check");
+    // The row carries the path too (first in the page's order): an error goes after the label.
+    wrap.dataset.path = path;
+    const cb = el("input");
+    cb.type = "checkbox";
+    cb.id = pathId(path);
+    cb.dataset.path = path;
+    cb.checked = checked;
+    cb.addEventListener("change", () => {
+      onChange(cb.checked);
+      // Redrawn: the keyboard stays on the same box.
+      const again = cb.isConnected ? null : $(cb.id);
+      if (again) again.focus();
+    });
+    const label = el("label", labelText);
+    label.htmlFor = cb.id;
+    wrap.append(cb, label);
     return wrap;
   }
 
@@ -645,6 +677,10 @@
     return i;
   }
 
+  // A number as typed: `Number("")` would be 0, so an empty field stays empty (the server
+  // then names the field); anything else is sent as typed, for the server to judge.
+  const num = (v) => (v.trim() === "" ? null : Number(v));
+
   // The editor of one settings block (global, an organization's, a rule's `then`).
   function settingsEditor(s, path) {
     const box = el("div", null, "settings-editor");
@@ -665,17 +701,121 @@
     }), path + ".reauth.mode"));
     if (reauth.mode === "after_minutes") {
       box.append(field(t("admin-policy-minutes"), textInput(reauth.minutes, (v) => {
-        s.reauth.minutes = Number(v);
+        s.reauth.minutes = num(v);
       }, "number"), path + ".reauth.minutes"));
     }
     box.append(field(t("admin-policy-no-factor"), select(["enroll", "deny"], s.no_factor || "enroll", "admin-policy-no-factor-", (v) => {
       s.no_factor = v;
     }), path + ".no_factor"));
+    box.append(field(t("admin-policy-factor-sources"), select(["enrolled", "enrolled_and_profile"], s.factor_sources || "enrolled", "admin-policy-factor-sources-", (v) => {
+      s.factor_sources = v;
+    }), path + ".factor_sources"));
     box.append(field(t("admin-policy-remember"), textInput(s.remember_browser_days || 0, (v) => {
-      s.remember_browser_days = Number(v);
+      s.remember_browser_days = num(v);
     }, "number"), path + ".remember_browser_days"));
+    box.append(minEnrollmentsEditor(s, path));
     box.append(chainsEditor(s, path));
     return box;
+  }
+
+  // IBM-4: a minimum number of distinct enrollments, or none.
+  function minEnrollmentsEditor(s, path) {
+    const mpath = path + ".min_enrollments";
+    const box = el("fieldset", null, "min-enrollments");
+    box.append(el("legend", t("admin-policy-min-title")));
+    const redraw = () => box.replaceWith(minEnrollmentsEditor(s, path));
+    box.append(checkbox(t("admin-policy-min-on"), !!s.min_enrollments, mpath, (on) => {
+      if (on) s.min_enrollments = { count: 2, grace_days: 0 };
+      else delete s.min_enrollments;
+      redraw();
+    }));
+    const m = s.min_enrollments;
+    if (m) {
+      const grid = el("div", null, "grid");
+      grid.append(field(t("admin-policy-min-count"), textInput(m.count, (v) => {
+        m.count = num(v);
+      }, "number"), mpath + ".count"));
+      grid.append(field(t("admin-policy-min-grace"), textInput(m.grace_days || 0, (v) => {
+        m.grace_days = num(v);
+      }, "number"), mpath + ".grace_days"));
+      grid.append(field(t("admin-policy-min-idps"), textInput((m.identity_providers || []).join(", "), (v) => {
+        const items = list(v);
+        if (items.length) m.identity_providers = items;
+        else delete m.identity_providers;
+      }), mpath + ".identity_providers"));
+      box.append(grid);
+      box.append(el("p", t("admin-policy-min-hint"), "muted"));
+    }
+    return box;
+  }
+
+  // One step: the methods (any one satisfies it), each with the characteristics its
+  // authenticator must have (only those some authenticator of the method can have).
+  function stepEditor(step, spath, onRemove) {
+    const fs = el("fieldset", null, "step");
+    fs.dataset.path = spath;
+    fs.append(el("legend", t("admin-policy-step", { n: Number(/\[(\d+)\]$/.exec(spath)[1]) + 1 })));
+    const redraw = () => fs.replaceWith(stepEditor(step, spath, onRemove));
+    const methods = el("div", null, "methods");
+    methods.dataset.path = spath + ".any_of";
+    for (const m of METHODS) {
+      const idx = step.any_of.findIndex((r) => r.method === m);
+      const mpath = idx >= 0 ? spath + ".any_of[" + idx + "]" : spath + ".any_of";
+      const row = el("div", null, "method-req");
+      const wrap = el("span", null, "method");
+      const cb = el("input");
+      cb.type = "checkbox";
+      cb.id = pathId(spath) + "-" + m;
+      cb.dataset.path = idx >= 0 ? mpath + ".method" : mpath;
+      cb.checked = idx >= 0;
+      cb.addEventListener("change", () => {
+        if (cb.checked) step.any_of.push({ method: m });
+        else step.any_of = step.any_of.filter((r) => r.method !== m);
+        redraw();
+        const again = $(cb.id);
+        if (again) again.focus();
+      });
+      const label = el("label", tk("admin-method-", m));
+      label.htmlFor = cb.id;
+      wrap.dataset.path = cb.dataset.path;
+      wrap.append(cb, label);
+      row.append(wrap);
+      if (idx >= 0) {
+        const req = step.any_of[idx];
+        const possible = CHARACTERISTICS.filter((c) => canHave(m, c) || (req.requires || []).includes(c));
+        const group = el("div", null, "requires");
+        group.dataset.path = mpath + ".requires";
+        group.setAttribute("role", "group");
+        group.setAttribute("aria-label", t("admin-policy-requires-named", { method: tk("admin-method-", m) }));
+        group.append(el("span", t("admin-policy-requires"), "muted"));
+        for (const c of possible) {
+          const cwrap = el("span", null, "method");
+          const ccb = el("input");
+          ccb.type = "checkbox";
+          ccb.id = pathId(spath) + "-" + m + "-" + c;
+          ccb.dataset.path = mpath + ".requires";
+          ccb.checked = (req.requires || []).includes(c);
+          ccb.addEventListener("change", () => {
+            const now = new Set(req.requires || []);
+            if (ccb.checked) now.add(c);
+            else now.delete(c);
+            // In the enum's order, as the server writes them back.
+            const next = CHARACTERISTICS.filter((x) => now.has(x));
+            if (next.length) req.requires = next;
+            else delete req.requires;
+          });
+          const clabel = el("label", tk("admin-trait-", c));
+          clabel.htmlFor = ccb.id;
+          cwrap.append(ccb, clabel);
+          group.append(cwrap);
+        }
+        row.append(group);
+      }
+      methods.append(row);
+    }
+    fs.append(methods);
+    fs.append(button(t("admin-policy-remove-step"), "link", onRemove));
+    return fs;
   }
 
   // Chains: steps in order; each step a set of methods (any one satisfies it).
@@ -692,31 +832,10 @@
       cbox.dataset.path = cpath;
       cbox.append(el("h5", t("admin-policy-chain", { n: ci + 1 })));
       chain.steps.forEach((step, si) => {
-        const spath = cpath + ".steps[" + si + "]";
-        const fs = el("fieldset", null, "step");
-        fs.dataset.path = spath;
-        fs.append(el("legend", t("admin-policy-step", { n: si + 1 })));
-        for (const m of METHODS) {
-          const id = pathId(spath) + "-" + m;
-          const wrap = el("span", null, "method");
-          const cb = el("input");
-          cb.type = "checkbox";
-          cb.id = id;
-          cb.checked = step.any_of.some((r) => r.method === m);
-          cb.addEventListener("change", () => {
-            if (cb.checked) step.any_of.push({ method: m });
-            else step.any_of = step.any_of.filter((r) => r.method !== m);
-          });
-          const label = el("label", tk("admin-method-", m));
-          label.htmlFor = id;
-          wrap.append(cb, label);
-          fs.append(wrap);
-        }
-        fs.append(button(t("admin-policy-remove-step"), "link", () => {
+        cbox.append(stepEditor(step, cpath + ".steps[" + si + "]", () => {
           chain.steps.splice(si, 1);
           redraw();
         }));
-        cbox.append(fs);
       });
       const row = el("div", null, "row");
       row.append(button(t("admin-policy-add-step"), "secondary", () => {
@@ -739,6 +858,83 @@
     return box;
   }
 
+  // A rule's typing-rhythm condition (docs/signals.md): off, or a score and/or the two states.
+  function typingEditor(rule, path) {
+    const tpath = path + ".when.typing_anomaly";
+    const box = el("fieldset", null, "typing");
+    box.append(el("legend", t("admin-policy-typing-title")));
+    const redraw = () => box.replaceWith(typingEditor(rule, path));
+    box.append(checkbox(t("admin-policy-typing-on"), !!rule.when.typing_anomaly, tpath, (on) => {
+      if (on) rule.when.typing_anomaly = { at_least: 70 };
+      else delete rule.when.typing_anomaly;
+      redraw();
+    }));
+    const c = rule.when.typing_anomaly;
+    if (c) {
+      box.append(field(t("admin-policy-typing-at-least"), textInput(c.at_least, (v) => {
+        const n = num(v);
+        if (n === null) delete c.at_least;
+        else c.at_least = n;
+      }, "number"), tpath + ".at_least"));
+      box.append(checkbox(t("admin-policy-typing-no-sample"), !!c.no_sample, tpath + ".no_sample", (on) => {
+        if (on) c.no_sample = true;
+        else delete c.no_sample;
+      }));
+      box.append(checkbox(t("admin-policy-typing-learning"), !!c.learning, tpath + ".learning", (on) => {
+        if (on) c.learning = true;
+        else delete c.learning;
+      }));
+    }
+    return box;
+  }
+
+  // Organization overrides (LG-5): one block each, and a picker to add one.
+  function orgsEditor() {
+    const box = el("section", null, "panel policy-block orgs");
+    box.dataset.path = "organizations";
+    box.append(el("h3", t("admin-policy-orgs-title")));
+    box.append(el("p", t("admin-policy-orgs-intro"), "muted"));
+    const overrides = policy.organizations || {};
+    for (const [org, s] of Object.entries(overrides)) {
+      const opath = "organizations." + org;
+      const block = el("section", null, "panel policy-block org");
+      block.dataset.path = opath;
+      block.dataset.org = org;
+      const known = policyOrgs.find((o) => o.id === org);
+      const h = el("h4", t("admin-policy-org-title") + " ");
+      h.append(data("span", known ? known.name : org));
+      h.append(data("span", org, "tag"));
+      block.append(h);
+      block.append(settingsEditor(s, opath));
+      block.append(confirmButton(t("admin-policy-org-remove"), t("admin-confirm-remove"), "secondary org-remove", () => {
+        delete policy.organizations[org];
+        if (Object.keys(policy.organizations).length === 0) delete policy.organizations;
+        renderPolicy();
+        $("policy-org-pick").focus();
+      }));
+      box.append(block);
+    }
+    if (Object.keys(overrides).length === 0) box.append(el("p", t("admin-policy-orgs-empty"), "muted"));
+    box.append(orgNew);
+    return box;
+  }
+
+  // The picker under the editor: the organizations without an override.
+  function orgPicker() {
+    const overrides = policy.organizations || {};
+    const free = policyOrgs.filter((o) => !(o.id in overrides));
+    const pick = $("policy-org-pick");
+    clear(pick);
+    for (const o of free) {
+      const opt = el("option", o.name + " (" + o.id + ")");
+      opt.value = o.id;
+      pick.append(opt);
+    }
+    pick.disabled = free.length === 0;
+    $("policy-org-add").disabled = free.length === 0;
+    $("policy-org-status").textContent = free.length ? "" : policyOrgs.length ? t("admin-policy-orgs-all") : t("admin-policy-orgs-none");
+  }
+
   function renderPolicy() {
     const root = $("policy-editor");
     clear(root);
@@ -747,14 +943,10 @@
     global.append(el("h3", t("admin-policy-global")));
     global.append(settingsEditor(policy.global, "global"));
     root.append(global);
-    for (const [org, s] of Object.entries(policy.organizations || {})) {
-      const block = el("section", null, "panel policy-block");
-      block.dataset.path = "organizations." + org;
-      block.append(el("h3", t("admin-policy-org", { id: org })));
-      block.append(settingsEditor(s, "organizations." + org));
-      root.append(block);
-    }
-    (policy.rules || []).forEach((rule, i) => {
+    root.append(orgsEditor());
+    orgPicker();
+    const rules = policy.rules || [];
+    rules.forEach((rule, i) => {
       const path = "rules[" + i + "]";
       const block = el("section", null, "panel policy-block rule");
       block.dataset.path = path;
@@ -770,12 +962,29 @@
           else delete rule.when[k];
         }), path + ".when." + k));
       }
+      block.append(typingEditor(rule, path));
       block.append(el("h4", t("admin-policy-then")));
       block.append(settingsEditor(rule.then, path + ".then"));
-      block.append(confirmButton(t("admin-policy-remove-rule"), t("admin-confirm-remove"), "secondary", () => {
+      const row = el("div", null, "row");
+      // Rules match in order, first match wins: move one up or down.
+      const move = (to, cls) => {
+        const b = button(to < i ? t("admin-policy-rule-up") : t("admin-policy-rule-down"), "secondary " + cls, () => {
+          const [r] = policy.rules.splice(i, 1);
+          policy.rules.splice(to, 0, r);
+          renderPolicy();
+          const again = document.querySelector("[data-path='rules[" + to + "]'] ." + cls);
+          if (again && !again.disabled) again.focus();
+        }, t(to < i ? "admin-policy-rule-up-named" : "admin-policy-rule-down-named", { n: i + 1 }));
+        b.disabled = to < 0 || to >= rules.length;
+        return b;
+      };
+      row.append(move(i - 1, "rule-up"), move(i + 1, "rule-down"));
+      row.append(confirmButton(t("admin-policy-remove-rule"), t("admin-confirm-remove"), "secondary rule-remove", () => {
         policy.rules.splice(i, 1);
+        if (policy.rules.length === 0) delete policy.rules;
         renderPolicy();
       }));
+      block.append(row);
       root.append(block);
     });
     $("policy-version").textContent = policyVersion
@@ -784,14 +993,24 @@
   }
 
   LOADERS.policy = async () => {
-    const r = await run(() => api("GET", "/api/v2/policies/sign-in"));
+    const r = await run(() => Promise.all([api("GET", "/api/v2/policies/sign-in"), api("GET", "/api/v2/organizations")]));
     if (!r) return;
-    policy = r.data.policy;
-    policyVersion = r.data.version;
+    policy = r[0].data.policy;
+    policyVersion = r[0].data.version;
+    policyOrgs = r[1].data;
     renderPolicy();
     document.body.dataset.ready = "1";
   };
   $("policy-reload").addEventListener("click", () => LOADERS.policy());
+  $("policy-org-add").addEventListener("click", () => {
+    const id = $("policy-org-pick").value;
+    if (!id || !policy) return;
+    policy.organizations = policy.organizations || {};
+    policy.organizations[id] = { mfa: { mode: "required" }, reauth: { mode: "every_sign_in" } };
+    renderPolicy();
+    const first = $("policy-editor").querySelector("[data-org='" + CSS.escape(id) + "'] select");
+    if (first) first.focus();
+  });
   $("policy-add-rule").addEventListener("click", () => {
     policy.rules = policy.rules || [];
     policy.rules.push({
@@ -800,6 +1019,8 @@
       then: { mfa: { mode: "required" }, reauth: { mode: "every_sign_in" } },
     });
     renderPolicy();
+    const name = $(pathId("rules[" + (policy.rules.length - 1) + "].name"));
+    if (name) name.focus();
   });
   $("policy-save").addEventListener("click", () => run(async () => {
     const headers = policyVersion ? { "if-match": '"' + policyVersion + '"' } : {};
@@ -839,7 +1060,9 @@
         const ol = el("ol", null, "steps");
         ol.setAttribute("aria-label", t("admin-policy-chain", { n: c.index + 1 }));
         for (const s of c.steps) {
-          const methods = s.any_of.map((m) => tk("admin-method-", m.method)).join(" / ");
+          const methods = s.any_of.map((m) => (m.requires && m.requires.length
+            ? t("admin-dryrun-method-requires", { method: tk("admin-method-", m.method), requires: m.requires.map((c) => tk("admin-trait-", c)).join(", ") })
+            : tk("admin-method-", m.method))).join(" / ");
           const state = s.satisfied ? t("admin-dryrun-step-done") : s.usable.length ? t("admin-dryrun-step-usable") : t("admin-dryrun-step-unusable");
           ol.append(el("li", methods + " — " + state));
         }
