@@ -326,7 +326,7 @@ admin-audit-matching = 一致するイベント: { $count } 件
 
 # 要素の設定: 各設定の表示名と 1 行の説明 (設定名も併せて表示)
 admin-setting-totp-algorithm = ハッシュ アルゴリズム
-admin-setting-totp-algorithm-help = 新しく登録する認証アプリの HMAC ハッシュ。SHA1 (最も互換性が高い)、SHA256、SHA512 のいずれか。
+admin-setting-totp-algorithm-help = 新しく登録する認証アプリのコードに使うハッシュ関数。互換性が最も高いのは既定値です。
 admin-setting-totp-digits = コードの桁数
 admin-setting-totp-digits-help = 新しく登録する認証アプリのコードの桁数 (6〜12)。
 admin-setting-totp-period = コードの有効周期 (秒)
@@ -338,7 +338,7 @@ admin-setting-totp-one-time-use-help = 一度確認に使ったコードは二�
 admin-setting-totp-max-enrollments = ユーザーあたりの認証アプリ数
 admin-setting-totp-max-enrollments-help = 1 人が登録できる認証アプリの数 (1〜5、確認待ちも含む)。
 admin-setting-totp-uri-template = セットアップ リンクのテンプレート
-admin-setting-totp-uri-template-help = セットアップ用 QR コードの otpauth:// リンク。@SECRET_KEY@ を含める必要があります。
+admin-setting-totp-uri-template-help = セットアップ用 QR コードに入れるリンクのひな形。秘密鍵の差し込み位置を含める必要があります。
 admin-setting-email-use-for = メールの用途
 admin-setting-email-use-for-help = サインインと回復の両方、または回復のみ (パスワード再設定とロック解除)。
 admin-setting-email-lifetime-minutes = コードの有効時間 (分)
