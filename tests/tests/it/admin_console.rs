@@ -390,7 +390,7 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
     a.page.click("#audit-export").await.unwrap();
     let csv = a.page.download("tessera-audit.csv").await.unwrap();
     assert!(
-        csv.starts_with("\"id\",\"time\",\"user_id\",\"type\",\"result\""),
+        csv.starts_with("id,time,user_id,type,result,authenticator_id,detail\r\n"),
         "{csv}"
     );
     let rows: Vec<&str> = csv
