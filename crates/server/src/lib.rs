@@ -9,6 +9,7 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod client_ip;
 pub mod config;

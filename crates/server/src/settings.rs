@@ -313,3 +313,44 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         }
     })
 }
+
+#[cfg(test)]
+mod label_tests {
+    /// Every setting `GET /api/v2/settings/factors` shows has a label and a line of help in the
+    /// console's catalogues (`admin-setting-<section>-<name>` and `…-help`), in English and
+    /// Japanese.
+    #[test]
+    fn every_factor_setting_has_a_console_label_in_each_language() {
+        let config: crate::Config = toml::from_str("").unwrap();
+        let shown = serde_json::to_value(super::effective(&config)).unwrap();
+        let catalogues = [
+            ("en", include_str!("../locales/en/admin.ftl")),
+            ("ja", include_str!("../locales/ja/admin.ftl")),
+        ];
+        let mut fields = 0;
+        for (section, values) in shown.as_object().unwrap() {
+            for key in values.as_object().unwrap().keys() {
+                if key == "configured" {
+                    continue;
+                }
+                fields += 1;
+                let id = format!("admin-setting-{section}-{}", key.replace('_', "-"));
+                for (lang, ftl) in catalogues {
+                    for message in [id.clone(), format!("{id}-help")] {
+                        let line = ftl
+                            .lines()
+                            .find(|l| l.starts_with(&format!("{message} = ")))
+                            .unwrap_or_else(|| {
+                                panic!("{lang}: `{message}` missing ({section}.{key})")
+                            });
+                        assert!(
+                            line.len() > message.len() + 4,
+                            "{lang}: `{message}` is empty"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(fields, 33, "the settings the console shows");
+    }
+}

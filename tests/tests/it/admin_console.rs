@@ -350,23 +350,69 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
     u.at("enroll:choose").await;
     assert!(!u.shows("#enroll-skip").await, "MFA is required: no Skip");
 
-    // The audit log: the removal under the administrator, exported as CSV.
+    // The audit log: the removal under the administrator; the result filtered by the server;
+    // the export is the server's CSV of the same filter.
     screen(&a.page, "#audit").await;
     a.page.fill("#audit-user", &emi).await.unwrap();
-    a.page.click("#audit-submit").await.unwrap();
+    let pick = |result: &'static str| {
+        let page = &a.page;
+        async move {
+            page.js(
+                "document.body.dataset.ready = '';
+                 document.getElementById('audit-result').value = arguments[0];",
+                vec![result.into()],
+            )
+            .await
+            .unwrap();
+            page.click("#audit-submit").await.unwrap();
+        }
+    };
+    // Failures only: the removal (a success) leaves the list; every event shown is a failure.
+    pick("failure").await;
     a.page
-        .wait_for("#audit-list li[data-type='delete']")
+        .wait_js(
+            "the audit list without the removal",
+            "const l = document.querySelectorAll('#audit-list li');
+             return document.body.dataset.ready === '1'
+               && !document.querySelector(\"#audit-list li[data-type='delete']\")
+               && [...l].every((li) => li.dataset.result === 'failure');",
+            vec![],
+        )
         .await
         .unwrap();
+    pick("success").await;
+    a.page
+        .wait_for("#audit-list li[data-type='delete'][data-result='success']")
+        .await
+        .unwrap();
+    let others = a
+        .page
+        .js(
+            "return document.querySelectorAll(\"#audit-list li:not([data-result='success'])\").length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(others, 0, "only successes shown");
     no_english(&a.page, ja, "audit").await;
     a.page.screenshot(&shot("admin-audit")).await.unwrap();
     a.page.click("#audit-export").await.unwrap();
     let csv = a.page.download("tessera-audit.csv").await.unwrap();
     assert!(
-        csv.starts_with("\"id\",\"time\",\"user_id\",\"type\""),
+        csv.starts_with("id,time,user_id,type,result,authenticator_id,detail\r\n"),
         "{csv}"
     );
-    assert!(csv.contains("\"delete\""), "{csv}");
+    let rows: Vec<&str> = csv
+        .split("\r\n")
+        .filter(|l| !l.is_empty())
+        .skip(1)
+        .collect();
+    assert!(rows.iter().any(|r| r.contains("\"delete\"")), "{csv}");
+    assert!(
+        rows.iter()
+            .all(|r| r.contains(&format!("\"{emi}\"")) && r.contains("\"success\"")),
+        "only the user's successes: {csv}"
+    );
 
     // The other screens.
     for (hash, name) in [

@@ -314,7 +314,7 @@ async fn overview(State(state): State<AppState>, account: Account) -> Answer<Res
                 let sessions = store.sessions_of(&uid, now)?;
                 let filter = AuditFilter {
                     user_id: Some(uid.clone()),
-                    kind: None,
+                    ..AuditFilter::default()
                 };
                 let (activity, _) = store.list_audit(filter, 1, ACTIVITY)?;
                 let pref = store.notification_pref(&uid)?;

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/tokens", post(tokens::create).get(tokens::list))
         .route("/api/v2/tokens/{id}", delete(tokens::revoke))
         .route("/api/v2/logs", get(logs::list))
+        .route("/api/v2/logs/export", get(logs::export))
         .route(
             "/api/v2/applications",
             post(applications::create).get(applications::list),

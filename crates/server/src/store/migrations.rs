@@ -400,6 +400,11 @@ CREATE INDEX passkey_ceremonies_expires ON passkey_ceremonies(expires_at);
         sqlite: "ALTER TABLE users ADD COLUMN locale TEXT;",
         postgres: "ALTER TABLE users ADD COLUMN locale TEXT;",
     },
+    Step {
+        what: "audit log filtered by time (GET /api/v2/logs?from=&to=, the export)",
+        sqlite: "CREATE INDEX audit_at ON audit(at, id);",
+        postgres: "CREATE INDEX audit_at ON audit(at, id);",
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

@@ -227,6 +227,14 @@ pub struct AuditFilter {
     pub user_id: Option<String>,
     /// Only events of this type.
     pub kind: Option<String>,
+    /// Only events whose type starts with this (`push.`).
+    pub kind_prefix: Option<String>,
+    /// Only events at or after this (Unix seconds).
+    pub from: Option<u64>,
+    /// Only events at or before this (Unix seconds).
+    pub to: Option<u64>,
+    /// Only events with this result ([`crate::audit::result_of`]).
+    pub result: Option<crate::audit::AuditResult>,
 }
 
 /// A new OTP enrollment.
@@ -487,6 +495,14 @@ pub trait Store: Send + Sync + 'static {
         page: u32,
         per_page: u32,
     ) -> Result<(Vec<AuditEvent>, u64)>;
+    /// At most `limit` events the filter matches with an id below `before` (all with `None`),
+    /// newest first: the export's chunks.
+    fn scan_audit(
+        &self,
+        filter: AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>>;
     /// Events with an id above `after`, oldest first, at most `limit` (the notifier's outbox).
     fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>>;
     /// A `meta` value.

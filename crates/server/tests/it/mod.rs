@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod admin_console;
 mod applications;
+mod audit;
 mod binary;
 mod faults;
 mod hardening;

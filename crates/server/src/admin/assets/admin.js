@@ -1073,67 +1073,93 @@
 
   // ------------------------------------------------------------------ audit log
 
-  let auditShown = [];
-  const FAILURE = /fail|lock|denied|deny|reject|refus|expired/;
+  // The server filters (user, type or `family.*`, time range, result) and pages; the export
+  // downloads every matching event as CSV from the server (the session cookie authenticates).
+  let auditPage = 1;
+  let auditQuery = "";
 
-  function resultOf(e) {
-    return FAILURE.test(e.type) || FAILURE.test(e.detail || "") ? "failure" : "success";
-  }
-
-  LOADERS.audit = async () => {
+  // The filter form as a query string; `to` covers its whole minute.
+  function auditParams() {
     const params = new URLSearchParams();
     const user = $("audit-user").value.trim();
     const type = $("audit-type").value.trim();
     if (user) params.append("user_id", user);
     if (type) params.append("type", type);
-    params.append("per_page", "100");
-    const from = $("audit-from").value ? Date.parse($("audit-from").value) / 1000 : 0;
-    const to = $("audit-to").value ? Date.parse($("audit-to").value) / 1000 : Infinity;
-    const result = $("audit-result").value;
-    const events = [];
-    // Newest first: pages until the time range is passed (at most 20 pages of 100).
-    for (let page = 1; page <= 20; page++) {
-      const r = await run(() => api("GET", "/api/v2/logs?" + params.toString() + "&page=" + page), $("audit-filter"));
-      if (!r) return;
-      events.push(...r.data.logs);
-      const last = r.data.logs[r.data.logs.length - 1];
-      if (r.data.logs.length < 100 || (last && last.at < from)) break;
-    }
-    auditShown = events.filter((e) => e.at >= from && e.at <= to && (!result || resultOf(e) === result));
+    if ($("audit-from").value) params.append("from", String(Math.floor(Date.parse($("audit-from").value) / 1000)));
+    if ($("audit-to").value) params.append("to", String(Math.floor(Date.parse($("audit-to").value) / 1000) + 59));
+    if ($("audit-result").value) params.append("result", $("audit-result").value);
+    return params.toString();
+  }
+
+  async function loadAudit() {
+    const q = auditQuery ? "&" + auditQuery : "";
+    const r = await run(() => api("GET", "/api/v2/logs?page=" + auditPage + "&per_page=" + PER_PAGE + q), $("audit-filter"));
+    if (!r) return;
+    const page = r.data;
     const ul = $("audit-list");
     clear(ul);
-    for (const e of auditShown) {
+    for (const e of page.logs) {
       const li = el("li");
       li.dataset.type = e.type;
+      li.dataset.result = e.result;
       const what = el("div", null, "what");
       what.append(el("strong", tk("admin-event-", e.type)));
-      what.append(el("span", resultOf(e) === "failure" ? t("admin-audit-result-failure") : t("admin-audit-result-success"), "tag"));
+      what.append(el("span", e.result === "failure" ? t("admin-audit-result-failure") : t("admin-audit-result-success"), "tag"));
       what.append(el("span", when(e.at), "when"));
       what.append(data("span", [e.user_id, e.authenticator_id, e.detail].filter(Boolean).join(" · "), "when"));
       li.append(what);
       ul.append(li);
     }
-    $("audit-count").textContent = t("admin-audit-count", { count: numberFormat.format(auditShown.length) });
+    const pages = Math.max(1, Math.ceil(page.total / PER_PAGE));
+    $("audit-count").textContent = t("admin-audit-matching", { count: numberFormat.format(page.total) });
+    $("audit-page").textContent = t("admin-page-of", { page: numberFormat.format(auditPage), pages: numberFormat.format(pages), total: numberFormat.format(page.total) });
+    $("audit-prev").disabled = auditPage <= 1;
+    $("audit-next").disabled = auditPage >= pages;
     document.body.dataset.ready = "1";
-  };
+  }
+  LOADERS.audit = loadAudit;
+
   $("audit-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    LOADERS.audit();
+    auditQuery = auditParams();
+    auditPage = 1;
+    loadAudit();
   });
-
-  // A CSV cell: quoted, and a cell a spreadsheet would read as a formula made text (' first).
-  function csvCell(v) {
-    let s = v === undefined || v === null ? "" : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = "'" + s;
-    return '"' + s.replace(/"/g, '""') + '"';
-  }
-  $("audit-export").addEventListener("click", () => {
-    const rows = [["id", "time", "user_id", "type", "result", "authenticator_id", "detail"]];
-    for (const e of auditShown) {
-      rows.push([e.id, new Date(e.at * 1000).toISOString(), e.user_id, e.type, resultOf(e), e.authenticator_id, e.detail]);
-    }
-    const text = rows.map((r) => r.map(csvCell).join(",")).join("\r\n") + "\r\n";
-    const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  $("audit-prev").addEventListener("click", () => {
+    auditPage = Math.max(1, auditPage - 1);
+    loadAudit();
+  });
+  $("audit-next").addEventListener("click", () => {
+    auditPage += 1;
+    loadAudit();
+  });
+  // The export: the server's CSV for the form's filter, saved as the file the server names.
+  $("audit-export").addEventListener("click", async () => {
+    const query = auditParams();
+    const r = await run(async () => {
+      busy(true);
+      try {
+        const resp = await fetch("/api/v2/logs/export" + (query ? "?" + query : ""), { credentials: "same-origin" });
+        if (!resp.ok) {
+          let body = null;
+          try {
+            body = await resp.json();
+          } catch (_) {
+            body = null;
+          }
+          const e = new Error("HTTP " + resp.status);
+          e.status = resp.status;
+          e.code = body && body.error;
+          e.detail = (body && body.error_description) || "";
+          throw e;
+        }
+        return await resp.blob();
+      } finally {
+        busy(false);
+      }
+    }, $("audit-filter"));
+    if (!r) return;
+    const url = URL.createObjectURL(r);
     const a = el("a");
     a.href = url;
     a.download = "tessera-audit.csv";
@@ -1220,8 +1246,14 @@
     const path = section + "." + key;
     const row = el("div", null, "setting");
     const id = "setting-" + section + "-" + key;
-    const label = data("label", path);
+    // The setting's translated name, its own name (as docs/server.md lists it) in smaller
+    // text, and a line of help under the field.
+    const msg = "admin-setting-" + section + "-" + key.replace(/_/g, "-");
+    const label = el("label", null, "setting-label");
     label.htmlFor = id;
+    label.append(msg in MESSAGES ? el("span", t(msg)) : data("span", path));
+    label.append(data("code", path, "setting-name"));
+    const help = msg + "-help" in MESSAGES ? el("p", t(msg + "-help"), "setting-help") : null;
     let input;
     if (typeof value === "boolean") {
       input = el("input");
@@ -1243,6 +1275,10 @@
     input.id = id;
     input.dataset.path = path;
     input.dataset.kind = Array.isArray(value) ? "list" : typeof value;
+    if (help) {
+      help.id = id + "-help";
+      input.setAttribute("aria-describedby", help.id);
+    }
     row.append(label, input);
     if (changed) {
       row.append(el("span", t("admin-settings-changed"), "badge"));
@@ -1252,6 +1288,7 @@
         await saveSettings(next);
       }, $("settings-form")), t("admin-settings-reset-one") + ": " + path));
     }
+    if (help) row.append(help);
     return row;
   }
 

@@ -658,6 +658,16 @@ impl Store for PgStore {
             .call(move |c| async move { audit::list(&c, filter, page, per_page).await })
     }
 
+    fn scan_audit(
+        &self,
+        filter: AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>> {
+        self.pg
+            .call(move |c| async move { audit::scan(&c, filter, before, limit).await })
+    }
+
     fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>> {
         self.pg
             .call(move |c| async move { oob::audit_after(&c, after, limit).await })

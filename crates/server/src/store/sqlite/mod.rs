@@ -721,6 +721,15 @@ impl Store for SqliteStore {
         self.read(|c| audit::list(c, &filter, page, per_page))
     }
 
+    fn scan_audit(
+        &self,
+        filter: AuditFilter,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>> {
+        self.read(|c| audit::scan(c, &filter, before, limit))
+    }
+
     fn audit_after(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>> {
         self.read(|c| oob::audit_after(c, after, limit))
     }

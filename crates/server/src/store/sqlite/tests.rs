@@ -285,6 +285,7 @@ fn conflicts_missing_organizations_and_pages() {
         let filter = |u: Option<&str>, k: Option<&str>| AuditFilter {
             user_id: u.map(Into::into),
             kind: k.map(Into::into),
+            ..AuditFilter::default()
         };
         let (ev, n) = s.list_audit(filter(None, Some("x")), 1, 10).unwrap();
         let details: Vec<_> = ev.iter().map(|e| e.detail.as_str()).collect();
@@ -294,6 +295,57 @@ fn conflicts_missing_organizations_and_pages() {
         assert_eq!(
             ev[0].detail, "1",
             "{engine}: page 2 of 1 holds the older one"
+        );
+        // Time range, result and type family, in SQL; the export's chunks below an id.
+        s.audit(Some(&a.user_id), "verify_fail", None, "4", 100)
+            .unwrap();
+        s.audit(Some(&a.user_id), "push.denied", None, "5", 101)
+            .unwrap();
+        s.audit(Some(&a.user_id), "push.approved", None, "6", 102)
+            .unwrap();
+        let details = |f: AuditFilter| -> Vec<String> {
+            let (ev, n) = s.list_audit(f, 1, 100).unwrap();
+            assert_eq!(ev.len() as u64, n, "{engine}");
+            ev.into_iter().map(|e| e.detail).collect()
+        };
+        let range = |from, to| AuditFilter {
+            from,
+            to,
+            ..AuditFilter::default()
+        };
+        assert_eq!(
+            details(range(Some(6), Some(100))),
+            ["4", "3", "2"],
+            "{engine}"
+        );
+        assert_eq!(details(range(Some(101), None)), ["6", "5"], "{engine}");
+        assert_eq!(details(range(Some(5), Some(5))), ["1"], "{engine}");
+        let failures = AuditFilter {
+            result: Some(crate::audit::AuditResult::Failure),
+            ..AuditFilter::default()
+        };
+        assert_eq!(details(failures), ["5", "4"], "{engine}");
+        let successes = AuditFilter {
+            result: Some(crate::audit::AuditResult::Success),
+            from: Some(100),
+            ..AuditFilter::default()
+        };
+        assert_eq!(details(successes), ["6"], "{engine}");
+        let push = AuditFilter {
+            kind_prefix: Some("push.".into()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(details(push.clone()), ["6", "5"], "{engine}");
+        let first = s.scan_audit(push.clone(), None, 1).unwrap();
+        let rest = s.scan_audit(push, Some(first[0].id), 10).unwrap();
+        assert_eq!(
+            (
+                first[0].detail.as_str(),
+                rest.len(),
+                rest[0].detail.as_str()
+            ),
+            ("6", 1, "5"),
+            "{engine}"
         );
         assert!(s.delete_user(&a.user_id, 8).unwrap(), "{engine}");
         assert!(!s.delete_user(&a.user_id, 8).unwrap(), "{engine}");
@@ -491,6 +543,7 @@ fn recovery_codes_count_failures_lock_and_replace_the_last() {
                 AuditFilter {
                     user_id: Some(u.user_id.clone()),
                     kind: Some("lockout".into()),
+                    ..AuditFilter::default()
                 },
                 1,
                 10,
