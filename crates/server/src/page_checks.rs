@@ -187,3 +187,62 @@ fn every_page_takes_its_texts_from_the_catalogue() {
         }
     }
 }
+
+/// The pages share the desktop app's design tokens (ui/src/tokens.css, served in front of
+/// signin.css): every variable a page's stylesheet uses is defined there or in that
+/// stylesheet, and every colour of the light theme has its dark counterpart.
+#[test]
+fn the_pages_use_the_desktop_apps_design_tokens() {
+    const TOKENS: &str = include_str!("../../../ui/src/tokens.css");
+    const SHEETS: &[(&str, &str)] = &[
+        ("signin.css", include_str!("signin/assets/signin.css")),
+        ("account.css", include_str!("account/assets/account.css")),
+        ("admin.css", include_str!("admin/assets/admin.css")),
+    ];
+    let defined = |css: &str| -> Vec<String> {
+        css.lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                l.starts_with("--")
+                    .then(|| l[..l.find(':').unwrap_or(l.len())].to_owned())
+            })
+            .collect()
+    };
+    let tokens = defined(TOKENS);
+    assert!(tokens.len() > 20, "{tokens:?}");
+    for (name, css) in SHEETS {
+        assert!(
+            defined(css).iter().all(|v| !tokens.contains(v)),
+            "{name} redefines a shared token"
+        );
+        let own = defined(css);
+        let mut used = 0;
+        for (i, _) in css.match_indices("var(--") {
+            let rest = &css[i + 4..];
+            let var = &rest[..rest.find([')', ',']).unwrap()];
+            assert!(
+                tokens.iter().chain(&own).any(|t| t == var),
+                "{name} uses {var}, which ui/src/tokens.css does not define"
+            );
+            used += 1;
+        }
+        assert!(used > 0 || *name == "admin.css", "{name} uses the tokens");
+    }
+    // Light (the first :root block) and dark (the prefers-color-scheme block) define the same
+    // colours.
+    let (light, dark) = TOKENS
+        .split_once("@media (prefers-color-scheme: dark)")
+        .unwrap();
+    let colours = |css: &str| -> Vec<String> {
+        defined(css)
+            .into_iter()
+            .filter(|v| css.contains(&format!("{v}: #")))
+            .collect()
+    };
+    let dark = dark.split("\n}\n").next().unwrap();
+    let mut l = colours(light);
+    let mut d = colours(dark);
+    l.sort();
+    d.sort();
+    assert_eq!(l, d, "each light colour has a dark one");
+}

@@ -25,7 +25,11 @@ const HTML: &str = include_str!("assets/signin.html");
 const SCRIPT: &str = include_str!("assets/signin.js");
 /// Passkey ceremonies (base64url ↔ ArrayBuffer), shared with the account center.
 const WEBAUTHN: &str = include_str!("assets/webauthn.js");
-const STYLE: &str = include_str!("assets/signin.css");
+/// The pages' stylesheet: the design tokens the desktop app uses too, then the pages' rules.
+const STYLE: &str = concat!(
+    include_str!("../../../../ui/src/tokens.css"),
+    include_str!("assets/signin.css")
+);
 
 /// The pages' Content-Security-Policy.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
