@@ -493,6 +493,77 @@ impl Page {
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
+    /// The visible controls (inputs, selects, text areas, buttons, links) a person cannot use
+    /// by keyboard or a screen reader cannot name: each is described (`tag#id`) with what is
+    /// wrong — no accessible name (no `<label for>`, wrapping label, `aria-label`,
+    /// `aria-labelledby`, `title` or text), or not reached by pressing Tab from the top of the
+    /// page (real key presses, so a `tabindex="-1"` or a focus trap shows).
+    pub async fn keyboard_and_label_problems(&self) -> Result<Vec<String>> {
+        const CONTROLS: &str = "input:not([type=hidden]), select, textarea, button, a[href]";
+        let listed = self
+            .js(
+                r#"const out = [];
+                 let n = 0;
+                 for (const e of document.querySelectorAll(arguments[0])) {
+                   const r = e.getBoundingClientRect();
+                   if (e.disabled || r.width === 0 || r.height === 0
+                       || getComputedStyle(e).visibility === 'hidden') continue;
+                   e.dataset.kbd = String(n++);
+                   const byFor = e.id && document.querySelector('label[for="' + CSS.escape(e.id) + '"]');
+                   const by = (e.getAttribute('aria-labelledby') || '').split(' ')
+                     .map((i) => document.getElementById(i)).filter(Boolean)
+                     .map((x) => x.textContent).join(' ');
+                   const name = [byFor && byFor.textContent, e.closest('label') && e.closest('label').textContent,
+                     e.getAttribute('aria-label'), by, e.getAttribute('title'),
+                     ['button', 'a'].includes(e.localName) ? e.textContent : '',
+                     e.type === 'submit' || e.type === 'button' ? e.value : ''].find((t) => t && t.trim());
+                   out.push({ n: e.dataset.kbd, what: e.localName + (e.id ? '#' + e.id : ''), named: !!name });
+                 }
+                 document.activeElement && document.activeElement.blur();
+                 window.scrollTo(0, 0);
+                 return out;"#,
+                vec![json!(CONTROLS)],
+            )
+            .await?;
+        let listed = listed.as_array().cloned().unwrap_or_default();
+        let mut problems = Vec::new();
+        for c in &listed {
+            if c["named"] != json!(true) {
+                problems.push(format!(
+                    "{}: no accessible name",
+                    c["what"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+        // Tab through the page once (a few more presses than controls), noting what gets focus.
+        let mut reached = std::collections::BTreeSet::new();
+        for _ in 0..listed.len() + 5 {
+            self.client
+                .active_element()
+                .await?
+                .send_keys("\u{E004}")
+                .await?;
+            let n = self
+                .js(
+                    "const a = document.activeElement; return a && a.dataset ? a.dataset.kbd || null : null;",
+                    vec![],
+                )
+                .await?;
+            if let Some(n) = n.as_str() {
+                reached.insert(n.to_owned());
+            }
+        }
+        for c in &listed {
+            if !reached.contains(c["n"].as_str().unwrap_or("")) {
+                problems.push(format!(
+                    "{}: not reached by Tab",
+                    c["what"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+        Ok(problems)
+    }
+
     /// A wait that timed out, with what the page shows.
     async fn timeout(&self, what: &str) -> anyhow::Error {
         let url = self

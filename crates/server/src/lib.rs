@@ -23,6 +23,8 @@ pub mod metrics;
 pub mod model;
 pub mod oidc;
 pub mod oob;
+#[cfg(test)]
+mod page_checks;
 pub mod passkey;
 pub mod password;
 pub mod policy;

@@ -193,6 +193,10 @@ async fn account_center_in_chromium() {
             && document.querySelectorAll('#codes-list li').length === 0;";
         p.page.wait_js("the codes hidden", gone, vec![]).await.unwrap();
 
+        // Every control shown is named for a screen reader and reached by Tab.
+        let problems = p.page.keyboard_and_label_problems().await.unwrap();
+        assert!(problems.is_empty(), "{problems:#?}");
+
         // 360 px wide: nothing sticks out sideways.
         p.page.client.set_window_size(360, 800).await.unwrap();
         let overflow = p

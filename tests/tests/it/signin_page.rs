@@ -50,6 +50,13 @@ async fn sign_in_page_in_chromium_password_then_push() {
             .unwrap();
         assert_eq!(focused, json!("identifier"), "the first field has the focus");
         p.page.screenshot("signin-identifier").await.unwrap();
+        // Every control is named for a screen reader and reached by Tab.
+        let problems = p.page.keyboard_and_label_problems().await.unwrap();
+        assert!(problems.is_empty(), "{problems:#?}");
+        p.page
+            .js("document.getElementById('identifier').focus();", vec![])
+            .await
+            .unwrap();
         // By keyboard: the focused field, then Enter submits (WebDriver's Enter key).
         let focused = p.page.client.active_element().await.unwrap();
         focused.send_keys("page-dana\u{E007}").await.unwrap();

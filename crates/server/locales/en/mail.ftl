@@ -39,4 +39,5 @@ mail-page-gone-text = The link has expired, was already used, or a newer email r
 mail-page-gone-link = Sign in again
 mail-page-confirmed-title = Your email address is confirmed
 mail-page-confirmed-text = This address is now your account's email address.
+mail-page-confirmed-link = Back to your account
 mail-page-unconfirmed-text = The link has expired or was already used.

@@ -38,4 +38,5 @@ mail-page-gone-text = リンクの有効期限が切れたか、すでに使用�
 mail-page-gone-link = もう一度サインインする
 mail-page-confirmed-title = メールアドレスを確認しました
 mail-page-confirmed-text = このアドレスがアカウントのメールアドレスになりました。
+mail-page-confirmed-link = アカウントに戻る
 mail-page-unconfirmed-text = リンクの有効期限が切れたか、すでに使用されました。

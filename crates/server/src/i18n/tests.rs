@@ -2,25 +2,6 @@
 
 use super::*;
 
-/// Every page rendered through the catalogues: (surface, HTML, script).
-const PAGES: &[(&str, &str, &str)] = &[
-    (
-        "signin",
-        include_str!("../signin/assets/signin.html"),
-        include_str!("../signin/assets/signin.js"),
-    ),
-    (
-        "account",
-        include_str!("../account/assets/account.html"),
-        include_str!("../account/assets/account.js"),
-    ),
-    (
-        "admin",
-        include_str!("../admin/assets/admin.html"),
-        include_str!("../admin/assets/admin.js"),
-    ),
-];
-
 #[test]
 fn every_catalogue_parses_without_errors_and_no_id_is_defined_twice() {
     for (file, en, ja) in SOURCES {
@@ -99,7 +80,13 @@ fn japanese_texts_are_translated() {
 /// (a prefix such as `t("signin-method-" + m)` must begin at least one id).
 #[test]
 fn every_text_a_page_uses_is_in_both_catalogues() {
-    for (page, html, script) in PAGES {
+    for crate::page_checks::Page {
+        surface: page,
+        html,
+        script,
+        ..
+    } in crate::page_checks::PAGES
+    {
         for id in markers(html).into_iter().chain(script_ids(script)) {
             for locale in LOCALES {
                 if id.ends_with('-') {

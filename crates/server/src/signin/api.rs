@@ -1028,12 +1028,8 @@ async fn open_link(
     headers: HeaderMap,
     who: Requester,
 ) -> Result<Response> {
-    use crate::oob::messages::Locale;
-    let locale = Locale::from_accept_language(
-        headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    // The pages' language: the switcher's cookie, then the browser's.
+    let locale = crate::i18n::negotiate(&headers, None);
     let page = |u: LinkUse| link_page(locale, u);
     let Some(hash) = crate::oob::link_hash(&token) else {
         return Ok(page(LinkUse::Gone));
@@ -1049,15 +1045,21 @@ async fn open_link(
             crate::api::me::confirm_contact(&state, crate::store::oob::OobLookup::Link(hash), None)
                 .await;
         let t = |id: &str| crate::i18n::text(locale, id, &[]);
-        let (title, text) = if done.is_ok() {
+        // Confirmed: back to the account center the change was made in.
+        let (title, text, back) = if done.is_ok() {
             (
                 t("mail-page-confirmed-title"),
                 t("mail-page-confirmed-text"),
+                ("/account", t("mail-page-confirmed-link")),
             )
         } else {
-            (t("mail-page-gone-title"), t("mail-page-unconfirmed-text"))
+            (
+                t("mail-page-gone-title"),
+                t("mail-page-unconfirmed-text"),
+                ("/signin", "Tessera".to_owned()),
+            )
         };
-        let mut r = super::pages::message_page(locale.tag(), &title, &text, ("/signin", "Tessera"));
+        let mut r = super::pages::message_page(locale.tag(), &title, &text, (back.0, &back.1));
         if done.is_err() {
             *r.status_mut() = StatusCode::GONE;
         }

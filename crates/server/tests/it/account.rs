@@ -779,10 +779,25 @@ async fn an_email_address_and_a_phone_number_are_added_by_their_codes_or_the_mai
     .await;
     assert_eq!(st, StatusCode::ACCEPTED);
     let (_, link) = code_and_link(&sink.mail(3).await);
-    let page = reqwest::get(link.expect("a link in the mail"))
+    let link = link.expect("a link in the mail");
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Your email address is confirmed"), "{html}");
+    assert!(
+        html.contains(r#"href="/account""#),
+        "back to the account center: {html}"
+    );
+    // Used: opened again (in the language the page switcher chose), it is gone.
+    let again = reqwest::Client::new()
+        .get(&link)
+        .header("cookie", "tessera_lang=ja")
+        .send()
         .await
         .unwrap();
-    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(again.status(), StatusCode::GONE);
+    let html = again.text().await.unwrap();
+    assert!(html.contains("<html lang=\"ja\""), "{html}");
     let v = overview(&c).await;
     assert_eq!(v["user"]["email"], "el@example.com");
     assert_eq!(types_of(&v), [("oob".into(), "email".into(), true)]);
