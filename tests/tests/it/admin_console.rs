@@ -233,6 +233,11 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .await
         .unwrap();
     a.page.screenshot(&shot("admin-policy")).await.unwrap();
+    if !ja {
+        // Every control shown is named for a screen reader and reached by Tab.
+        let problems = a.page.keyboard_and_label_problems().await.unwrap();
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
     // What would emi need? MFA, and a factor set up first.
     a.page.fill("#dryrun-user", "emi").await.unwrap();
     a.page.click("#dryrun-submit").await.unwrap();
@@ -289,6 +294,11 @@ async fn walk(admin_page: Page, user_page: Page, ja: bool) {
         .await
         .unwrap();
     a.page.screenshot(&shot("admin-user")).await.unwrap();
+    if !ja {
+        // Every control shown is named for a screen reader and reached by Tab.
+        let problems = a.page.keyboard_and_label_problems().await.unwrap();
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
 
     // Removing it: what follows is shown before anything is removed.
     a.page
