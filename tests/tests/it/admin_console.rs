@@ -23,11 +23,11 @@ const ALLOWED: &[&str] = &[
 ];
 
 /// The console settled: its first call done, nothing under way.
-const READY: &str = "return document.body.dataset.ready === '1' \
+pub(crate) const READY: &str = "return document.body.dataset.ready === '1' \
     && document.body.getAttribute('aria-busy') === 'false' ? location.pathname + location.hash : null;";
 
 /// Goes to a screen of the console (a hash route) and waits until it has loaded.
-async fn screen(page: &Page, hash: &str) {
+pub(crate) async fn screen(page: &Page, hash: &str) {
     page.js(
         "document.body.dataset.ready = ''; location.hash = arguments[0];",
         vec![json!(hash)],
@@ -82,7 +82,7 @@ async fn no_english(page: &Page, ja: bool, what: &str) {
     );
 }
 
-async fn admin_api(s: &Server, method: Method, path: &str) -> Value {
+pub(crate) async fn admin_api(s: &Server, method: Method, path: &str) -> Value {
     let (st, v) = s.call(method, path, Some(&s.admin), None).await.unwrap();
     assert!((200..300).contains(&st), "{path}: {st} {v}");
     v

@@ -1,4 +1,5 @@
 mod account_center;
+mod admin_block;
 mod admin_console;
 mod cli;
 mod cli_device;

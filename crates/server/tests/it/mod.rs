@@ -6,6 +6,7 @@ mod admin;
 mod admin_console;
 mod applications;
 mod binary;
+mod block;
 mod faults;
 mod hardening;
 mod i18n;
