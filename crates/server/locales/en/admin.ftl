@@ -327,3 +327,5 @@ admin-user-blocked = Locked by an administrator ({ $when })
 admin-user-blocked-done = The account is locked: the user's sessions and tokens were ended.
 admin-user-unblocked-done = The account is unlocked: the user can sign in again.
 admin-users-blocked = Locked
+admin-event-user-blocked = Account locked by an administrator
+admin-event-user-unblocked = Account unlocked by an administrator

@@ -327,3 +327,5 @@ admin-user-blocked = 管理者によりロック中（{ $when }）
 admin-user-blocked-done = アカウントをロックしました。ユーザーのセッションとトークンを終了しました。
 admin-user-unblocked-done = アカウントのロックを解除しました。ユーザーは再びサインインできます。
 admin-users-blocked = ロック中
+admin-event-user-blocked = 管理者がアカウントをロック
+admin-event-user-unblocked = 管理者がアカウントのロックを解除

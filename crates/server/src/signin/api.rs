@@ -1140,12 +1140,27 @@ async fn open_link(
         at: state.now(),
         authenticator_id: Some(row.authenticator_id),
     };
-    let answered = run(&state, on, move |s, ctx| {
+    let answered = match run(&state, on, move |s, ctx| {
         add_proof(s, ctx, proof)?;
         ctx.loaded.flow.continued_by_link = true;
         Ok(Extras::default())
     })
-    .await?;
+    .await
+    {
+        // The mailbox was proven: a locked user is told so on a page, not in JSON.
+        Err(Error::UserBlocked) => {
+            let t = |id: &str| crate::i18n::text(locale, id, &[]);
+            let mut r = super::pages::message_page(
+                locale.tag(),
+                &t("mail-page-gone-title"),
+                &t("error-user_blocked"),
+                ("/signin", "Tessera"),
+            );
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            return Ok(r);
+        }
+        other => other?,
+    };
     let mut resp = (
         StatusCode::SEE_OTHER,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
