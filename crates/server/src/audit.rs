@@ -63,6 +63,8 @@ pub const KINDS: &[(&str, AuditResult)] = &[
     ("password.reset_sent", Success),
     ("password.reset", Success),
     ("unlock.self", Success),
+    ("user.blocked", Success),
+    ("user.unblocked", Success),
     // Console, policy, settings, applications.
     ("console.request", Success),
     ("policy.updated", Success),

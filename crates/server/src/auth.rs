@@ -163,6 +163,15 @@ impl FromRequestParts<AppState> for Caller {
         if record.revoked_at.is_some() || record.expires_at.is_some_and(|e| now >= e) {
             return Err(Error::Unauthorized);
         }
+        // A user's token (access, mfa_token): locking the user revoked it; one issued in a
+        // race with the lock is refused here (one store read).
+        if record.kind != TokenKind::Management {
+            if let Some(uid) = record.user_id.clone() {
+                state
+                    .db(move |s| crate::factors::ensure_not_blocked(s, &uid))
+                    .await?;
+            }
+        }
         Ok(Caller(record))
     }
 }

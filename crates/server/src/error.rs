@@ -65,6 +65,10 @@ pub enum Error {
     /// Too many failed attempts: the factor is delayed or locked.
     #[error("too many failed attempts; try again later")]
     TooManyAttempts,
+    /// An administrator locked (blocked) the user: nothing signs them in until unlocked. The
+    /// hosted sign-in and the password grant say so only after the first factor was proven.
+    #[error("this account is locked; contact your administrator")]
+    UserBlocked,
     /// A passkey ceremony failed (wrong origin or relying party, stale or unknown challenge,
     /// bad signature, malformed credential): what went wrong, never key material.
     #[error("the passkey was refused: {0}")]
@@ -168,6 +172,7 @@ impl Error {
             Error::MfaRequired(_) => (StatusCode::FORBIDDEN, "mfa_required"),
             Error::UnsupportedGrantType(_) => (StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             Error::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
+            Error::UserBlocked => (StatusCode::FORBIDDEN, "user_blocked"),
             Error::Passkey(_) => (StatusCode::BAD_REQUEST, "passkey_refused"),
             Error::PasskeyCloned => (StatusCode::FORBIDDEN, "passkey_cloned"),
             Error::Flow(f) => match f {

@@ -321,6 +321,15 @@ pub async fn user(state: &AppState, user_id: &str) -> Result<User> {
         .ok_or(Error::NotFound("user"))
 }
 
+/// Fails with `user_blocked` when an administrator locked `user_id` (an unknown user passes:
+/// the caller answers for it as it would). Blocking: one store read.
+pub fn ensure_not_blocked(store: &dyn crate::store::Store, user_id: &str) -> Result<()> {
+    match store.get_user(user_id)? {
+        Some(u) if u.blocked => Err(Error::UserBlocked),
+        _ => Ok(()),
+    }
+}
+
 /// Maps a verification outcome of a management or self-service check to the API.
 pub fn expect_accepted(outcome: VerifyOutcome, what: &'static str) -> Result<VerifyOutcome> {
     match outcome {

@@ -31,6 +31,12 @@ pub struct User {
     /// Unix seconds of the last one.
     #[serde(default)]
     pub last_sign_in_at: Option<u64>,
+    /// An administrator locked the account: no sign-in, session or token works until unlocked.
+    #[serde(default)]
+    pub blocked: bool,
+    /// Unix seconds of the lock (none while not locked).
+    #[serde(default)]
+    pub blocked_at: Option<u64>,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -73,6 +79,9 @@ pub struct UserPatch {
     pub mfa_prompt_skipped: Option<bool>,
     /// New language (`Some(None)` clears it: the browser's).
     pub locale: Option<Option<String>>,
+    /// Locks (`true`: also ends the user's sessions, tokens and pending challenges, in the
+    /// same transaction) or unlocks the account; audited `user.blocked` / `user.unblocked`.
+    pub blocked: Option<bool>,
 }
 
 /// A list as stored (groups, redirect URIs): one item per line (items have no control

@@ -1,4 +1,5 @@
 mod account_center;
+mod admin_block;
 mod admin_console;
 mod admin_policy;
 mod cli;

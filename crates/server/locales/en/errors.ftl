@@ -32,3 +32,4 @@ error-temporarily_unavailable = The service is busy. Try again in a moment.
 error-server_error = Something went wrong on the server. Try again later.
 error-csrf_failed = This page is out of date. Reload it and try again.
 error-step_up_required = Confirm it is you: enter a code from your authenticator app or a backup code.
+error-user_blocked = This account is locked. Contact your administrator.

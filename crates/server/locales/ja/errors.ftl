@@ -30,3 +30,4 @@ error-temporarily_unavailable = サービスが混み合っています。しば
 error-server_error = サーバーで問題が発生しました。しばらくしてから、もう一度お試しください。
 error-csrf_failed = このページは古くなっています。再読み込みしてから、もう一度お試しください。
 error-step_up_required = 本人確認のため、認証アプリのコードまたはバックアップコードを入力してください。
+error-user_blocked = このアカウントはロックされています。管理者にお問い合わせください。

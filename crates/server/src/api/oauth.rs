@@ -161,6 +161,10 @@ async fn password_grant(state: &AppState, req: TokenRequest) -> Result<Json<Toke
     let Some(user) = factors::check_password(state, &username, pw).await? else {
         return Err(Error::InvalidGrant(WRONG_CREDENTIALS));
     };
+    // Said only now that the password was right: before, a locked user is answered as anyone.
+    if user.blocked {
+        return Err(Error::UserBlocked);
+    }
     let now = state.now();
     let uid = user.user_id.clone();
     let org_required = state.db(move |s| s.org_requires_mfa(&uid)).await?;
@@ -218,6 +222,11 @@ async fn mfa_token(state: &AppState, req: &TokenRequest) -> Result<(TokenRecord,
                 .user_id
                 .clone()
                 .ok_or(Error::InvalidGrant(BAD_MFA_TOKEN))?;
+            // Locking revokes the user's mfa_tokens; one issued in a race is refused here.
+            let uid = user.clone();
+            state
+                .db(move |s| factors::ensure_not_blocked(s, &uid))
+                .await?;
             Ok((r, user))
         }
         _ => Err(Error::InvalidGrant(BAD_MFA_TOKEN)),

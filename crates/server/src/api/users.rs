@@ -49,6 +49,10 @@ pub struct UpdateUser {
     /// `en`, `ja`, or null for the browser's language.
     #[serde(default, deserialize_with = "double_option")]
     locale: Option<Option<String>>,
+    /// Lock (`true`: the user's sessions, tokens and pending challenges end at once) or
+    /// unlock the account.
+    #[serde(default)]
+    blocked: Option<bool>,
 }
 
 /// A language the pages and messages speak (`en`, `ja`).
@@ -267,6 +271,12 @@ pub async fn update(
     JsonBody(body): JsonBody<UpdateUser>,
 ) -> Result<Json<User>> {
     caller.management("update:users")?;
+    // From the console, an administrator cannot lock themselves out (their session would end).
+    if body.blocked == Some(true) && caller.0.name == format!("console:{id}") {
+        return Err(Error::Conflict(
+            "you cannot lock your own account from the console".into(),
+        ));
+    }
     if let Some(u) = &body.username {
         check_username(u)?;
     }
@@ -295,6 +305,7 @@ pub async fn update(
             Some(Some(l)) => Some(Some(check_locale(&l)?)),
             other => other,
         },
+        blocked: body.blocked,
     };
     let now = state.now();
     let user = state.db(move |s| s.update_user(&id, patch, now)).await?;

@@ -138,6 +138,8 @@ async fn signed(
     state
         .blocking(move |s| {
             let mut device = request_auth::authenticate(s, &method, &uri, &headers, &body)?;
+            // A locked user's devices approve nothing (pushes, QR logins) until unlocked.
+            crate::factors::ensure_not_blocked(s.store().as_ref(), &device.user_id)?;
             if let Some(ip) = ip {
                 s.devices().set_last_ip(&device.id, &ip)?;
                 device.last_ip = Some(ip);
@@ -386,6 +388,7 @@ async fn push_create(
     let created = state
         .blocking(move |s| {
             let user_id = resolve_user(s, &req.user)?.ok_or(Error::NotFound("user"))?;
+            crate::factors::ensure_not_blocked(s.store().as_ref(), &user_id)?;
             push::create(s, &user_id, req.context, req.ttl)
         })
         .await?;
@@ -560,6 +563,7 @@ async fn qr_redeem(
     let (user_id, username) = state
         .blocking(move |s| {
             let user_id = qr_login::redeem(s, &lsi, dsi.as_deref())?;
+            crate::factors::ensure_not_blocked(s.store().as_ref(), &user_id)?;
             let username = username(s, &user_id)?;
             Ok((user_id, username))
         })

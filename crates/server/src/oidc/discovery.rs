@@ -137,6 +137,13 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
     let id = user_id.clone();
     let user = match state.db(move |s| s.get_user(&id)).await {
+        Ok(Some(u)) if u.blocked => {
+            return bearer_error(
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "the access token's user is locked",
+            )
+        }
         Ok(Some(u)) => u,
         Ok(None) => {
             return bearer_error(

@@ -342,6 +342,15 @@ async fn exchange(
                 Redeemed::Issued(issued) => *issued,
                 Redeemed::Refused(_) => return Ok(None),
             };
+            // Locking deletes the user's unredeemed codes; one issued in a race is refused
+            // here, its access token revoked.
+            if s.store()
+                .get_user(&grant.user_id)?
+                .is_some_and(|u| u.blocked)
+            {
+                s.store().revoke_token(&token.id, now)?;
+                return Ok(None);
+            }
             let iss = issuer(s);
             let claims = IdToken {
                 iss: &iss,

@@ -126,11 +126,19 @@ pub(crate) fn live_session(
         return Ok(None);
     };
     let hash = digest(value);
-    Ok(state
+    let Some(session) = state
         .store()
         .session(hash)?
         .filter(|s| s.revoked_at.is_none() && s.expires_at > state.now())
-        .map(|s| (hash, s)))
+    else {
+        return Ok(None);
+    };
+    // Locking a user ends their sessions; a session of a locked user counts for nothing even
+    // so (the sign-in, the account center and the console all read it here).
+    if crate::factors::ensure_not_blocked(state.store().as_ref(), &session.user_id).is_err() {
+        return Ok(None);
+    }
+    Ok(Some((hash, session)))
 }
 
 /// Everything a request on a flow works with.
@@ -471,6 +479,13 @@ fn render(state: &AppState, ctx: &Ctx, extras: Extras) -> Result<View> {
 /// when the policy lets the user in or refuses, and saves it. Blocking.
 fn advance(state: &AppState, ctx: &mut Ctx) -> Result<()> {
     if ctx.loaded.flow.outcome.is_none() {
+        // A locked user learns it once they proved a factor, never before (until then the
+        // flow goes as for anyone); the proof just added is not kept.
+        if let Some(uid) = ctx.loaded.flow.user_id.as_deref() {
+            if !ctx.loaded.flow.proofs.is_empty() {
+                crate::factors::ensure_not_blocked(state.store().as_ref(), uid)?;
+            }
+        }
         let facts = user_facts_of(state, ctx)?;
         match stage(state, &ctx.loaded.flow, facts.as_ref(), &ctx.around) {
             Stage::Verify {
@@ -574,6 +589,9 @@ fn finish(state: &AppState, ctx: &mut Ctx, facts: &Facts) -> Result<()> {
         .store()
         .get_user(&user_id)?
         .ok_or(Error::NotFound("user"))?;
+    if user.blocked {
+        return Err(Error::UserBlocked);
+    }
     let now = state.now();
     let hours = u64::from(state.config().signin.session_hours);
     let counted = facts.session.clone().unwrap_or_default();
@@ -1124,12 +1142,27 @@ async fn open_link(
         at: state.now(),
         authenticator_id: Some(row.authenticator_id),
     };
-    let answered = run(&state, on, move |s, ctx| {
+    let answered = match run(&state, on, move |s, ctx| {
         add_proof(s, ctx, proof)?;
         ctx.loaded.flow.continued_by_link = true;
         Ok(Extras::default())
     })
-    .await?;
+    .await
+    {
+        // The mailbox was proven: a locked user is told so on a page, not in JSON.
+        Err(Error::UserBlocked) => {
+            let t = |id: &str| crate::i18n::text(locale, id, &[]);
+            let mut r = super::pages::message_page(
+                locale.tag(),
+                &t("mail-page-gone-title"),
+                &t("error-user_blocked"),
+                ("/signin", "Tessera"),
+            );
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            return Ok(r);
+        }
+        other => other?,
+    };
     let mut resp = (
         StatusCode::SEE_OTHER,
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],

@@ -405,6 +405,11 @@ CREATE INDEX passkey_ceremonies_expires ON passkey_ceremonies(expires_at);
         sqlite: "CREATE INDEX audit_at ON audit(at, id);",
         postgres: "CREATE INDEX audit_at ON audit(at, id);",
     },
+    Step {
+        what: "users.blocked, users.blocked_at: an administrator locked the account (no sign-in until unlocked)",
+        sqlite: "ALTER TABLE users ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;\nALTER TABLE users ADD COLUMN blocked_at INTEGER;",
+        postgres: "ALTER TABLE users ADD COLUMN blocked BOOLEAN NOT NULL DEFAULT FALSE;\nALTER TABLE users ADD COLUMN blocked_at BIGINT;",
+    },
 ];
 
 /// Applies the missing steps to a SQLite database, each in its own transaction with its

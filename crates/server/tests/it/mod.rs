@@ -7,6 +7,7 @@ mod admin_console;
 mod applications;
 mod audit;
 mod binary;
+mod block;
 mod faults;
 mod hardening;
 mod i18n;

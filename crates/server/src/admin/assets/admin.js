@@ -215,6 +215,7 @@
       li.dataset.username = u.username;
       const what = el("div", null, "what");
       what.append(data("strong", u.username));
+      if (u.blocked) what.append(el("span", t("admin-users-blocked"), "tag locked"));
       for (const g of u.groups) what.append(data("span", g, "tag"));
       const details = [u.email, u.phone].filter(Boolean).join(" · ");
       what.append(details ? data("span", details, "when") : el("span", t("admin-users-no-contact"), "when"));
@@ -316,7 +317,13 @@
       u.mfa_prompt_skipped ? t("admin-user-skipped-yes") : t("admin-user-skipped-no"),
       u.has_password ? t("admin-user-has-password") : t("admin-user-no-password"),
     ];
+    // The administrator's lock, apart from the failure locks listed under the actions.
+    if (u.blocked) parts.unshift(t("admin-user-blocked", { when: when(u.blocked_at) }));
     $("user-status").textContent = parts.join(" · ");
+    const block = $("user-block");
+    block.dataset.armed = "";
+    block.dataset.blocked = u.blocked ? "1" : "";
+    block.textContent = u.blocked ? t("admin-user-unblock") : t("admin-user-block");
   }
 
   async function loadFactors() {
@@ -452,6 +459,22 @@
       showUser();
       notice(t("admin-user-saved"));
     }, $("user-edit"));
+  });
+  // Locking asks a second click (its sessions end at once); unlocking does not.
+  $("user-block").addEventListener("click", () => {
+    const b = $("user-block");
+    const lock = !current.blocked;
+    if (lock && b.dataset.armed !== "1") {
+      b.dataset.armed = "1";
+      b.textContent = t("admin-user-block-confirm");
+      return;
+    }
+    run(async () => {
+      const r = await api("PATCH", "/api/v2/users/" + enc(current.user_id), { blocked: lock });
+      current = r.data;
+      showUser();
+      notice(lock ? t("admin-user-blocked-done") : t("admin-user-unblocked-done"));
+    });
   });
   $("user-unlock").addEventListener("click", () => run(async () => {
     await api("DELETE", "/api/v2/user-blocks/" + enc(current.user_id));

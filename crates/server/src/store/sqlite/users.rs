@@ -23,6 +23,8 @@ fn user_from_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<(User, Opti
             locale: r.get("locale")?,
             sign_ins: r.get("sign_ins")?,
             last_sign_in_at: r.get("last_sign_in_at")?,
+            blocked: r.get("blocked")?,
+            blocked_at: r.get("blocked_at")?,
             created_at: r.get("created_at")?,
             updated_at: r.get("updated_at")?,
         },
@@ -212,6 +214,9 @@ pub(super) fn update_user(
     if let Some(l) = &patch.locale {
         c.execute("UPDATE users SET locale=?2 WHERE id=?1", params![id, l])?;
     }
+    if let Some(b) = patch.blocked {
+        set_blocked(c, id, b, now)?;
+    }
     if let Some(orgs) = &patch.organizations {
         set_memberships(c, id, orgs)?;
     }
@@ -226,6 +231,54 @@ pub(super) fn update_user(
         params![id, now],
     )?;
     Ok(get_user_tx(c, id)?.map(|(u, _)| u))
+}
+
+/// Locks or unlocks a user (a no-op when already so). Locking ends, in the caller's
+/// transaction, everything the user holds: live sessions, tokens, unredeemed authorization
+/// codes, unused codes sent by email/SMS/voice, passkey ceremonies and pending pushes.
+fn set_blocked(c: &Connection, id: &str, blocked: bool, now: u64) -> Result<()> {
+    let n = c.execute(
+        "UPDATE users SET blocked=?2, blocked_at=?3 WHERE id=?1 AND blocked<>?2",
+        params![id, blocked, blocked.then_some(now)],
+    )?;
+    if n == 0 {
+        return Ok(());
+    }
+    if !blocked {
+        audit_tx(c, now, Some(id), "user.unblocked", None, "")?;
+        return Ok(());
+    }
+    let sessions = c.execute(
+        "UPDATE sessions SET revoked_at=?2 WHERE user_id=?1 AND revoked_at IS NULL AND expires_at>?2",
+        params![id, now],
+    )?;
+    let tokens = c.execute(
+        "UPDATE tokens SET revoked_at=?2 WHERE user_id=?1 AND revoked_at IS NULL",
+        params![id, now],
+    )?;
+    c.execute(
+        "DELETE FROM oidc_codes WHERE user_id=?1 AND used_at IS NULL",
+        [id],
+    )?;
+    c.execute(
+        "UPDATE oob_codes SET voided=1 WHERE user_id=?1 AND used_at IS NULL AND voided=0",
+        [id],
+    )?;
+    c.execute("DELETE FROM passkey_ceremonies WHERE user_id=?1", [id])?;
+    let pushes = c.execute(
+        "UPDATE device_push SET state='denied', reason='user_blocked', decided_at=?2
+          WHERE user_id=?1 AND state='pending'",
+        params![id, now],
+    )?;
+    audit_tx(
+        c,
+        now,
+        Some(id),
+        "user.blocked",
+        None,
+        &format!("sessions={sessions} tokens={tokens} pushes={pushes}"),
+    )?;
+    Ok(())
 }
 
 pub(super) fn delete_user(c: &Connection, id: &str, now: u64) -> Result<bool> {

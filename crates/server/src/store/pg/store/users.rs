@@ -14,7 +14,7 @@ const ORG_NAME_TAKEN: &str = "`name` is already taken";
 /// statement reads a user whole.
 const USER_SELECT: &str = "SELECT u.id, u.username, u.email, u.phone, u.password_hash,
        u.mfa_prompt_skipped, u.created_at, u.updated_at, u.user_groups, u.sign_ins,
-       u.last_sign_in_at, u.locale,
+       u.last_sign_in_at, u.locale, u.blocked, u.blocked_at,
        ARRAY(SELECT m.org_id FROM memberships m WHERE m.user_id = u.id
              ORDER BY m.org_id COLLATE \"C\") AS orgs
   FROM users u";
@@ -34,6 +34,8 @@ fn user_from_row(r: &Row) -> Result<(User, Option<String>)> {
             locale: r.try_get("locale")?,
             sign_ins: uint(r.try_get("sign_ins")?),
             last_sign_in_at: r.try_get::<_, Option<i64>>("last_sign_in_at")?.map(uint),
+            blocked: r.try_get("blocked")?,
+            blocked_at: r.try_get::<_, Option<i64>>("blocked_at")?.map(uint),
             created_at: uint(r.try_get("created_at")?),
             updated_at: uint(r.try_get("updated_at")?),
         },
@@ -248,6 +250,9 @@ pub(super) async fn update_user(
         tx.execute("UPDATE users SET locale = $2 WHERE id = $1", &[&id, l])
             .await?;
     }
+    if let Some(b) = patch.blocked {
+        set_blocked(&tx, id, b, now).await?;
+    }
     if let Some(orgs) = &patch.organizations {
         set_memberships(&tx, id, orgs).await?;
     }
@@ -266,6 +271,69 @@ pub(super) async fn update_user(
     let user = get_user(&tx, id).await?.map(|(u, _)| u);
     tx.commit().await?;
     Ok(user)
+}
+
+/// Locks or unlocks a user (a no-op when already so). Locking ends, in the caller's
+/// transaction, everything the user holds: live sessions, tokens, unredeemed authorization
+/// codes, unused codes sent by email/SMS/voice, passkey ceremonies and pending pushes.
+async fn set_blocked(tx: &Transaction<'_>, id: &str, blocked: bool, now: u64) -> Result<()> {
+    let at = blocked.then_some(int(now));
+    let n = tx
+        .execute(
+            "UPDATE users SET blocked = $2, blocked_at = $3 WHERE id = $1 AND blocked <> $2",
+            &[&id, &blocked, &at],
+        )
+        .await?;
+    if n == 0 {
+        return Ok(());
+    }
+    if !blocked {
+        audit_tx(tx, now, Some(id), "user.unblocked", None, "").await?;
+        return Ok(());
+    }
+    let now_i = int(now);
+    let sessions = tx
+        .execute(
+            "UPDATE sessions SET revoked_at = $2
+              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2",
+            &[&id, &now_i],
+        )
+        .await?;
+    let tokens = tx
+        .execute(
+            "UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&id, &now_i],
+        )
+        .await?;
+    tx.execute(
+        "DELETE FROM oidc_codes WHERE user_id = $1 AND used_at IS NULL",
+        &[&id],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE oob_codes SET voided = TRUE WHERE user_id = $1 AND used_at IS NULL AND NOT voided",
+        &[&id],
+    )
+    .await?;
+    tx.execute("DELETE FROM passkey_ceremonies WHERE user_id = $1", &[&id])
+        .await?;
+    let pushes = tx
+        .execute(
+            "UPDATE device_push SET state = 'denied', reason = 'user_blocked', decided_at = $2
+              WHERE user_id = $1 AND state = 'pending'",
+            &[&id, &now_i],
+        )
+        .await?;
+    audit_tx(
+        tx,
+        now,
+        Some(id),
+        "user.blocked",
+        None,
+        &format!("sessions={sessions} tokens={tokens} pushes={pushes}"),
+    )
+    .await?;
+    Ok(())
 }
 
 pub(super) async fn delete_user(c: &mut Client, id: &str, now: u64) -> Result<bool> {
