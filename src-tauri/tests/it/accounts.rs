@@ -93,7 +93,7 @@ fn weak_secrets_are_added_with_a_warning() {
     // As a code with its parameters, for the UI to word in the user's language; once.
     assert_eq!(
         r["warnings"],
-        json!([{"name": "Old: bob", "warning": {"code": "weak_secret", "params": {"bits": 80}}}])
+        json!([{"name": "Old (bob)", "warning": {"code": "weak_secret", "params": {"bits": 80}}}])
     );
     assert_eq!(app.account("Old")["weak"], true);
     let r = app.ok(
