@@ -598,8 +598,13 @@ pub struct CommandError {
     /// `locked`, `no_vault`, `wrong_passphrase`, `keyring`, `invalid`, `not_found`,
     /// `duplicate`, `policy`, `io`, `network`, `server`, `expired`, `scan`, `internal`.
     pub code: String,
-    /// One sentence naming what is wrong. Never a secret.
+    /// One sentence naming what is wrong, in English. Never a secret.
     pub message: String,
+    /// For tessera-core's errors: their own code and parameters (`core.<code>` in the UI's
+    /// catalogues), for the UI to word in the user's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub detail: Option<CoreText>,
 }
 
 /// Event names the backend emits (payload type in brackets).

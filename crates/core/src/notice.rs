@@ -1,8 +1,8 @@
 //! Texts tessera-core words for people, as typed codes with parameters.
 //!
-//! What the core notices about an input — a [`crate::uri::Warning`] about a Key URI, a
-//! [`crate::import::SkipReason`] for an entry of another app's export that cannot be carried —
-//! is an enum. Each has a stable [`Coded::code`] (`weak_secret`, `unsupported_type`…) and named
+//! What the core tells about an input — a [`crate::uri::Warning`] about a Key URI, a
+//! [`crate::import::SkipReason`] for an entry of another app's export that cannot be carried,
+//! and its errors ([`crate::Error`], [`crate::import::InteropError`]) — is an enum. Each has a stable [`Coded::code`] (`weak_secret`, `unsupported_type`…) and named
 //! [`Coded::params`] (`bits`, `kind`…), and serialises as `{"code": …, "params": {…}}`: the
 //! desktop app words the code in the user's language (`core.<code>` in its catalogues) with the
 //! parameters filled in. Its `Display` is the English text the CLI prints.
@@ -46,20 +46,28 @@ pub(crate) fn params<const N: usize>(pairs: [(&str, Value); N]) -> Params {
 
 /// Every code the core produces, with the names of its parameters (sorted). Built from one
 /// sample of each variant ([`crate::uri::Warning::samples`],
-/// [`crate::import::SkipReason::samples`]).
+/// [`crate::import::SkipReason::samples`], [`crate::Error::samples`],
+/// [`crate::import::InteropError::samples`]; a test beside each fails to compile when a variant
+/// is added without being matched).
 pub fn catalogue() -> BTreeMap<&'static str, Vec<String>> {
     let mut out = BTreeMap::new();
-    let warnings = crate::uri::Warning::samples();
-    let skips = crate::import::SkipReason::samples();
-    let all = warnings
-        .iter()
-        .map(|w| (w.code(), w.params()))
-        .chain(skips.iter().map(|s| (s.code(), s.params())));
-    for (code, params) in all {
+    for (code, params) in all_samples() {
         let mut names: Vec<String> = params.keys().cloned().collect();
         names.sort();
         out.insert(code, names);
     }
+    out
+}
+
+/// `(code, params)` of every sample: warnings, skip reasons, domain and import errors.
+fn all_samples() -> Vec<(&'static str, Params)> {
+    fn of<T: Coded>(items: Vec<T>) -> Vec<(&'static str, Params)> {
+        items.iter().map(|t| (t.code(), t.params())).collect()
+    }
+    let mut out = of(crate::uri::Warning::samples());
+    out.extend(of(crate::import::SkipReason::samples()));
+    out.extend(of(crate::Error::samples()));
+    out.extend(of(crate::import::InteropError::samples()));
     out
 }
 
@@ -111,7 +119,6 @@ mod tests {
     fn codes_are_unique_snake_case_and_serialise_with_their_params() {
         let warnings = crate::uri::Warning::samples();
         let skips = crate::import::SkipReason::samples();
-        let mut seen = std::collections::HashSet::new();
         let values: Vec<(&'static str, Value)> = warnings
             .iter()
             .map(|w| (w.code(), serde_json::to_value(w).unwrap()))
@@ -122,14 +129,23 @@ mod tests {
             )
             .collect();
         for (code, v) in values {
-            assert!(seen.insert(code), "{code} is used twice");
+            assert_eq!(v["code"], code);
+            assert!(v["params"].is_object(), "{v}");
+        }
+        // Codes are unique but for `Domain`, which is its inner error's.
+        let mut seen = std::collections::HashMap::new();
+        let samples = all_samples();
+        for (code, params) in &samples {
             assert!(
                 code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
                 "{code}"
             );
-            assert_eq!(v["code"], code);
-            assert!(v["params"].is_object(), "{v}");
+            let names: Vec<&String> = params.keys().collect();
+            if let Some(before) = seen.insert(*code, names.clone()) {
+                assert_eq!(before, names, "{code} has two sets of parameters");
+            }
         }
+        assert_eq!(samples.len(), seen.len() + 1, "only Domain repeats a code");
         let v = serde_json::to_value(crate::uri::Warning::WeakSecret { bits: 80 }).unwrap();
         assert_eq!(
             v,
