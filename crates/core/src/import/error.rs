@@ -2,7 +2,6 @@
 //! carries a secret, a password or a piece of the file's content.
 
 use super::Format;
-use crate::notice::Coded as _;
 
 /// Everything that can go wrong reading another app's export, writing one, or handling a
 /// Tessera backup.
