@@ -20,9 +20,9 @@ use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::wire::{
     AccountEdit, AccountList, AccountView, AccountWarning, AddResult, AppStatus, CoreText,
-    ExportFormatInfo, ExportResult,
-    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale, LockState, ManualAccount,
-    ScanFound, ScanKind, ScanProblem, ScanResult, Settings, SkippedEntry, SortOrder,
+    ExportFormatInfo, ExportResult, ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale,
+    LockState, ManualAccount, ScanFound, ScanKind, ScanProblem, ScanResult, Settings, SkippedEntry,
+    SortOrder,
 };
 
 /// Something the backend tells the UI (emitted as an event by the Tauri shell).
@@ -672,10 +672,12 @@ impl Desktop {
             })
         })?;
         let mut result = self.insert_new(&report.accounts, keep_duplicates)?;
-        result.skipped.extend(report.skipped.iter().map(|k| SkippedEntry {
-            name: k.name.clone(),
-            reason: CoreText::of(&k.reason),
-        }));
+        result
+            .skipped
+            .extend(report.skipped.iter().map(|k| SkippedEntry {
+                name: k.name.clone(),
+                reason: CoreText::of(&k.reason),
+            }));
         Ok(result)
     }
 

@@ -199,9 +199,15 @@ mod tests {
             })
         );
         let v = serde_json::to_value(Error::from(InteropError::Crypto("rng"))).unwrap();
-        assert_eq!((v["code"].as_str(), v["detail"]["code"].as_str()), (Some("internal"), Some("crypto_failure")));
+        assert_eq!(
+            (v["code"].as_str(), v["detail"]["code"].as_str()),
+            (Some("internal"), Some("crypto_failure"))
+        );
         let e = tessera_core::Error::Missing(tessera_core::error::Field::Secret);
         let v = serde_json::to_value(Error::from(e)).unwrap();
-        assert_eq!(v["detail"], serde_json::json!({"code": "missing_field", "params": {"field": "secret"}}));
+        assert_eq!(
+            v["detail"],
+            serde_json::json!({"code": "missing_field", "params": {"field": "secret"}})
+        );
     }
 }

@@ -117,7 +117,10 @@ impl Error {
             Error::invalid(Field::Secret, "not base32"),
             Error::Missing(Field::Secret),
             Error::DuplicateParameter("digits".into()),
-            Error::TooLarge { len: 5000, max: 4096 },
+            Error::TooLarge {
+                len: 5000,
+                max: 4096,
+            },
             Error::Malformed {
                 what: "migration payload",
                 reason: "protobuf".into(),
@@ -142,7 +145,9 @@ impl crate::notice::Coded for Error {
         use serde_json::Value;
         let field = |f: &Field| ("field", Value::from(f.to_string()));
         match self {
-            Error::Invalid { field: f, .. } | Error::Missing(f) => crate::notice::params([field(f)]),
+            Error::Invalid { field: f, .. } | Error::Missing(f) => {
+                crate::notice::params([field(f)])
+            }
             Error::DuplicateParameter(name) => {
                 crate::notice::params([("name", Value::from(name.as_str()))])
             }

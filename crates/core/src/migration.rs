@@ -411,7 +411,10 @@ mod tests {
         assert_eq!(b.accounts.len(), 1);
         assert_eq!(b.skipped.first().unwrap().0, "Old (md5)");
         let why = &b.skipped.first().unwrap().1;
-        assert_eq!(crate::notice::Coded::code(why), "skip_unsupported_algorithm");
+        assert_eq!(
+            crate::notice::Coded::code(why),
+            "skip_unsupported_algorithm"
+        );
         assert_eq!(crate::notice::Coded::params(why)["algorithm"], "MD5");
 
         assert!(decode("otpauth-migration://offline?data=!!!").is_err());
@@ -447,17 +450,35 @@ mod tests {
             batch_id: 7,
         };
         let b = decode_batch(&to_uri(&payload)).unwrap();
-        let got: Vec<(&str, crate::notice::Params)> =
-            b.skipped.iter().map(|(_, w)| (w.code(), w.params())).collect();
+        let got: Vec<(&str, crate::notice::Params)> = b
+            .skipped
+            .iter()
+            .map(|(_, w)| (w.code(), w.params()))
+            .collect();
         let p = |v: serde_json::Value| v.as_object().cloned().unwrap();
         assert_eq!(
             got,
             vec![
-                ("skip_unknown_value", p(serde_json::json!({"field": "algorithm", "value": 9}))),
-                ("skip_unknown_value", p(serde_json::json!({"field": "digits", "value": 5}))),
-                ("skip_unknown_value", p(serde_json::json!({"field": "type", "value": 7}))),
-                ("skip_invalid_entry", p(serde_json::json!({"field": "counter"}))),
-                ("skip_invalid_entry", p(serde_json::json!({"field": "secret"}))),
+                (
+                    "skip_unknown_value",
+                    p(serde_json::json!({"field": "algorithm", "value": 9}))
+                ),
+                (
+                    "skip_unknown_value",
+                    p(serde_json::json!({"field": "digits", "value": 5}))
+                ),
+                (
+                    "skip_unknown_value",
+                    p(serde_json::json!({"field": "type", "value": 7}))
+                ),
+                (
+                    "skip_invalid_entry",
+                    p(serde_json::json!({"field": "counter"}))
+                ),
+                (
+                    "skip_invalid_entry",
+                    p(serde_json::json!({"field": "secret"}))
+                ),
             ]
         );
     }
@@ -480,7 +501,12 @@ mod tests {
             .collect();
         assert_eq!(
             codes,
-            ["skip_google_steam", "skip_google_period", "skip_google_digits", "skip_google_counter"]
+            [
+                "skip_google_steam",
+                "skip_google_period",
+                "skip_google_digits",
+                "skip_google_counter"
+            ]
         );
         assert!(exportable(&acct(12)).is_ok());
     }

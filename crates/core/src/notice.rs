@@ -38,10 +38,7 @@ pub fn serialize<T: Coded + ?Sized, S: Serializer>(value: &T, s: S) -> Result<S:
 
 /// Builds [`Params`] from `(name, value)` pairs.
 pub(crate) fn params<const N: usize>(pairs: [(&str, Value); N]) -> Params {
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 /// Every code the core produces, with the names of its parameters (sorted). Built from one

@@ -449,10 +449,18 @@ mod tests {
         let codes: Vec<_> = p.warnings.iter().map(Coded::code).collect();
         assert_eq!(
             codes,
-            ["issuer_mismatch", "weak_secret", "missing_counter", "ignored_parameters"]
+            [
+                "issuer_mismatch",
+                "weak_secret",
+                "missing_counter",
+                "ignored_parameters"
+            ]
         );
         assert_eq!(p.warnings[1].params()["bits"], 80);
-        assert_eq!(p.warnings[3].params()["names"], serde_json::json!(["image"]));
+        assert_eq!(
+            p.warnings[3].params()["names"],
+            serde_json::json!(["image"])
+        );
         assert_eq!(p.warnings[0].params()["parameter"], "New");
     }
     use super::*;

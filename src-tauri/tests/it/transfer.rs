@@ -233,7 +233,13 @@ fn every_export_format_writes_a_file_that_reads_back() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| format!("{} {}", s["reason"]["code"].as_str().unwrap(), s["reason"]["params"]))
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["reason"]["code"].as_str().unwrap(),
+                    s["reason"]["params"]
+                )
+            })
             .collect();
         codes.sort();
         let want: &[&str] = if id.starts_with("migration") {

@@ -130,7 +130,12 @@ impl GoogleExport {
         if !self.skipped.is_empty() {
             out.push_str("<h2>Not included</h2>\n<ul>\n");
             for s in &self.skipped {
-                let _ = writeln!(out, "<li>{}: {}</li>", escape(&s.name), escape(&s.reason.to_string()));
+                let _ = writeln!(
+                    out,
+                    "<li>{}: {}</li>",
+                    escape(&s.name),
+                    escape(&s.reason.to_string())
+                );
             }
             out.push_str("</ul>\n");
         }

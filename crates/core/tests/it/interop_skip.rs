@@ -58,7 +58,10 @@ fn aegis_yandex_motp_and_unknown_types() {
         ]
     );
     // The CLI's English.
-    assert_eq!(r.skipped[0].reason.to_string(), "Yandex codes are not supported");
+    assert_eq!(
+        r.skipped[0].reason.to_string(),
+        "Yandex codes are not supported"
+    );
     assert_eq!(r.skipped[2].reason.to_string(), "unsupported type `push`");
 }
 
@@ -81,7 +84,10 @@ fn andotp_motp_and_unknown_types() {
 
 #[test]
 fn twofas_unknown_token_type() {
-    let before = read(&testdata("2fas_authenticator_plain_v4.2fas"), Format::TwoFas);
+    let before = read(
+        &testdata("2fas_authenticator_plain_v4.2fas"),
+        Format::TwoFas,
+    );
     assert!(before.skipped.is_empty());
     let mut v = json_file("2fas_authenticator_plain_v4.2fas");
     v["services"][0]["otp"]["tokenType"] = "YAOTP".into();
@@ -159,7 +165,10 @@ fn migration(algorithm: u8, digits: u8, kind: u8) -> String {
     let mut payload = field(1, &entry);
     payload.extend(varint(2, 1));
     let data = base64::engine::general_purpose::STANDARD.encode(payload);
-    let data: String = data.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let data: String = data
+        .replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D");
     format!("otpauth-migration://offline?data={data}")
 }
 
