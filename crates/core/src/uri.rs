@@ -442,9 +442,9 @@ mod tests {
     #[test]
     fn parse_warnings_carry_their_codes() {
         use crate::notice::Coded;
-        let p = parse_with_warnings(&format!(
-            "otpauth://hotp/Old:bob?secret=JBSWY3DPEHPK3PXP&issuer=New&image=x"
-        ))
+        let p = parse_with_warnings(
+            "otpauth://hotp/Old:bob?secret=JBSWY3DPEHPK3PXP&issuer=New&image=x",
+        )
         .unwrap();
         let codes: Vec<_> = p.warnings.iter().map(Coded::code).collect();
         assert_eq!(
