@@ -159,6 +159,9 @@ impl crate::notice::Coded for Error {
     }
 }
 
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +185,3 @@ mod tests {
         assert!(seen.iter().all(|s| *s), "{seen:?}");
     }
 }
-
-/// The crate's result type.
-pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -269,6 +269,9 @@ impl crate::notice::Coded for InteropError {
     }
 }
 
+/// The result type of import, export and backup.
+pub type Result<T, E = InteropError> = std::result::Result<T, E>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,6 +310,3 @@ mod tests {
         assert!(seen.iter().all(|s| *s), "{seen:?}");
     }
 }
-
-/// The result type of import, export and backup.
-pub type Result<T, E = InteropError> = std::result::Result<T, E>;
