@@ -19,9 +19,10 @@ use crate::device::Live;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::wire::{
-    AccountEdit, AccountList, AccountView, AddResult, AppStatus, ExportFormatInfo, ExportResult,
-    ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale, LockState, ManualAccount,
-    ScanFound, ScanKind, ScanProblem, ScanResult, Settings, SkippedEntry, SortOrder,
+    AccountEdit, AccountList, AccountView, AccountWarning, AddResult, AppStatus, CoreText,
+    ExportFormatInfo, ExportResult, ImportEntry, ImportFormatInfo, ImportPreview, KeyKind, Locale,
+    LockState, ManualAccount, ScanFound, ScanKind, ScanProblem, ScanResult, Settings, SkippedEntry,
+    SortOrder,
 };
 
 /// Something the backend tells the UI (emitted as an event by the Tauri shell).
@@ -303,25 +304,28 @@ impl Desktop {
 
     fn add_payload(&self, payload: &Payload) -> Result<AddResult> {
         let mut warnings = Vec::new();
+        let mut skipped = Vec::new();
         match payload {
+            // The URI's warnings include a weak secret's (`weak_secret`).
             Payload::Account(p) => {
-                warnings.extend(p.warnings.iter().map(ToString::to_string));
-                if p.account.secret.is_weak() {
-                    warnings.push(weak_warning(&p.account));
-                }
+                let name = p.account.display_name();
+                warnings.extend(p.warnings.iter().map(|w| AccountWarning {
+                    name: name.clone(),
+                    warning: CoreText::of(w),
+                }));
             }
             Payload::Migration(b) => {
-                warnings.extend(
-                    b.skipped
-                        .iter()
-                        .map(|(name, why)| format!("{name} was not added: {why}")),
-                );
+                skipped.extend(b.skipped.iter().map(|(name, why)| SkippedEntry {
+                    name: name.clone(),
+                    reason: CoreText::of(why),
+                }));
             }
             Payload::Other(why) => return Err(Error::Invalid(why.clone())),
         }
         let accounts = qr::accounts(payload);
         let mut result = self.insert_new(&accounts, false)?;
         result.warnings.extend(warnings);
+        result.skipped.extend(skipped);
         Ok(result)
     }
 
@@ -342,6 +346,7 @@ impl Desktop {
                 added,
                 duplicates,
                 warnings: Vec::new(),
+                skipped: Vec::new(),
             })
         })?;
         if !result.added.is_empty() {
@@ -382,7 +387,12 @@ impl Desktop {
             account.counter = c;
         }
         account.validate()?;
-        let weak = account.secret.is_weak().then(|| weak_warning(&account));
+        let weak = account.secret.is_weak().then(|| AccountWarning {
+            name: account.display_name(),
+            warning: CoreText::of(&tessera_core::uri::Warning::WeakSecret {
+                bits: account.secret.bits(),
+            }),
+        });
         let mut result = self.insert_new(std::slice::from_ref(&account), false)?;
         if let Some(name) = result.duplicates.first() {
             return Err(Error::Invalid(format!("{name} is already in the vault")));
@@ -644,7 +654,7 @@ impl Desktop {
                     .iter()
                     .map(|k| SkippedEntry {
                         name: k.name.clone(),
-                        reason: k.reason.clone(),
+                        reason: CoreText::of(&k.reason),
                     })
                     .collect(),
             };
@@ -662,12 +672,12 @@ impl Desktop {
             })
         })?;
         let mut result = self.insert_new(&report.accounts, keep_duplicates)?;
-        result.warnings.extend(
-            report
-                .skipped
-                .iter()
-                .map(|k| format!("{} was not imported: {}", k.name, k.reason)),
-        );
+        result
+            .skipped
+            .extend(report.skipped.iter().map(|k| SkippedEntry {
+                name: k.name.clone(),
+                reason: CoreText::of(&k.reason),
+            }));
         Ok(result)
     }
 
@@ -728,7 +738,7 @@ impl Desktop {
                 .into_iter()
                 .map(|k| SkippedEntry {
                     name: k.name,
-                    reason: k.reason,
+                    reason: CoreText::of(&k.reason),
                 })
                 .collect(),
             verified,
@@ -755,14 +765,6 @@ fn key_source(passphrase: Option<String>) -> Result<KeySource> {
         Some(p) if p.is_empty() => Err(Error::Invalid("the passphrase is empty".into())),
         Some(p) => Ok(KeySource::Passphrase(Passphrase::new(p))),
     }
-}
-
-fn weak_warning(a: &Account) -> String {
-    format!(
-        "the secret of {} has only {} bits (RFC 4226 asks for at least 128)",
-        a.display_name(),
-        a.secret.bits()
-    )
 }
 
 /// Orders the list; favourites stay first whatever the order.

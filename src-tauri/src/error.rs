@@ -1,9 +1,11 @@
 //! The app's one error type. Every command returns [`Error`], serialised to the UI as
-//! [`CommandError`] `{code, message}`: the code for the UI to branch on, the message to show.
+//! [`CommandError`] `{code, message, detail?}`: the code for the UI to branch on, the English
+//! message (what the log says), and for tessera-core's errors their own code and parameters
+//! (`detail`), which the UI words in the user's language.
 //! Messages name what is wrong and never carry a secret (the crates below guarantee that for
 //! their own errors; ours never format secrets).
 
-use crate::wire::CommandError;
+use crate::wire::{CommandError, CoreText};
 
 /// What a command can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,17 @@ pub enum Error {
     /// A failure that is not the user's: storage damage, a broken invariant.
     #[error("{0}")]
     Internal(String),
+    /// An error of tessera-core (a URI, an import, an export): `invalid` or `internal`, with
+    /// the core's code and parameters.
+    #[error("{message}")]
+    Core {
+        /// `invalid` or `internal`.
+        code: &'static str,
+        /// The core's English message.
+        message: String,
+        /// The core's code and parameters.
+        detail: CoreText,
+    },
 }
 
 /// The crate's result type.
@@ -73,6 +86,7 @@ impl Error {
             Error::Expired(_) => "expired",
             Error::Scan(_) => "scan",
             Error::Internal(_) => "internal",
+            Error::Core { code, .. } => code,
         }
     }
 
@@ -81,6 +95,10 @@ impl Error {
         CommandError {
             code: self.code().to_owned(),
             message: self.to_string(),
+            detail: match self {
+                Error::Core { detail, .. } => Some(detail.clone()),
+                _ => None,
+            },
         }
     }
 }
@@ -111,16 +129,25 @@ impl From<tessera_vault::Error> for Error {
 
 impl From<tessera_core::Error> for Error {
     fn from(e: tessera_core::Error) -> Self {
-        Error::Invalid(e.to_string())
+        Error::Core {
+            code: "invalid",
+            message: e.to_string(),
+            detail: CoreText::of(&e),
+        }
     }
 }
 
 impl From<tessera_core::import::InteropError> for Error {
     fn from(e: tessera_core::import::InteropError) -> Self {
         use tessera_core::import::InteropError as I;
-        match e {
-            I::Crypto(_) => Error::Internal(e.to_string()),
-            other => Error::Invalid(other.to_string()),
+        Error::Core {
+            code: if matches!(e, I::Crypto(_)) {
+                "internal"
+            } else {
+                "invalid"
+            },
+            message: e.to_string(),
+            detail: CoreText::of(&e),
         }
     }
 }
@@ -153,5 +180,34 @@ mod tests {
         );
         let v = serde_json::to_value(Error::from(tessera_vault::Error::KeyringLocked)).unwrap();
         assert_eq!(v["code"], "keyring");
+        assert!(v.get("detail").is_none());
+    }
+
+    #[test]
+    fn core_errors_carry_their_code_and_parameters() {
+        use tessera_core::import::{Format, InteropError};
+        let v = serde_json::to_value(Error::from(InteropError::PasswordRequired {
+            format: Format::Aegis,
+        }))
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "code": "invalid",
+                "message": "this aegis export is encrypted: a password is required",
+                "detail": {"code": "import_password_required", "params": {"format": "aegis"}},
+            })
+        );
+        let v = serde_json::to_value(Error::from(InteropError::Crypto("rng"))).unwrap();
+        assert_eq!(
+            (v["code"].as_str(), v["detail"]["code"].as_str()),
+            (Some("internal"), Some("crypto_failure"))
+        );
+        let e = tessera_core::Error::Missing(tessera_core::error::Field::Secret);
+        let v = serde_json::to_value(Error::from(e)).unwrap();
+        assert_eq!(
+            v["detail"],
+            serde_json::json!({"code": "missing_field", "params": {"field": "secret"}})
+        );
     }
 }

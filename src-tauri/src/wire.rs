@@ -251,6 +251,37 @@ pub struct AccountEdit {
     pub favourite: bool,
 }
 
+/// A text tessera-core words by code (`tessera_core::notice`): a warning about a Key URI, the
+/// reason an entry was skipped. The UI shows its catalogue's `core.<code>` with `params` filled
+/// in; the codes and their parameters are listed in `ui/src/lib/bindings/core-codes.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CoreText {
+    /// The stable code (`weak_secret`, `skip_unsupported_type`, …).
+    pub code: String,
+    /// The parameters the text names (`bits`, `kind`, …). Never a secret.
+    #[ts(type = "Record<string, string | number | string[]>")]
+    pub params: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CoreText {
+    /// The wire form of a core text.
+    pub fn of(text: &impl tessera_core::notice::Coded) -> Self {
+        CoreText {
+            code: text.code().to_owned(),
+            params: text.params(),
+        }
+    }
+}
+
+/// A warning about one account that was added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AccountWarning {
+    /// The account's display name.
+    pub name: String,
+    /// What is worth knowing (a weak secret, a label/issuer mismatch).
+    pub warning: CoreText,
+}
+
 /// The outcome of adding accounts (from a URI, a scan or an import).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct AddResult {
@@ -260,7 +291,9 @@ pub struct AddResult {
     /// Display names of entries not added because the vault already has them.
     pub duplicates: Vec<String>,
     /// Warnings worth showing (a weak secret, a label/issuer mismatch).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<AccountWarning>,
+    /// Entries of a migration code or an import that were not added, with why.
+    pub skipped: Vec<SkippedEntry>,
 }
 
 /// A code copied to the clipboard.
@@ -401,7 +434,7 @@ pub struct SkippedEntry {
     /// The entry's name.
     pub name: String,
     /// Why.
-    pub reason: String,
+    pub reason: CoreText,
 }
 
 /// The outcome of an export.
@@ -565,8 +598,13 @@ pub struct CommandError {
     /// `locked`, `no_vault`, `wrong_passphrase`, `keyring`, `invalid`, `not_found`,
     /// `duplicate`, `policy`, `io`, `network`, `server`, `expired`, `scan`, `internal`.
     pub code: String,
-    /// One sentence naming what is wrong. Never a secret.
+    /// One sentence naming what is wrong, in English. Never a secret.
     pub message: String,
+    /// For tessera-core's errors: their own code and parameters (`core.<code>` in the UI's
+    /// catalogues), for the UI to word in the user's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub detail: Option<CoreText>,
 }
 
 /// Event names the backend emits (payload type in brackets).
@@ -609,6 +647,8 @@ mod bindings {
                 $f::<AccountList>(),
                 $f::<ManualAccount>(),
                 $f::<AccountEdit>(),
+                $f::<CoreText>(),
+                $f::<AccountWarning>(),
                 $f::<AddResult>(),
                 $f::<CopyResult>(),
                 $f::<ScanKind>(),

@@ -109,7 +109,7 @@ export function installDemo(): void {
         { index: 1, issuer: "GitHub", name: "alice", otp_type: "totp", duplicate: true },
         { index: 2, issuer: "Mastodon", name: "@alice@social.example", otp_type: "totp", duplicate: false },
       ],
-      skipped: [{ name: "Yubico OTP slot", reason: "Yubico OTP is not a TOTP/HOTP account" }],
+      skipped: [{ name: "Yandex (alice)", reason: { code: "skip_yandex", params: {} } }],
     },
   };
   const mock = createMockBackend(opts);

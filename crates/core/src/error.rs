@@ -110,5 +110,78 @@ impl Error {
     }
 }
 
+impl Error {
+    /// One error of each kind (for [`crate::notice::catalogue`] and tests).
+    pub fn samples() -> Vec<Error> {
+        vec![
+            Error::invalid(Field::Secret, "not base32"),
+            Error::Missing(Field::Secret),
+            Error::DuplicateParameter("digits".into()),
+            Error::TooLarge {
+                len: 5000,
+                max: 4096,
+            },
+            Error::Malformed {
+                what: "migration payload",
+                reason: "protobuf".into(),
+            },
+        ]
+    }
+}
+
+/// Codes for the app: the field, never the English `reason` (which stays in `Display`).
+impl crate::notice::Coded for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid { .. } => "invalid_field",
+            Error::Missing(_) => "missing_field",
+            Error::DuplicateParameter(_) => "duplicate_parameter",
+            Error::TooLarge { .. } => "input_too_large",
+            Error::Malformed { .. } => "malformed_input",
+        }
+    }
+
+    fn params(&self) -> crate::notice::Params {
+        use serde_json::Value;
+        let field = |f: &Field| ("field", Value::from(f.to_string()));
+        match self {
+            Error::Invalid { field: f, .. } | Error::Missing(f) => {
+                crate::notice::params([field(f)])
+            }
+            Error::DuplicateParameter(name) => {
+                crate::notice::params([("name", Value::from(name.as_str()))])
+            }
+            Error::TooLarge { len, max } => {
+                crate::notice::params([("len", Value::from(*len)), ("max", Value::from(*max))])
+            }
+            Error::Malformed { .. } => crate::notice::Params::new(),
+        }
+    }
+}
+
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new variant fails to compile here until it is matched, then this test until it has a
+    /// sample (and so a code in the UI's list).
+    #[test]
+    fn error_samples_cover_every_variant() {
+        let mut seen = [false; 5];
+        for e in Error::samples() {
+            let i = match e {
+                Error::Invalid { .. } => 0,
+                Error::Missing(_) => 1,
+                Error::DuplicateParameter(_) => 2,
+                Error::TooLarge { .. } => 3,
+                Error::Malformed { .. } => 4,
+            };
+            assert!(!seen[i], "{e:?} twice");
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|s| *s), "{seen:?}");
+    }
+}

@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod import;
 pub mod migration;
+pub mod notice;
 pub mod otp;
 pub mod percent;
 pub mod qr;

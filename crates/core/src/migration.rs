@@ -17,6 +17,7 @@ use prost::Message;
 
 use crate::account::{Account, OtpType};
 use crate::error::{Error, Field, Result};
+use crate::import::SkipReason;
 use crate::otp::Algorithm;
 use crate::percent::{self, Plus};
 use crate::secret::Secret;
@@ -75,7 +76,7 @@ pub struct Batch {
     /// The accounts it carries that we can use.
     pub accounts: Vec<Account>,
     /// Entries we could not carry: (display name, reason).
-    pub skipped: Vec<(String, String)>,
+    pub skipped: Vec<(String, SkipReason)>,
     /// Payload version (Google writes 1).
     pub version: i32,
     /// Number of batches in the export.
@@ -149,14 +150,14 @@ pub fn decode_batch(text: &str) -> Result<Batch> {
         };
         match to_account(p) {
             Ok(a) => batch.accounts.push(a),
-            Err(e) => batch.skipped.push((shown, e.to_string())),
+            Err(why) => batch.skipped.push((shown, why)),
         }
     }
     Ok(batch)
 }
 
-fn to_account(p: pb::OtpParameters) -> Result<Account> {
-    let secret = Secret::from_bytes(p.secret)?;
+fn to_account(p: pb::OtpParameters) -> Result<Account, SkipReason> {
+    let secret = Secret::from_bytes(p.secret).map_err(SkipReason::InvalidEntry)?;
     // Google writes the label into `name`, sometimes as "issuer:account".
     let name = match p.name.split_once(':') {
         Some((i, n)) if !p.issuer.is_empty() && i.trim() == p.issuer.trim() => n.trim().to_owned(),
@@ -167,51 +168,62 @@ fn to_account(p: pb::OtpParameters) -> Result<Account> {
         0 | 1 => Algorithm::Sha1,
         2 => Algorithm::Sha256,
         3 => Algorithm::Sha512,
-        4 => return Err(Error::invalid(Field::Algorithm, "MD5 is not supported")),
-        n => {
-            return Err(Error::invalid(
-                Field::Algorithm,
-                format!("unknown value {n}"),
-            ))
+        4 => {
+            return Err(SkipReason::UnsupportedAlgorithm {
+                algorithm: "MD5".into(),
+            })
         }
+        n => return Err(unknown(Field::Algorithm, n)),
     };
     account.digits = match p.digits {
         0 | 1 => 6,
         2 => 8,
-        n => return Err(Error::invalid(Field::Digits, format!("unknown value {n}"))),
+        n => return Err(unknown(Field::Digits, n)),
     };
     match p.r#type {
         0 | 2 => account.otp_type = OtpType::Totp,
         1 => {
             account.otp_type = OtpType::Hotp;
-            account.counter = u64::try_from(p.counter)
-                .map_err(|_| Error::invalid(Field::Counter, "negative counter"))?;
+            account.counter = u64::try_from(p.counter).map_err(|_| {
+                SkipReason::InvalidEntry(Error::invalid(Field::Counter, "negative counter"))
+            })?;
         }
-        n => return Err(Error::invalid(Field::Type, format!("unknown value {n}"))),
+        n => return Err(unknown(Field::Type, n)),
     }
-    account.validate()?;
+    account.validate().map_err(SkipReason::InvalidEntry)?;
     Ok(account)
 }
 
-/// Whether Google's format can carry an account; the error says why not.
-pub fn check_exportable(a: &Account) -> Result<()> {
+fn unknown(field: Field, value: i32) -> SkipReason {
+    SkipReason::UnknownValue {
+        field,
+        value: i64::from(value),
+    }
+}
+
+/// Whether Google's format can carry an account; the reason says why not.
+pub fn exportable(a: &Account) -> Result<(), SkipReason> {
     match a.otp_type {
-        OtpType::Steam => Err(Error::invalid(
-            Field::Type,
-            "Google Authenticator has no Steam codes",
-        )),
-        OtpType::Totp if a.period != 30 => Err(Error::invalid(
-            Field::Period,
-            "Google Authenticator's export only carries 30-second periods",
-        )),
-        _ if a.digits != 6 && a.digits != 8 => Err(Error::invalid(
-            Field::Digits,
-            "Google Authenticator's export only carries 6 or 8 digits",
-        )),
+        OtpType::Steam => Err(SkipReason::GoogleNoSteam),
+        OtpType::Totp if a.period != 30 => Err(SkipReason::GooglePeriod { period: a.period }),
+        _ if a.digits != 6 && a.digits != 8 => Err(SkipReason::GoogleDigits { digits: a.digits }),
         _ => i64::try_from(a.counter)
             .map(|_| ())
-            .map_err(|_| Error::invalid(Field::Counter, "too large for Google's format")),
+            .map_err(|_| SkipReason::GoogleCounter),
     }
+}
+
+/// [`exportable`] as a domain error naming the field.
+pub fn check_exportable(a: &Account) -> Result<()> {
+    exportable(a).map_err(|why| {
+        let field = match why {
+            SkipReason::GooglePeriod { .. } => Field::Period,
+            SkipReason::GoogleDigits { .. } => Field::Digits,
+            SkipReason::GoogleCounter => Field::Counter,
+            _ => Field::Type,
+        };
+        Error::invalid(field, why.to_string())
+    })
 }
 
 /// Encodes accounts as migration URIs, each small enough for one QR code. Fails, naming the
@@ -398,12 +410,105 @@ mod tests {
         let b = decode_batch(&to_uri(&payload)).unwrap();
         assert_eq!(b.accounts.len(), 1);
         assert_eq!(b.skipped.first().unwrap().0, "Old (md5)");
+        let why = &b.skipped.first().unwrap().1;
+        assert_eq!(
+            crate::notice::Coded::code(why),
+            "skip_unsupported_algorithm"
+        );
+        assert_eq!(crate::notice::Coded::params(why)["algorithm"], "MD5");
 
         assert!(decode("otpauth-migration://offline?data=!!!").is_err());
         assert!(decode("otpauth-migration://offline").is_err());
         // A length prefix claiming 2^31 bytes with nothing behind it: refused, no allocation.
         let evil = STANDARD.encode([0x0a, 0xff, 0xff, 0xff, 0xff, 0x07]);
         assert!(decode(&format!("otpauth-migration://offline?data={evil}")).is_err());
+    }
+
+    #[test]
+    fn entries_google_defines_but_we_cannot_read_are_skipped_with_their_codes() {
+        use crate::notice::Coded;
+        let entry = |algorithm, digits, r#type, counter, secret: Vec<u8>| pb::OtpParameters {
+            secret,
+            name: "x".into(),
+            issuer: String::new(),
+            algorithm,
+            digits,
+            r#type,
+            counter,
+        };
+        let payload = pb::MigrationPayload {
+            otp_parameters: vec![
+                entry(9, 1, 2, 0, vec![1; 10]),
+                entry(1, 5, 2, 0, vec![1; 10]),
+                entry(1, 1, 7, 0, vec![1; 10]),
+                entry(1, 1, 1, -4, vec![1; 10]),
+                entry(1, 1, 2, 0, Vec::new()),
+            ],
+            version: 1,
+            batch_size: 1,
+            batch_index: 0,
+            batch_id: 7,
+        };
+        let b = decode_batch(&to_uri(&payload)).unwrap();
+        let got: Vec<(&str, crate::notice::Params)> = b
+            .skipped
+            .iter()
+            .map(|(_, w)| (w.code(), w.params()))
+            .collect();
+        let p = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "skip_unknown_value",
+                    p(serde_json::json!({"field": "algorithm", "value": 9}))
+                ),
+                (
+                    "skip_unknown_value",
+                    p(serde_json::json!({"field": "digits", "value": 5}))
+                ),
+                (
+                    "skip_unknown_value",
+                    p(serde_json::json!({"field": "type", "value": 7}))
+                ),
+                (
+                    "skip_invalid_entry",
+                    p(serde_json::json!({"field": "counter"}))
+                ),
+                (
+                    "skip_invalid_entry",
+                    p(serde_json::json!({"field": "secret"}))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn what_google_cannot_carry_has_a_reason_code() {
+        use crate::notice::Coded;
+        let mut steam = acct(0);
+        steam.otp_type = OtpType::Steam;
+        let mut period = acct(3);
+        period.period = 60;
+        let mut digits = acct(6);
+        digits.digits = 7;
+        let mut counter = acct(9);
+        counter.otp_type = OtpType::Hotp;
+        counter.counter = u64::MAX;
+        let codes: Vec<_> = [steam, period, digits, counter]
+            .iter()
+            .map(|a| exportable(a).unwrap_err().code())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "skip_google_steam",
+                "skip_google_period",
+                "skip_google_digits",
+                "skip_google_counter"
+            ]
+        );
+        assert!(exportable(&acct(12)).is_ok());
     }
 
     #[test]

@@ -93,6 +93,47 @@ impl fmt::Display for Warning {
     }
 }
 
+impl Warning {
+    /// One warning of each kind (for [`crate::notice::catalogue`] and tests).
+    pub fn samples() -> Vec<Warning> {
+        vec![
+            Warning::IssuerMismatch {
+                label: "Old".into(),
+                parameter: "New".into(),
+            },
+            Warning::WeakSecret { bits: 80 },
+            Warning::IgnoredParameters(vec!["image".into(), "color".into()]),
+            Warning::MissingCounter,
+        ]
+    }
+}
+
+impl crate::notice::Coded for Warning {
+    fn code(&self) -> &'static str {
+        match self {
+            Warning::IssuerMismatch { .. } => "issuer_mismatch",
+            Warning::WeakSecret { .. } => "weak_secret",
+            Warning::IgnoredParameters(_) => "ignored_parameters",
+            Warning::MissingCounter => "missing_counter",
+        }
+    }
+
+    fn params(&self) -> crate::notice::Params {
+        use serde_json::Value;
+        match self {
+            Warning::IssuerMismatch { label, parameter } => crate::notice::params([
+                ("label", Value::from(label.as_str())),
+                ("parameter", Value::from(parameter.as_str())),
+            ]),
+            Warning::WeakSecret { bits } => crate::notice::params([("bits", Value::from(*bits))]),
+            Warning::IgnoredParameters(names) => {
+                crate::notice::params([("names", Value::from(names.clone()))])
+            }
+            Warning::MissingCounter => crate::notice::Params::new(),
+        }
+    }
+}
+
 /// A parsed Key URI: the account and what was noticed on the way.
 #[derive(Debug, Clone)]
 pub struct Parsed {
@@ -379,6 +420,49 @@ fn field_of(name: &str) -> Option<Field> {
 
 #[cfg(test)]
 mod tests {
+    /// `Warning::samples` has each variant once. A new variant fails to compile here until it
+    /// is added to the match, and then this test until it has a sample (and so a code in the
+    /// UI's list).
+    #[test]
+    fn warning_samples_cover_every_variant() {
+        let mut seen = [false; 4];
+        for w in Warning::samples() {
+            let i = match w {
+                Warning::IssuerMismatch { .. } => 0,
+                Warning::WeakSecret { .. } => 1,
+                Warning::IgnoredParameters(_) => 2,
+                Warning::MissingCounter => 3,
+            };
+            assert!(!seen[i], "{w:?} twice");
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|s| *s), "{seen:?}");
+    }
+
+    #[test]
+    fn parse_warnings_carry_their_codes() {
+        use crate::notice::Coded;
+        let p = parse_with_warnings(
+            "otpauth://hotp/Old:bob?secret=JBSWY3DPEHPK3PXP&issuer=New&image=x",
+        )
+        .unwrap();
+        let codes: Vec<_> = p.warnings.iter().map(Coded::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "issuer_mismatch",
+                "weak_secret",
+                "missing_counter",
+                "ignored_parameters"
+            ]
+        );
+        assert_eq!(p.warnings[1].params()["bits"], 80);
+        assert_eq!(
+            p.warnings[3].params()["names"],
+            serde_json::json!(["image"])
+        );
+        assert_eq!(p.warnings[0].params()["parameter"], "New");
+    }
     use super::*;
 
     const S: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";

@@ -90,12 +90,20 @@ fn weak_secrets_are_added_with_a_warning() {
         "add_uri",
         json!({"uri": "otpauth://totp/Old:bob?secret=JBSWY3DPEHPK3PXP"}),
     );
-    let w = r["warnings"].as_array().unwrap();
-    assert!(
-        w.iter().any(|w| w.as_str().unwrap().contains("80 bits")),
-        "{w:?}"
+    // As a code with its parameters, for the UI to word in the user's language; once.
+    assert_eq!(
+        r["warnings"],
+        json!([{"name": "Old (bob)", "warning": {"code": "weak_secret", "params": {"bits": 80}}}])
     );
     assert_eq!(app.account("Old")["weak"], true);
+    let r = app.ok(
+        "add_manual",
+        json!({"account": {"issuer": "Short", "name": "al", "secret": "GEZDGNBVGY3TQOJQ",
+                           "otp_type": null, "algorithm": null, "digits": null, "period": null,
+                           "counter": null}}),
+    );
+    assert_eq!(r["warnings"][0]["warning"]["code"], "weak_secret");
+    assert_eq!(r["warnings"][0]["warning"]["params"]["bits"], 80);
 }
 
 #[test]

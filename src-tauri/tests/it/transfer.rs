@@ -74,6 +74,33 @@ fn every_import_format_is_listed_and_every_real_file_imports() {
     assert!(app.accounts().is_empty(), "previews write nothing");
 }
 
+/// Entries another app's export holds that Tessera cannot carry reach the UI as codes with
+/// parameters (`core.<code>` in its catalogues), in the preview and in the commit's result.
+#[test]
+fn skipped_entries_carry_their_reason_codes() {
+    let app = App::unlocked();
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("aegis_plain.json")).unwrap()).unwrap();
+    v["db"]["entries"][0]["type"] = "yandex".into();
+    v["db"]["entries"][1]["type"] = "push".into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aegis.json");
+    std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    let want = json!([
+        {"name": "Deno (Mason)", "reason": {"code": "skip_yandex", "params": {}}},
+        {"name": "SPDX (James)", "reason": {"code": "skip_unsupported_type", "params": {"kind": "push"}}},
+    ]);
+    let p = app.ok(
+        "import_preview",
+        json!({"path": path, "format": null, "password": null}),
+    );
+    assert_eq!(p["skipped"], want);
+    let r = app.ok("import_commit", json!({"keep_duplicates": false}));
+    assert_eq!(r["skipped"], want);
+    assert_eq!(r["warnings"], json!([]));
+    assert_eq!(r["added"].as_array().unwrap().len(), 5);
+}
+
 #[test]
 fn import_is_all_or_nothing_and_reports_duplicates() {
     let app = App::unlocked();
@@ -200,6 +227,32 @@ fn every_export_format_writes_a_file_that_reads_back() {
         if id == "backup" {
             assert_eq!(r["verified"], true, "the test restore checked the backup");
         }
+        // Google's formats leave out the Steam account, the non-30-second periods and 7 digits, each
+        // with its reason's code and parameters for the UI.
+        let mut codes: Vec<String> = r["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["reason"]["code"].as_str().unwrap(),
+                    s["reason"]["params"]
+                )
+            })
+            .collect();
+        codes.sort();
+        let want: &[&str] = if id.starts_with("migration") {
+            &[
+                r#"skip_google_digits {"digits":7}"#,
+                r#"skip_google_period {"period":20}"#,
+                r#"skip_google_period {"period":50}"#,
+                "skip_google_steam {}",
+            ]
+        } else {
+            &[]
+        };
+        assert_eq!(codes, want, "{id}");
         if matches!(id, "migration-png" | "migration-html") {
             continue;
         }

@@ -3,6 +3,7 @@
 // It keeps just enough state to behave plausibly; it computes no real OTP codes.
 import type { AccountList } from "./bindings/AccountList";
 import type { AccountView } from "./bindings/AccountView";
+import type { AddResult } from "./bindings/AddResult";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { CommandError } from "./bindings/CommandError";
 import type { EnrollmentView } from "./bindings/EnrollmentView";
@@ -143,6 +144,7 @@ export const exportFormats: ExportFormatInfo[] = [
   { id: "aegis-encrypted", description: "Aegis JSON, encrypted", plaintext: false, needs_password: true, extension: "json" },
   { id: "aegis", description: "Aegis JSON (plaintext)", plaintext: true, needs_password: false, extension: "json" },
   { id: "uri-list", description: "otpauth:// URI list (plaintext)", plaintext: true, needs_password: false, extension: "txt" },
+  { id: "migration", description: "Google Authenticator migration URIs (plaintext)", plaintext: true, needs_password: false, extension: "txt" },
 ];
 
 export function createMockBackend(opts: MockOptions = {}): MockBackend {
@@ -220,7 +222,7 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
     listeners.get(event)!.add(cb);
     return Promise.resolve(() => listeners.get(event)?.delete(cb));
   };
-  const added = (n: number) => ({ added: Array.from({ length: n }, () => nextId++), duplicates: [], warnings: [] });
+  const added = (n: number): AddResult => ({ added: Array.from({ length: n }, () => nextId++), duplicates: [], warnings: [], skipped: [] });
 
   const impl: Backend = {
     async status() {
@@ -284,7 +286,7 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       const [issuer, name] = label.includes(":") ? label.split(":", 2) : ["", label];
       data.accounts.push(account({ issuer: issuer ?? "", name: name ?? label }));
       emit(EVENTS.accounts, null);
-      return { added: [data.accounts.at(-1)!.id], duplicates: [], warnings: [] };
+      return { added: [data.accounts.at(-1)!.id], duplicates: [], warnings: [], skipped: [] };
     },
     async addManual(a) {
       needUnlocked();
@@ -301,8 +303,13 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       });
       data.accounts.push(acc);
       emit(EVENTS.accounts, null);
-      const weak = a.secret.replace(/[ =]/g, "").length < 26;
-      return { added: [acc.id], duplicates: [], warnings: weak ? ["The secret is shorter than 128 bits."] : [] };
+      // As the backend: a secret under 128 bits (26 base32 characters) is added, with a warning.
+      const chars = a.secret.replace(/[ =]/g, "").length;
+      const warnings =
+        chars < 26
+          ? [{ name: a.issuer && a.name ? `${a.issuer} (${a.name})` : a.issuer || a.name, warning: { code: "weak_secret", params: { bits: Math.floor((chars * 5) / 8) * 8 } } }]
+          : [];
+      return { added: [acc.id], duplicates: [], warnings, skipped: [] };
     },
     async updateAccount(id, edit) {
       needUnlocked();
@@ -360,7 +367,7 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       if (f.kind === "migration") return added(3);
       data.accounts.push(account({ issuer: f.label.split(":")[0] ?? "", name: f.label.split(": ")[1] ?? "" }));
       emit(EVENTS.accounts, null);
-      return { added: [data.accounts.at(-1)!.id], duplicates: [], warnings: [] };
+      return { added: [data.accounts.at(-1)!.id], duplicates: [], warnings: [], skipped: [] };
     },
     async importFormats() {
       return importFormats;
@@ -380,6 +387,7 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       return {
         ...added(n),
         duplicates: keep ? [] : e.filter((x) => x.duplicate).map((x) => `${x.issuer}: ${x.name}`),
+        skipped: structuredClone(data.importPreview.skipped),
       };
     },
     async importCancel() {},
@@ -387,10 +395,20 @@ export function createMockBackend(opts: MockOptions = {}): MockBackend {
       needUnlocked();
       if (status.policy.disable_export) fail("policy", "Export is disabled by your organization.");
       const f = exportFormats.find((x) => x.id === format);
+      // As tessera-core: Google's formats leave out Steam codes and periods other than 30 s.
+      const skipped = format.startsWith("migration")
+        ? data.accounts.flatMap((a) => {
+            const name = a.issuer && a.name ? `${a.issuer} (${a.name})` : a.issuer || a.name;
+            if (a.otp_type === "steam") return [{ name, reason: { code: "skip_google_steam", params: {} } }];
+            if (a.otp_type === "totp" && a.period !== 30)
+              return [{ name, reason: { code: "skip_google_period", params: { period: a.period } } }];
+            return [];
+          })
+        : [];
       return {
         files: [path],
-        exported: data.accounts.length,
-        skipped: [],
+        exported: data.accounts.length - skipped.length,
+        skipped,
         verified: f?.id === "backup" ? true : null,
       };
     },

@@ -12,6 +12,7 @@ import type { AccountView } from "./bindings/AccountView";
 import type { AddResult } from "./bindings/AddResult";
 import type { AppStatus } from "./bindings/AppStatus";
 import type { CommandError } from "./bindings/CommandError";
+import type { CoreText } from "./bindings/CoreText";
 import type { CopyResult } from "./bindings/CopyResult";
 import type { EnrollmentView } from "./bindings/EnrollmentView";
 import type { ExportFormatInfo } from "./bindings/ExportFormatInfo";
@@ -92,11 +93,16 @@ export interface Backend {
   closeWindow(): Promise<void>;
 }
 
-/** Turns whatever a rejected command gave into the contract's `{code, message}`. */
+/** Turns whatever a rejected command gave into the contract's `{code, message, detail?}`. */
 export function toCommandError(e: unknown): CommandError {
   if (e && typeof e === "object" && "code" in e && "message" in e) {
-    const { code, message } = e as { code: unknown; message: unknown };
-    return { code: String(code), message: String(message) };
+    const { code, message, detail } = e as { code: unknown; message: unknown; detail?: unknown };
+    const out: CommandError = { code: String(code), message: String(message) };
+    if (detail && typeof detail === "object" && typeof (detail as { code?: unknown }).code === "string") {
+      const d = detail as { code: string; params?: unknown };
+      out.detail = { code: d.code, params: d.params && typeof d.params === "object" ? (d.params as CoreText["params"]) : {} };
+    }
+    return out;
   }
   if (typeof e === "string") return { code: "internal", message: e };
   if (e instanceof Error) return { code: "internal", message: e.message };
@@ -106,16 +112,19 @@ export function toCommandError(e: unknown): CommandError {
 /** A rejection as an `Error` that is also a `CommandError` (so `catch (e)` can read `e.code`). */
 export class BackendError extends Error implements CommandError {
   code: string;
+  detail?: CoreText;
   constructor(err: CommandError) {
     super(err.message);
     this.name = "BackendError";
     this.code = err.code;
+    if (err.detail) this.detail = err.detail;
   }
 }
 
 /** Normalises any thrown value into a `CommandError`. */
 export function errorOf(e: unknown): CommandError {
-  return e instanceof BackendError ? { code: e.code, message: e.message } : toCommandError(e);
+  if (!(e instanceof BackendError)) return toCommandError(e);
+  return e.detail ? { code: e.code, message: e.message, detail: e.detail } : { code: e.code, message: e.message };
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {

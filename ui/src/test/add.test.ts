@@ -30,7 +30,8 @@ describe("add screen", () => {
       [{ issuer: "Example", name: "bob", secret: "JBSWY3DPEHPK3PXP", otp_type: "totp", algorithm: "SHA1", digits: 8, period: 30, counter: null }],
     ]);
     expect(await screen.findByTestId("add-result")).toHaveTextContent("Account added.");
-    expect(screen.getByTestId("warning")).toHaveTextContent("shorter than 128 bits");
+    // The core's coded warning, worded by the catalogue with its parameter.
+    expect(screen.getByTestId("warning")).toHaveTextContent("Example (bob): The secret has only 80 bits; RFC 4226 asks for at least 128.");
   });
 
   it("says so when a screen scan finds nothing", async () => {
@@ -77,7 +78,7 @@ describe("add screen", () => {
 
   it("adds a pasted otpauth link and shows duplicates the backend reports", async () => {
     const mock = await renderApp();
-    mock.addUri = async () => ({ added: [], duplicates: ["GitHub: alice"], warnings: [] });
+    mock.addUri = async () => ({ added: [], duplicates: ["GitHub: alice"], warnings: [], skipped: [] });
     await openAdd();
     const user = userEvent.setup();
     await user.type(document.getElementById("uri-input")!, "otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXP");

@@ -7,7 +7,9 @@ import App from "../App.svelte";
 import { app } from "../lib/app.svelte";
 import type { EnrollmentView } from "../lib/bindings/EnrollmentView";
 import type { HistoryEntry } from "../lib/bindings/HistoryEntry";
+import type { CoreText } from "../lib/bindings/CoreText";
 import type { PushView } from "../lib/bindings/PushView";
+import codes from "../lib/bindings/core-codes.json";
 import { i18n } from "../lib/i18n.svelte";
 import { account, renderApp, useMock } from "./helpers";
 
@@ -21,6 +23,7 @@ const DATA = [
   "203.0.113.42", "203.0.113.0/24", "198.51.100.7", "198.51.100.0/24", "alice", "Laptop", "ES256", "SHA256:abcd",
   "/home/alice/.local/share/tessera/vault.db", "/etc/tessera/policy.json", "Contoso Ltd",
   "JBSW Y3DP EHPK 3PXP", // the example secret key in the manual form's placeholder
+  "Deno (Mason)", "PUSH", "image", "color", "Old", "New", "MD5", "scrypt N", // entries and parameters of the core's texts
 ].sort((a, b) => b.length - a.length); // longest first: "alice" must not cut a path in two
 
 /**
@@ -31,7 +34,7 @@ const ALLOWED = new Set(
   [
     "Tessera", "TOTP", "HOTP", "QR", "URL", "URI", "SHA", "Steam", "Guard", "Ctrl", "Alt", "Enter", "Space", "Esc",
     "Delete", "English", "Secret", "Service", "JSON", "CSV", "PNG", "HTML", "Aegis", "FAS", "andOTP", "Bitwarden",
-    "FreeOTP", "Ente", "Auth", "Proton", "Authenticator", "Google",
+    "FreeOTP", "Ente", "Auth", "Proton", "Authenticator", "Google", "Yandex", "mOTP",
   ].map((w) => w.toLowerCase()),
 );
 
@@ -171,6 +174,59 @@ describe("the app in Japanese", () => {
   });
 });
 
+/** One text of each code tessera-core can produce (bindings/core-codes.json), with sample parameters. */
+function coreSamples(prefix: "skip_" | "other"): CoreText[] {
+  const SAMPLE: Record<string, string | number | string[]> = {
+    bits: 80, kind: "PUSH", algorithm: "MD5", field: "digits", value: 3, period: 60, digits: 7,
+    label: "Old", parameter: "New", names: ["image", "color"], entry: "Deno (Mason)", name: "Deno (Mason)",
+    len: 10, max: 5, offset: 12, version: "4", format: "aegis", param: "scrypt N",
+  };
+  for (const params of Object.values(codes as Record<string, string[]>))
+    for (const p of params) expect(SAMPLE, `a sample value for the parameter ${p}`).toHaveProperty(p);
+  return Object.entries(codes as Record<string, string[]>)
+    .filter(([code]) => code.startsWith("skip_") === (prefix === "skip_"))
+    .map(([code, params]) => ({ code, params: Object.fromEntries(params.map((p) => [p, SAMPLE[p]!])) }));
+}
+
+describe("the texts of tessera-core in Japanese", () => {
+  // Warnings and errors are shown here as an add's warnings: the same coreText() words them.
+  it("words every skip reason, warning and error detail, with no English left", async () => {
+    const skips = coreSamples("skip_");
+    const warnings = coreSamples("other");
+    expect(skips.length + warnings.length).toBe(Object.keys(codes).length);
+    const mock = await renderApp({
+      settings: { language: "ja" },
+      importPreview: { format: "aegis", entries: [], skipped: skips.map((reason) => ({ name: "Deno (Mason)", reason })) },
+    });
+    await tab("transfer");
+    const user = userEvent.setup();
+    await user.click(document.getElementById("import-choose")!);
+    await user.click(document.getElementById("import-preview")!);
+    const skipped = await screen.findByTestId("import-skipped");
+    expect(skipped.querySelectorAll("li")).toHaveLength(skips.length);
+    expect(englishLeft(skipped)).toEqual([]);
+    expect(skipped.textContent).not.toContain("{{");
+    expect(skipped).toHaveTextContent("種類「PUSH」には対応していません。");
+    expect(skipped).toHaveTextContent("桁数の値（3）が Google Authenticator の形式で定義されていません。");
+
+    mock.addUri = async () => ({
+      added: [1],
+      duplicates: [],
+      warnings: warnings.map((warning) => ({ name: "Deno (Mason)", warning })),
+      skipped: [],
+    });
+    await tab("add");
+    await user.type(document.getElementById("uri-input")!, "otpauth://totp/Deno:Mason?secret=JBSWY3DPEHPK3PXP");
+    await user.click(document.getElementById("uri-submit")!);
+    const result = await screen.findByTestId("add-result");
+    expect(screen.getAllByTestId("warning")).toHaveLength(warnings.length);
+    expect(englishLeft(result)).toEqual([]);
+    expect(result.textContent).not.toContain("{{");
+    expect(result).toHaveTextContent("Deno (Mason)：シークレットが 80 ビットしかありません");
+    expect(result).toHaveTextContent("image、color");
+  });
+});
+
 describe("choosing the language", () => {
   it("follows the OS locale when the setting is System", async () => {
     await renderApp({ osLocale: "ja-JP" });
@@ -215,6 +271,24 @@ describe("errors from the backend", () => {
     await user.type(document.getElementById("passphrase")!, "wrong");
     await user.click(document.getElementById("unlock")!);
     expect(await screen.findByTestId("error")).toHaveTextContent("Wrong passphrase.");
+  });
+
+  it("word tessera-core's errors by their detail's code in Japanese, the generic text for a detail it does not know", async () => {
+    const mock = await renderApp({ settings: { language: "ja" }, importPreview: { format: "aegis", entries: [], skipped: [] } });
+    const fail = (detail: CoreText) => () =>
+      Promise.reject({ code: "invalid", message: "this aegis export is encrypted: a password is required", detail });
+    mock.importPreview = fail({ code: "import_password_required", params: { format: "aegis" } });
+    await tab("transfer");
+    const user = userEvent.setup();
+    await user.click(document.getElementById("import-choose")!);
+    await user.click(document.getElementById("import-preview")!);
+    expect(await screen.findByTestId("error")).toHaveTextContent(
+      "このAegis（JSON、暗号化あり・なし）のエクスポートは暗号化されています。パスワードを入力してください。",
+    );
+    mock.importPreview = fail({ code: "import_from_the_future", params: {} });
+    await user.click(document.getElementById("import-preview")!);
+    await waitFor(() => expect(screen.getByTestId("error")).toHaveTextContent("入力内容が正しくありません"));
+    expect(screen.getByTestId("error")).not.toHaveTextContent("import_from_the_future");
   });
 
   it("fall back to the backend's message for a code without a text", async () => {

@@ -1,7 +1,7 @@
 import { fireEvent, screen, waitFor } from "@testing-library/svelte";
 import userEvent from "@testing-library/user-event";
 import { describe, expect, it } from "vitest";
-import { renderApp } from "./helpers";
+import { account, renderApp } from "./helpers";
 
 async function openTransfer() {
   await fireEvent.click(document.getElementById("nav-transfer")!);
@@ -41,6 +41,22 @@ describe("export", () => {
     expect(await screen.findByTestId("export-result")).toHaveTextContent("verified");
   });
 
+  it("names what Google's format cannot carry, in the current language", async () => {
+    await renderApp({
+      settings: { language: "ja" },
+      accounts: [account({ issuer: "Boeing", name: "Sophia", otp_type: "steam", digits: 5 }), account({ issuer: "SPDX", name: "James", period: 20 }), account()],
+    });
+    await openTransfer();
+    const user = userEvent.setup();
+    await user.selectOptions(document.getElementById("export-format")!, "migration");
+    await user.click(document.getElementById("export-plaintext-ok")!);
+    await user.click(document.getElementById("export-submit")!);
+    expect(await screen.findByTestId("export-result")).toHaveTextContent("1件のアカウントをエクスポートしました");
+    const result = screen.getByTestId("export-skipped");
+    expect(result).toHaveTextContent("Boeing (Sophia): Google Authenticator は Steam のコードを扱えません。");
+    expect(result).toHaveTextContent("SPDX (James): Google Authenticator が扱えるのは 30 秒ごとに変わるコードだけです（このアカウントは 20 秒）。");
+  });
+
   it("is hidden with a note when the policy disables export", async () => {
     await renderApp({ policy: { managed: true, disable_export: true } });
     await fireEvent.click(document.getElementById("nav-transfer")!);
@@ -58,7 +74,10 @@ describe("import", () => {
           { index: 0, issuer: "GitLab", name: "alice", otp_type: "totp", duplicate: false },
           { index: 1, issuer: "GitHub", name: "alice", otp_type: "totp", duplicate: true },
         ],
-        skipped: [{ name: "Yubikey slot", reason: "not an OTP account" }],
+        skipped: [
+          { name: "Deno (Mason)", reason: { code: "skip_yandex", params: {} } },
+          { name: "SPDX (James)", reason: { code: "skip_unsupported_type", params: { kind: "PUSH" } } },
+        ],
       },
     });
     await fireEvent.click(document.getElementById("nav-transfer")!);
@@ -74,7 +93,9 @@ describe("import", () => {
     expect(a!.dataset.duplicate).toBe("false");
     expect(b!.dataset.duplicate).toBe("true");
     expect(b).toHaveTextContent("already in vault");
-    expect(screen.getByTestId("import-skipped")).toHaveTextContent("Yubikey slot: not an OTP account");
+    expect(screen.getByTestId("import-skipped")).toHaveTextContent(
+      "2 entries cannot be imported: Deno (Mason): Yandex codes are not supported.SPDX (James): Its type “PUSH” is not supported.",
+    );
     expect(document.getElementById("import-commit")).toHaveTextContent("Import 1 account");
     await user.click(screen.getByTestId("keep-duplicates"));
     expect(document.getElementById("import-commit")).toHaveTextContent("Import 2 accounts");
@@ -82,5 +103,6 @@ describe("import", () => {
     await user.click(document.getElementById("import-commit")!);
     expect(mock.callsTo("importCommit")).toEqual([[false]]);
     expect(await screen.findByTestId("add-result")).toHaveTextContent("Account added. Already in the vault, not added again: GitHub: alice");
+    expect(screen.getByTestId("add-skipped")).toHaveTextContent("2 entries were not added: Deno (Mason): Yandex codes are not supported.");
   });
 });

@@ -90,7 +90,7 @@ pub fn run(args: Args, opts: &VaultOptions) -> Result<()> {
             .into_iter()
             .map(|s| Skipped {
                 name: s.name,
-                reason: s.reason,
+                reason: s.reason.to_string(),
             })
             .collect(),
     };

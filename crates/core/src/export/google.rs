@@ -27,11 +27,11 @@ pub fn export(accounts: &[Account]) -> Result<GoogleExport> {
     let mut carried = Vec::new();
     let mut skipped = Vec::new();
     for a in accounts {
-        match crate::migration::check_exportable(a) {
+        match crate::migration::exportable(a) {
             Ok(()) => carried.push(a.clone()),
-            Err(e) => skipped.push(Skipped {
+            Err(reason) => skipped.push(Skipped {
                 name: a.display_name(),
-                reason: e.to_string(),
+                reason,
             }),
         }
     }
@@ -130,7 +130,12 @@ impl GoogleExport {
         if !self.skipped.is_empty() {
             out.push_str("<h2>Not included</h2>\n<ul>\n");
             for s in &self.skipped {
-                let _ = writeln!(out, "<li>{}: {}</li>", escape(&s.name), escape(&s.reason));
+                let _ = writeln!(
+                    out,
+                    "<li>{}: {}</li>",
+                    escape(&s.name),
+                    escape(&s.reason.to_string())
+                );
             }
             out.push_str("</ul>\n");
         }

@@ -139,25 +139,22 @@ pub fn render(
     Ok(match format {
         ExportFormat::UriList => one(uri_list::to_text(accounts).into_bytes(), Vec::new()),
         ExportFormat::Migration => {
-            let (carried, left): (Vec<&Account>, Vec<&Account>) = accounts
-                .iter()
-                .partition(|a| migration::check_exportable(a).is_ok());
-            let carried: Vec<Account> = carried.into_iter().cloned().collect();
+            let mut carried: Vec<Account> = Vec::new();
+            let mut skipped = Vec::new();
+            for a in accounts {
+                match migration::exportable(a) {
+                    Ok(()) => carried.push(a.clone()),
+                    Err(reason) => skipped.push(Skipped {
+                        name: a.display_name(),
+                        reason,
+                    }),
+                }
+            }
             let mut text = String::new();
             for u in migration::encode(&carried)? {
                 text.push_str(&u);
                 text.push('\n');
             }
-            let skipped = left
-                .into_iter()
-                .map(|a| Skipped {
-                    name: a.display_name(),
-                    reason: migration::check_exportable(a)
-                        .err()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default(),
-                })
-                .collect();
             one(text.into_bytes(), skipped)
         }
         ExportFormat::MigrationHtml => {

@@ -255,18 +255,15 @@ fn read_db(db: Db) -> Result<ImportReport> {
             "hotp" => OtpType::Hotp,
             "steam" => OtpType::Steam,
             "yandex" => {
-                report.skip(display, "Yandex codes are not supported");
+                report.skip(display, super::SkipReason::Yandex);
                 continue;
             }
             "motp" => {
-                report.skip(display, "mOTP codes are not supported");
+                report.skip(display, super::SkipReason::Motp);
                 continue;
             }
             other => {
-                report.skip(
-                    display,
-                    format!("unknown type `{}`", crate::otp::truncate_for_message(other)),
-                );
+                report.skip(display, super::SkipReason::unsupported_type(other));
                 continue;
             }
         };

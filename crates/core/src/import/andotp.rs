@@ -107,17 +107,11 @@ impl Importer for AndOtp {
                 "HOTP" => OtpType::Hotp,
                 "STEAM" => OtpType::Steam,
                 "MOTP" => {
-                    report.skip(display, "mOTP codes are not supported");
+                    report.skip(display, super::SkipReason::Motp);
                     continue;
                 }
                 other => {
-                    report.skip(
-                        display,
-                        format!(
-                            "unsupported type `{}`",
-                            crate::otp::truncate_for_message(other)
-                        ),
-                    );
+                    report.skip(display, super::SkipReason::unsupported_type(other));
                     continue;
                 }
             };

@@ -88,7 +88,7 @@ fn read_plain(text: &str) -> Result<ImportReport> {
         match crate::uri::parse(line) {
             Ok(mut a) => {
                 if display.trashed {
-                    report.skip(a.display_name(), "in Ente's trash");
+                    report.skip(a.display_name(), super::SkipReason::InTrash);
                     continue;
                 }
                 a.favourite = display.pinned;

@@ -79,13 +79,7 @@ impl Importer for FreeOtpPlus {
                 "TOTP" => OtpType::Totp,
                 "HOTP" => OtpType::Hotp,
                 other => {
-                    report.skip(
-                        display,
-                        format!(
-                            "unsupported type `{}`",
-                            crate::otp::truncate_for_message(other)
-                        ),
-                    );
+                    report.skip(display, super::SkipReason::unsupported_type(other));
                     continue;
                 }
             };

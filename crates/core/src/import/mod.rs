@@ -3,8 +3,8 @@
 //!
 //! # Public API
 //! - [`import`]`(bytes, format, password)` → [`ImportReport`]: the accounts read, and the
-//!   entries that could not be carried ([`Skipped`]: a type we lack, by name and reason — never
-//!   dropped silently). An invalid entry fails the whole import with
+//!   entries that could not be carried ([`Skipped`]: a type we lack, by name and a typed
+//!   [`SkipReason`] — never dropped silently). An invalid entry fails the whole import with
 //!   [`InteropError::Entry`] naming it (all or nothing). With `format = None` the format is
 //!   [`detect`]ed.
 //! - [`detect`]`(bytes)` → `Option<`[`Format`]`>`.
@@ -38,6 +38,7 @@ pub mod kdf;
 mod password;
 mod proton;
 pub(crate) mod secretstream;
+mod skip;
 mod tessera_backup;
 mod twofas;
 mod uri_list;
@@ -51,6 +52,7 @@ pub use error::{InteropError, Result};
 /// The import error under the name callers of `import` expect.
 pub type ImportError = InteropError;
 pub use password::Password;
+pub use skip::SkipReason;
 
 /// The largest input we read, in bytes.
 pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
@@ -169,8 +171,9 @@ impl FromStr for Format {
 pub struct Skipped {
     /// The entry's name as the other app shows it (or its position when it has none).
     pub name: String,
-    /// Why it was not imported (never the secret).
-    pub reason: String,
+    /// Why it was not imported (never the secret): a code with parameters for the app, and
+    /// English for the CLI (`Display`).
+    pub reason: SkipReason,
 }
 
 /// What an import read.
@@ -233,10 +236,10 @@ impl ImportReport {
     }
 
     /// Lists an entry we cannot carry (a type we lack), by name.
-    pub(crate) fn skip(&mut self, name: impl Into<String>, reason: impl Into<String>) {
+    pub(crate) fn skip(&mut self, name: impl Into<String>, reason: SkipReason) {
         self.skipped.push(Skipped {
             name: name.into(),
-            reason: reason.into(),
+            reason,
         });
     }
 }

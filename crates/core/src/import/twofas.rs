@@ -141,13 +141,7 @@ impl Importer for TwoFas {
                 "HOTP" => OtpType::Hotp,
                 "STEAM" => OtpType::Steam,
                 other => {
-                    report.skip(
-                        display,
-                        format!(
-                            "unsupported token type `{}`",
-                            crate::otp::truncate_for_message(other)
-                        ),
-                    );
+                    report.skip(display, super::SkipReason::unsupported_type(other));
                     continue;
                 }
             };

@@ -161,16 +161,19 @@ fn aegis_types_we_lack_are_listed_by_name() {
     v["db"]["entries"][1]["type"] = "motp".into();
     let r = import::import(&to_bytes(&v), None, None).unwrap();
     assert_eq!(r.accounts.len(), 5);
-    let skipped: Vec<(&str, &str)> = r
+    let skipped: Vec<(&str, String)> = r
         .skipped
         .iter()
-        .map(|s| (s.name.as_str(), s.reason.as_str()))
+        .map(|s| (s.name.as_str(), s.reason.to_string()))
         .collect();
     assert_eq!(
         skipped[0],
-        ("Deno (Mason)", "Yandex codes are not supported")
+        ("Deno (Mason)", "Yandex codes are not supported".to_owned())
     );
-    assert_eq!(skipped[1], ("SPDX (James)", "mOTP codes are not supported"));
+    assert_eq!(
+        skipped[1],
+        ("SPDX (James)", "mOTP codes are not supported".to_owned())
+    );
     assert_eq!(skipped.len(), 2);
 }
 

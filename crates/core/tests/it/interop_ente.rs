@@ -66,7 +66,7 @@ fn check_fixture_accounts(report: &import::ImportReport) {
     assert_eq!(gh.note, "recovery codes in the safe");
     assert_eq!(report.skipped.len(), 1);
     assert_eq!(report.skipped[0].name, "Old (bob)");
-    assert!(report.skipped[0].reason.contains("trash"));
+    assert!(report.skipped[0].reason.to_string().contains("trash"));
 }
 
 #[test]

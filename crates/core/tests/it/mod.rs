@@ -2,6 +2,7 @@ mod interop_bad;
 mod interop_ente;
 mod interop_files;
 mod interop_roundtrip;
+mod interop_skip;
 mod migration_props;
 mod oathtool;
 mod qr;
